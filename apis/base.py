@@ -1,0 +1,402 @@
+"""The one BaseHandler: envelope, errors, body parsing, auth in prepare(), run_db().
+
+Deny by default: a handler either sets `allow_unauthenticated = True` or
+declares, per HTTP method, the permission it needs in `permissions`:
+
+    permissions = {"GET": "menu.view", "POST": "menu.create"}
+
+A value may be one permission, a tuple meaning "any of these", or
+AUTHENTICATED for "any signed-in user".  A method with no declaration is
+refused with 403 (and `tests/test_route_security.py` fails on it).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import pydantic
+import tornado.web
+from tornado import httputil
+
+from apis import jsonutil
+from context import AppContext
+from orm.controllers.errors import (
+    DomainError,
+    InvalidJSON,
+    PayloadTooLarge,
+    PermissionDenied,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from orm.controllers.principal import Principal
+
+T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
+log = logging.getLogger("cafepos.api")
+access_log = logging.getLogger("cafepos.access")
+
+AUTHENTICATED = "@authenticated"
+CORS_ALLOWED_HEADERS = "Content-Type, Authorization, Idempotency-Key, X-Request-ID"
+CORS_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+MAX_REQUEST_ID_LEN = 128
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "body"
+
+
+def validation_error_from(exc: pydantic.ValidationError) -> ValidationFailed:
+    field_errors: dict[str, str] = {}
+    messages: list[str] = []
+    for err in exc.errors(include_url=False, include_context=False):
+        loc = tuple(p for p in err["loc"] if p not in ("body",))
+        field = _field_path(loc)
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        field_errors.setdefault(field, msg)
+        messages.append(f"{field}: {msg}")
+    return ValidationFailed(messages[0], field_errors=field_errors, errors=messages)
+
+
+@tornado.web.stream_request_body
+class BaseHandler(tornado.web.RequestHandler):
+    allow_unauthenticated: ClassVar[bool] = False
+    permissions: ClassVar[dict[str, Any]] = {}
+    # Per-handler body limit override (uploads use their own smaller one).
+    max_body_bytes: ClassVar[int | None] = None
+    # OpenAPI description per method, read by apis/openapi.py:
+    #   {"get": {"summary": ..., "query": {...}, "body": Model, "response": Model, "status": 200}}
+    api_doc: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Set by handlers whose answer is not the JSON envelope (CSV, images, receipts).
+    _principal: Principal | None = None
+
+    # ---- wiring -----------------------------------------------------------------
+    def initialize(self, route: str | None = None, **_: Any) -> None:
+        self._route_template = route or self.request.path
+        self.ctx.in_flight.add(self)
+
+    def on_finish(self) -> None:
+        self.ctx.in_flight.discard(self)
+
+    def on_connection_close(self) -> None:
+        self.ctx.in_flight.discard(self)
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.application.settings["ctx"]
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in user; only valid on authenticated handlers."""
+        if self._principal is None:
+            raise Unauthorized("Authentication required")
+        return self._principal
+
+    def get_current_user(self) -> Principal | None:
+        return self._principal
+
+    # ---- request lifecycle --------------------------------------------------------
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Cache-Control", "no-store")
+        if not getattr(self, "_request_id", None):
+            # clear() runs again before an error answer; keep the first id.
+            self._request_id = self._pick_request_id()
+        self.set_header("X-Request-ID", self._request_id)
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.ctx.settings.cors_origins:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Vary", "Origin")
+            self.set_header("Access-Control-Expose-Headers", "X-Request-ID, ETag, Location, Retry-After")
+
+    def _pick_request_id(self) -> str:
+        given = self.request.headers.get("X-Request-ID", "")
+        if given and len(given) <= MAX_REQUEST_ID_LEN and given.isprintable():
+            return given
+        return uuid.uuid4().hex
+
+    @property
+    def request_id(self) -> str:
+        return self._request_id
+
+    async def prepare(self) -> None:
+        self._body_chunks: list[bytes] = []
+        limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
+        if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # Streaming handlers may lower Tornado's own limit here; it is the backstop
+            # for bodies that lie about or omit Content-Length.
+            self.request.connection.set_max_body_size(limit)
+            length = self.request.headers.get("Content-Length")
+            if length is not None:
+                try:
+                    declared = int(length)
+                except ValueError:
+                    raise ValidationFailed("Content-Length is not a number") from None
+                if declared > limit:
+                    raise PayloadTooLarge(
+                        f"Request body is {declared} bytes; the limit is {limit} bytes"
+                    )
+        if self.request.method == "OPTIONS":
+            return
+        if not self.ctx.schema_ready and not self.allow_unauthenticated:
+            raise ServiceUnavailable("The database is not available yet; try again shortly")
+        if self.allow_unauthenticated:
+            await self.authenticate_optional()
+            return
+        await self.authenticate()
+        self.authorize(self.request.method or "GET")
+
+    def data_received(self, chunk: bytes) -> None:
+        # Tornado enforces the size set in prepare() (also for chunked bodies) and
+        # closes the connection past it; once we have answered, the rest is dropped.
+        if not self._finished:
+            self._body_chunks.append(chunk)
+
+    @property
+    def body(self) -> bytes:
+        if self._body_chunks:
+            self.request.body = b"".join(self._body_chunks)
+            self._body_chunks = []
+        return self.request.body
+
+    async def options(self, *args: Any, **kwargs: Any) -> None:
+        self.set_header("Access-Control-Allow-Methods", CORS_ALLOWED_METHODS)
+        self.set_header("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS)
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
+
+    # ---- auth -----------------------------------------------------------------------
+    def bearer_token(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            return header[7:].strip() or None
+        return None
+
+    async def authenticate(self) -> Principal:
+        token = self.bearer_token()
+        if not token:
+            raise Unauthorized("Authentication required")
+        authenticator = self.ctx.extras.get("authenticator")
+        if authenticator is None:
+            raise Unauthorized("Authentication is not available")
+        self._principal = await authenticator(token)
+        return self._principal
+
+    async def authenticate_optional(self) -> None:
+        """Public handlers still learn who is calling when a valid token is sent."""
+        if self.bearer_token():
+            try:
+                await self.authenticate()
+            except DomainError:
+                self._principal = None
+
+    def authorize(self, method: str) -> None:
+        needed = self.permissions.get(method)
+        if needed is None:
+            raise PermissionDenied("This operation is not permitted")
+        if needed == AUTHENTICATED:
+            return
+        options = needed if isinstance(needed, tuple) else (needed,)
+        if not self.principal.has_any(*options):
+            raise PermissionDenied(f"Missing permission: {' or '.join(options)}")
+
+    def require(self, *permissions: str) -> None:
+        """Extra in-handler check (e.g. a discount needs sales.apply_discount)."""
+        if not self.principal.has_any(*permissions):
+            raise PermissionDenied(f"Missing permission: {' or '.join(permissions)}")
+
+    # ---- input ----------------------------------------------------------------------
+    def json_body(self) -> Any:
+        raw = self.body
+        if not raw.strip():
+            raise InvalidJSON("Request body must be a JSON document")
+        ctype = self.request.headers.get("Content-Type", "application/json")
+        if ctype and "json" not in ctype.lower() and "text/plain" not in ctype.lower():
+            raise UnsupportedMediaType("Content-Type must be application/json")
+        try:
+            return jsonutil.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidJSON(f"Malformed JSON: {exc}") from None
+
+    def parse(self, model: type[M], *, allow_empty: bool = False) -> M:
+        """Validate the JSON body into a typed model -> 400 with fieldErrors on bad input."""
+        if allow_empty and not self.body.strip():
+            data: Any = {}
+        else:
+            data = self.json_body()
+        if not isinstance(data, dict):
+            raise ValidationFailed("Request body must be a JSON object")
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise validation_error_from(exc) from None
+
+    def parse_query(self, model: type[M]) -> M:
+        """Validate query parameters (last value wins) into a typed model."""
+        data = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise validation_error_from(exc) from None
+
+    def multipart(self) -> tuple[dict[str, list[bytes]], dict[str, list[httputil.HTTPFile]]]:
+        ctype = self.request.headers.get("Content-Type", "")
+        if not ctype.lower().startswith("multipart/form-data"):
+            raise UnsupportedMediaType("Content-Type must be multipart/form-data")
+        args: dict[str, list[bytes]] = {}
+        files: dict[str, list[httputil.HTTPFile]] = {}
+        httputil.parse_body_arguments(ctype, self.body, args, files, self.request.headers)
+        return args, files
+
+    # ---- output ---------------------------------------------------------------------
+    def compute_etag(self) -> str | None:
+        # Only handlers that promise caching (e.g. the menu) send ETags.
+        return None
+
+    def envelope(self, data: Any, message: str | None = None) -> dict[str, Any]:
+        env: dict[str, Any] = {
+            "success": True,
+            "data": data if data is not None else {},
+            "errors": [],
+            "timestamp": jsonutil.iso_utc(self.ctx.clock()),
+        }
+        if message:
+            env["message"] = message
+        return env
+
+    def send_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(jsonutil.dumps(payload))
+
+    def success(self, data: Any = None, *, status: int = 200, message: str | None = None) -> None:
+        self.send_json(self.envelope(data, message), status)
+
+    def created(self, data: Any, *, location: str | None = None, message: str | None = None) -> None:
+        if location:
+            self.set_header("Location", location)
+        self.success(data, status=201, message=message)
+
+    # ---- database -------------------------------------------------------------------
+    async def run_db(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        return await self.ctx.run_db(fn, *args, **kw)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        return await self.ctx.run_blocking(fn, *args, **kw)
+
+    # ---- errors ---------------------------------------------------------------------
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, DomainError):
+            if self._finished:
+                return
+            self.send_error(e.status_code, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, (DomainError, tornado.web.HTTPError)):
+            return  # expected outcomes; the access log line records the status
+        log.error("unhandled error [request %s] %s %s", self._request_id, self.request.method,
+                  self.request.path, exc_info=(typ, value, tb))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        # Every error answer repeats CORS and security headers set in set_default_headers.
+        body: dict[str, Any] = {"success": False, "data": {}, "errors": []}
+        if isinstance(exc, DomainError):
+            status_code = exc.status_code
+            body["data"] = exc.data or {}
+            body["errors"] = list(exc.errors)
+            body["errorCode"] = exc.error_code
+            if exc.field_errors:
+                body["fieldErrors"] = exc.field_errors
+            body.update(exc.extra)
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
+            body["errorCode"] = HTTP_ERROR_CODES.get(status_code, "BAD_REQUEST")
+            reason = exc.log_message if exc.log_message and "%" not in exc.log_message else None
+            body["errors"] = [reason or httputil.responses.get(status_code, "Bad request")]
+        else:
+            status_code = 500 if status_code < 500 or not isinstance(exc, tornado.web.HTTPError) \
+                else status_code
+            body["errorCode"] = "INTERNAL_ERROR" if status_code == 500 else \
+                HTTP_ERROR_CODES.get(status_code, "INTERNAL_ERROR")
+            body["errors"] = ["An internal error occurred; quote the request id when reporting it"]
+        body["statusCode"] = status_code
+        body["requestId"] = self._request_id
+        body["timestamp"] = jsonutil.iso_utc(self.ctx.clock())
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(jsonutil.dumps(body))
+
+    # ---- logging --------------------------------------------------------------------
+    def route_template(self) -> str:
+        return getattr(self, "_route_template", None) or self.request.path
+
+
+class NotFoundHandler(BaseHandler):
+    """Unknown paths: 404 in the envelope whether or not a token is sent."""
+
+    allow_unauthenticated = True
+
+    async def prepare(self) -> None:
+        raise tornado.web.HTTPError(404, "No such endpoint")
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Application.log_function: one line per request."""
+    status = handler.get_status()
+    duration_ms = round(handler.request.request_time() * 1000, 2)
+    principal = getattr(handler, "_principal", None)
+    route = getattr(handler, "route_template", lambda: handler.request.path)()
+    extra = {
+        "request_id": getattr(handler, "_request_id", None),
+        "user_id": principal.user_id if principal else None,
+        "method": handler.request.method,
+        "route": route,
+        "path": handler.request.path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "address": handler.request.remote_ip,
+    }
+    level = logging.INFO if status < 500 else logging.ERROR
+    access_log.log(
+        level,
+        "%s %s %s %.1fms rid=%s user=%s",
+        handler.request.method, handler.request.path, status, duration_ms,
+        extra["request_id"], principal.username if principal else "-",
+        extra=extra,
+    )
+    observer = handler.application.settings.get("request_observer")
+    if observer is not None:
+        observer(handler.request.method, route, status, duration_ms / 1000)

@@ -1,0 +1,149 @@
+"""The OpenAPI 3.1 document, built from the route table and each handler's `api_doc`.
+
+Request and response bodies come from the same pydantic models that validate
+requests (DESIGN.md), so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic
+
+from apis.base import AUTHENTICATED, BaseHandler
+
+GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
+ENVELOPE_ERROR = {
+    "type": "object",
+    "required": ["success", "data", "errors", "timestamp"],
+    "properties": {
+        "success": {"type": "boolean", "const": False},
+        "data": {"type": "object"},
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "errorCode": {"type": "string"},
+        "fieldErrors": {"type": "object", "additionalProperties": {"type": "string"}},
+        "statusCode": {"type": "integer"},
+        "requestId": {"type": "string"},
+        "timestamp": {"type": "string"},
+    },
+}
+STANDARD_ERRORS = {
+    "400": "Invalid input (VALIDATION_ERROR, INVALID_JSON)",
+    "401": "Missing, invalid or expired token",
+    "403": "Missing permission",
+    "404": "Not found",
+    "409": "Conflict with the current state",
+    "413": "Body too large",
+    "415": "Unsupported media type",
+    "423": "Account locked",
+    "429": "Rate limited",
+}
+
+
+def openapi_path(pattern: str) -> str:
+    path = GROUP.sub(lambda m: "{" + m.group("name") + "}", pattern)
+    path = path.rstrip("$").replace("\\.", ".")
+    return path[:-2] if path.endswith("/?") else path
+
+
+class _Components:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {"ErrorEnvelope": ENVELOPE_ERROR}
+
+    def ref(self, model: Any) -> dict[str, Any]:
+        if isinstance(model, dict):
+            return model
+        if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}",
+                                              by_alias=True)
+            for name, sub in schema.pop("$defs", {}).items():
+                self.schemas.setdefault(name, sub)
+            self.schemas[model.__name__] = schema
+            return {"$ref": f"#/components/schemas/{model.__name__}"}
+        raise TypeError(f"cannot describe {model!r}")
+
+
+def _envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["success", "data", "errors", "timestamp"],
+        "properties": {
+            "success": {"type": "boolean"},
+            "data": data_schema,
+            "errors": {"type": "array", "items": {"type": "string"}},
+            "timestamp": {"type": "string"},
+            "message": {"type": "string"},
+        },
+    }
+
+
+def build_document(routes: list[tuple[str, type]], *, version: str) -> dict[str, Any]:
+    comps = _Components()
+    paths: dict[str, Any] = {}
+    for pattern, handler in routes:
+        if not (isinstance(handler, type) and issubclass(handler, BaseHandler)):
+            continue
+        path = openapi_path(pattern)
+        params = [
+            {"name": m.group("name"), "in": "path", "required": True, "schema": {"type": "string"}}
+            for m in GROUP.finditer(pattern)
+        ]
+        for method in ("get", "post", "put", "patch", "delete"):
+            if getattr(handler, method) is getattr(BaseHandler, method, None) and \
+                    method not in handler.api_doc:
+                continue
+            if method.upper() not in handler.permissions and not handler.allow_unauthenticated:
+                continue
+            doc = handler.api_doc.get(method, {})
+            op: dict[str, Any] = {
+                "summary": doc.get("summary") or (handler.__doc__ or "").strip().split("\n")[0],
+                "operationId": f"{handler.__name__}_{method}",
+                "tags": doc.get("tags") or [path.strip("/").split("/")[0] or "system"],
+                "parameters": list(params),
+            }
+            for name, spec in (doc.get("query") or {}).items():
+                schema = spec if isinstance(spec, dict) else {"type": "string"}
+                op["parameters"].append({"name": name, "in": "query", "required": False,
+                                         "schema": schema})
+            body = doc.get("body")
+            if body is not None:
+                content_type = doc.get("body_type", "application/json")
+                op["requestBody"] = {"required": not doc.get("body_optional", False),
+                                     "content": {content_type: {"schema": comps.ref(body)}}}
+            status = str(doc.get("status", 201 if method == "post" and doc.get("creates") else 200))
+            response = doc.get("response")
+            if doc.get("raw"):
+                content = {doc["raw"]: {"schema": {"type": "string"}}}
+            else:
+                data_schema = comps.ref(response) if response is not None else {"type": "object"}
+                content = {"application/json": {"schema": _envelope(data_schema)}}
+            op["responses"] = {status: {"description": doc.get("description", "Success"),
+                                        "content": content}}
+            if doc.get("not_modified"):
+                op["responses"]["304"] = {"description": "Not modified (ETag matched)"}
+            error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+            for code, text in STANDARD_ERRORS.items():
+                if code in ("401", "403") and handler.allow_unauthenticated:
+                    continue
+                op["responses"].setdefault(code, {"description": text, "content": error_ref})
+            if not handler.allow_unauthenticated:
+                op["security"] = [{"bearerAuth": []}]
+                needed = handler.permissions.get(method.upper())
+                if needed and needed != AUTHENTICATED:
+                    names = needed if isinstance(needed, tuple) else (needed,)
+                    op["description"] = "Permission: " + " or ".join(names)
+            else:
+                op["security"] = []
+            paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "CafePOS API", "version": version,
+                 "description": "Point-of-sale backend for cafés. Every JSON answer uses the envelope."},
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": comps.schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

@@ -1,0 +1,120 @@
+"""System endpoints: health, the OpenAPI document and the docs UI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+import tornado.web
+
+from apis import jsonutil
+from apis.base import BaseHandler
+from orm.controllers.health_controller import HealthController
+from version import VERSION
+
+DB_CHECK_TIMEOUT_S = 3.0
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CafePOS API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/static/docs-init.js"></script>
+</body></html>"""
+DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+  deepLinking: true, persistAuthorization: true});"""
+
+
+class HealthHandler(BaseHandler):
+    """Liveness and readiness: database, scheduler and uploads checks."""
+
+    allow_unauthenticated = True
+    api_doc = {"get": {"summary": "Health of the server and its dependencies", "tags": ["system"]}}
+
+    async def get(self) -> None:
+        checks: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self.run_db(HealthController.ping), DB_CHECK_TIMEOUT_S)
+            checks["database"] = {"status": "healthy",
+                                  "latencyMs": round((time.perf_counter() - started) * 1000, 2)}
+        except Exception as exc:  # any failure means unhealthy, never a 500
+            checks["database"] = {"status": "unhealthy", "latencyMs": None,
+                                  "error": type(exc).__name__}
+        services = self.ctx.services
+        sched_ok = services is None or all(s.running for s in services)
+        checks["scheduler"] = {"status": "healthy" if sched_ok else "degraded"}
+        uploads: Path = self.ctx.settings.uploads_dir
+        up_ok = uploads.is_dir() and os.access(uploads, os.W_OK)
+        checks["uploads"] = {"status": "healthy" if up_ok else "unhealthy"}
+        healthy = checks["database"]["status"] == "healthy" and self.ctx.schema_ready
+        data = {
+            "status": "healthy" if healthy else "unhealthy",
+            "version": VERSION,
+            "uptimeSeconds": round(self.ctx.uptime_seconds(), 1),
+            "checks": checks,
+        }
+        if healthy:
+            self.success(data)
+        else:
+            env = self.envelope(data)
+            env.update(success=False, errors=["The database is unreachable"],
+                       errorCode="SERVICE_UNAVAILABLE", statusCode=503, requestId=self.request_id)
+            self.send_json(env, 503)
+
+
+class OpenAPIHandler(BaseHandler):
+    """The OpenAPI 3.1 document (bare, not in the envelope)."""
+
+    allow_unauthenticated = True
+    api_doc = {"get": {"summary": "This document", "raw": "application/json", "tags": ["system"]}}
+
+    async def get(self) -> None:
+        doc = self.application.settings["openapi_document"]
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "public, max-age=60")
+        self.finish(jsonutil.dumps(doc))
+
+
+class DocsHandler(BaseHandler):
+    """Swagger UI, served from the swagger-ui-bundle package (no CDN)."""
+
+    allow_unauthenticated = True
+    api_doc = {"get": {"summary": "Interactive API documentation", "raw": "text/html",
+                       "tags": ["system"]}}
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "public, max-age=300")
+        self.finish(DOCS_PAGE)
+
+
+class DocsInitHandler(BaseHandler):
+    allow_unauthenticated = True
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", "application/javascript; charset=UTF-8")
+        self.finish(DOCS_INIT)
+
+
+class DocsAssetHandler(tornado.web.StaticFileHandler):
+    """Static Swagger UI assets; public like the page that loads them."""
+
+    allow_unauthenticated = True
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+
+default_handlers = [
+    (r"/health", HealthHandler),
+    (r"/openapi.json", OpenAPIHandler),
+    (r"/docs/?", DocsHandler),
+    (r"/docs/static/docs-init.js", DocsInitHandler),
+    (r"/docs/static/(?P<path>swagger-ui[\w.-]*\.(?:js|css))", DocsAssetHandler,
+     {"path": swagger_ui_bundle.swagger_ui_path}),
+]

@@ -1,0 +1,64 @@
+"""What a running server is made of, handed to handlers and services.
+
+`main.make_app` builds one AppContext and puts it in `Application.settings`
+(DESIGN.md: no module-level singletons).  Handlers read it through
+`BaseHandler.ctx`; services receive it in their constructor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from orm.db import unit_of_work
+from settings import Settings
+
+T = TypeVar("T")
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    db_pool: ThreadPoolExecutor
+    cpu_pool: ThreadPoolExecutor
+    clock: Callable[[], datetime] = system_clock
+    started_monotonic: float = field(default_factory=time.monotonic)
+    schema_ready: bool = True
+    # Filled in by main: the service registry and any shared per-process objects
+    # (authenticator, mailer, event bus, caches), keyed by name.
+    services: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    # Requests being handled right now; shutdown waits for this to empty.
+    in_flight: set[Any] = field(default_factory=set)
+
+    async def run_db(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """One unit of work (session + transaction) on the DB executor, off the IOLoop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.db_pool, lambda: unit_of_work(self.session_factory, fn, *args, **kw)
+        )
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """CPU-bound or blocking non-DB work (bcrypt, Pillow, SMTP) off the IOLoop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.cpu_pool, lambda: fn(*args, **kw))
+
+    def db_queue_depth(self) -> int:
+        return self.db_pool._work_queue.qsize()
+
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_monotonic

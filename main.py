@@ -1,0 +1,219 @@
+"""CafePOS server: `make_app(settings)` builds the Tornado application, `main()` runs it.
+
+    python main.py            # serve on PORT (8880) against DATABASE_URL (SQLite by default)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+from sqlalchemy.engine import Engine
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.process import fork_processes
+
+import apis
+import services
+from apis.base import NotFoundHandler, log_request
+from apis.openapi import build_document
+from context import AppContext, system_clock
+from log_config import setup_logging
+from orm.db import make_engine, make_session_factory
+from orm.migrate import SchemaOutOfDate, ensure_schema
+from services.registry import ServiceRegistry
+from settings import Settings, SettingsError, load_settings
+from version import VERSION
+
+log = logging.getLogger("cafepos")
+SCHEMA_RETRY_SECONDS = 5.0
+
+
+def _modules(package: Any, suffix: str) -> list[Any]:
+    """Every `<area>_api` / `<area>_service` module, imported in a stable order."""
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.endswith(suffix))
+    return [importlib.import_module(f"{package.__name__}.{name}") for name in names]
+
+
+def collect_routes() -> list[tuple]:
+    routes: list[tuple] = []
+    for module in _modules(apis, "_api"):
+        routes.extend(getattr(module, "default_handlers", []))
+    return routes
+
+
+def make_context(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = system_clock,
+    schema_ready: bool = True,
+) -> AppContext:
+    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                   max_overflow=settings.db_max_overflow)
+    # The DB executor never has more threads than the pool has connections (DESIGN.md).
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        db_pool=ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="db"),
+        cpu_pool=ThreadPoolExecutor(2, thread_name_prefix="cpu"),
+        clock=clock,
+        schema_ready=schema_ready,
+    )
+
+
+def make_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = system_clock,
+    ctx: AppContext | None = None,
+    schema_ready: bool = True,
+    with_services: bool = True,
+    extra_routes: list[tuple] | None = None,
+) -> tornado.web.Application:
+    """Build the application; services are created (not started) in `ctx.services`."""
+    ctx = ctx or make_context(settings, engine=engine, clock=clock, schema_ready=schema_ready)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    routes = collect_routes() + list(extra_routes or [])
+    specs = []
+    for route in routes:
+        pattern, handler = route[0], route[1]
+        kwargs = dict(route[2]) if len(route) > 2 else {}
+        if isinstance(handler, type) and issubclass(handler, apis.base.BaseHandler):
+            kwargs.setdefault("route", pattern)
+        specs.append(tornado.web.url(pattern, handler, kwargs))
+    for module in _modules(apis, "_api"):
+        setup = getattr(module, "setup", None)
+        if setup:
+            setup(ctx)
+    registry = ServiceRegistry()
+    if with_services:
+        for module in _modules(services, "_service"):
+            create = getattr(module, "create_service", None)
+            service = create(ctx) if create else None
+            if service is not None:
+                registry.add(service)
+    ctx.services = registry
+    app = tornado.web.Application(
+        specs,
+        ctx=ctx,
+        default_handler_class=NotFoundHandler,
+        log_function=log_request,
+        openapi_document=build_document([(r[0], r[1]) for r in routes], version=VERSION),
+        compress_response=True,
+        xsrf_cookies=False,
+        serve_traceback=False,
+        debug=False,
+    )
+    return app
+
+
+def prepare_schema(settings: Settings) -> bool:
+    """True when the schema is at head; False when the database cannot be reached."""
+    try:
+        ensure_schema(settings.database_url, auto_migrate=settings.auto_migrate)
+        return True
+    except SchemaOutOfDate:
+        raise
+    except Exception as exc:  # unreachable database: start anyway, /health says 503
+        log.error("database not reachable at start-up (%s); serving with /health 503 "
+                  "and retrying every %.0fs", type(exc).__name__, SCHEMA_RETRY_SECONDS)
+        return False
+
+
+async def _watch_schema(ctx: AppContext) -> None:
+    while not ctx.schema_ready:
+        await asyncio.sleep(SCHEMA_RETRY_SECONDS)
+        try:
+            ctx.schema_ready = await asyncio.get_running_loop().run_in_executor(
+                ctx.cpu_pool, prepare_schema, ctx.settings)
+        except SchemaOutOfDate as exc:
+            log.error("%s", exc)
+    log.info("database reachable; schema at head")
+
+
+async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_services: bool,
+                app: tornado.web.Application | None = None) -> None:
+    app = app or make_app(settings, schema_ready=schema_ready)
+    ctx: AppContext = app.settings["ctx"]
+    server = HTTPServer(
+        app,
+        xheaders=settings.trust_proxy,
+        # Backstop only: handlers lower the limit per request and answer 413 themselves.
+        max_body_size=settings.max_body_bytes * 2,
+        idle_connection_timeout=settings.idle_connection_timeout,
+        body_timeout=settings.body_timeout,
+    )
+    server.add_sockets(sockets)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watcher = None if schema_ready else loop.create_task(_watch_schema(ctx))
+    if run_services:
+        await ctx.services.start_all()
+    host = settings.address or "localhost"
+    log.info("CafePOS %s listening on http://%s:%d (docs: http://%s:%d/docs)",
+             VERSION, host, settings.port, host, settings.port)
+    await stop.wait()
+    await shutdown(server, ctx, watcher)
+
+
+async def shutdown(server: HTTPServer, ctx: AppContext, watcher: asyncio.Task | None = None) -> None:
+    """Stop accepting, stop services, let in-flight requests finish (bounded), release all."""
+    log.info("shutting down: %d request(s) in flight", len(ctx.in_flight))
+    server.stop()
+    if watcher:
+        watcher.cancel()
+    await ctx.services.stop_all()
+    deadline = asyncio.get_running_loop().time() + ctx.settings.shutdown_grace_seconds
+    while ctx.in_flight and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    await server.close_all_connections()
+    ctx.db_pool.shutdown(wait=True, cancel_futures=True)
+    ctx.cpu_pool.shutdown(wait=True, cancel_futures=True)
+    ctx.engine.dispose()
+    log.info("stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_format, settings.log_level)
+    try:
+        schema_ready = prepare_schema(settings)
+    except SchemaOutOfDate as exc:
+        log.error("%s", exc)
+        return 3
+    if schema_ready and settings.seed_demo_data:
+        from seed_test_data import seed_if_empty
+
+        seed_if_empty(settings)
+    sockets = bind_sockets(settings.port, settings.address or None)
+    task_id = None
+    if settings.workers > 1:
+        # Bind once, then fork: each child gets its own engine, executor and loop.
+        task_id = fork_processes(settings.workers)
+    asyncio.run(serve(settings, sockets, schema_ready=schema_ready,
+                      run_services=task_id in (None, 0)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Schema upgrades and the "is the schema at head?" check, for main.py and scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from orm.db import make_engine, normalise_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+UPGRADE_HINT = "python orm/db_init.py"
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["database_url"] = normalise_url(database_url)
+    return cfg
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migration history has {len(heads)} heads: {heads}")
+    return heads[0]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_to_head(database_url: str) -> None:
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def ensure_schema(database_url: str, *, auto_migrate: bool) -> str:
+    """Upgrade (AUTO_MIGRATE=true) or refuse a stale schema; returns the revision."""
+    engine = make_engine(database_url, pooled=False)
+    try:
+        head = head_revision()
+        current = current_revision(engine)
+        if current == head:
+            return head
+        if not auto_migrate:
+            raise SchemaOutOfDate(
+                f"database schema is at {current or 'empty'}, the code needs {head}; "
+                f"run `{UPGRADE_HINT}` (or start with AUTO_MIGRATE=true)"
+            )
+    finally:
+        engine.dispose()
+    upgrade_to_head(database_url)
+    return head

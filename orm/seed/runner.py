@@ -1,0 +1,45 @@
+"""Shared by seed_test_data.py and seed_production_data.py."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from orm.db import make_engine, make_session_factory, unit_of_work
+from orm.migrate import upgrade_to_head
+from orm.seed import steps
+from settings import Settings
+
+
+def run_seed(settings: Settings, kind: str) -> dict[str, int]:
+    """Upgrade the schema, then run every area's seed in one transaction each."""
+    upgrade_to_head(settings.database_url)
+    engine = make_engine(settings.database_url, pooled=False)
+    try:
+        factory = make_session_factory(engine)
+        counts: dict[str, int] = {}
+        for _area, fn in steps(kind):
+            counts.update(unit_of_work(factory, fn, settings))
+        return counts
+    finally:
+        engine.dispose()
+
+
+def database_is_empty(settings: Settings) -> bool:
+    """No users yet means nobody has used this database: demo data may go in."""
+    from orm.models import Base
+
+    users = Base.metadata.tables.get("users")
+    if users is None:
+        return True
+    engine = make_engine(settings.database_url, pooled=False)
+    try:
+        with engine.connect() as conn:
+            return (conn.scalar(select(func.count()).select_from(users)) or 0) == 0
+    finally:
+        engine.dispose()
+
+
+def print_counts(title: str, counts: dict[str, int]) -> None:
+    print(title)
+    for name, n in counts.items():
+        print(f"  {name:<24} {n:>8}")

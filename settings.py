@@ -1,0 +1,180 @@
+"""The one validated settings object, read once at start-up.
+
+Values come from the environment, then from a `.env` file beside this module
+(python-decouple), then from the defaults below.  Every option is documented
+in `.env.example`.  `load_settings()` is called by `main.py` and by the
+scripts; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from decouple import AutoConfig, UndefinedValueError
+
+BASE_DIR = Path(__file__).resolve().parent
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-this-secret"}
+
+log = logging.getLogger("cafepos.settings")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it and says why."""
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{BASE_DIR / 'cafepos.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    debug: bool = True
+    port: int = 8880
+    address: str = ""
+    workers: int = 1
+    database_url: str = field(default_factory=default_database_url)
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    auto_migrate: bool = True
+    jwt_secret: str = ""
+    pin_pepper: str = ""
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 12
+    remember_me_days: int = 30
+    bcrypt_rounds: int = 12
+    cors_origins: tuple[str, ...] = ("http://localhost:3000", "http://localhost:5173")
+    uploads_dir: Path = BASE_DIR / "uploads"
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 5 * 1024 * 1024
+    store_timezone: str = "Europe/Berlin"
+    store_name: str = "CafePOS"
+    currency: str = "EUR"
+    smtp_server: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "cafepos@localhost"
+    smtp_security: str = ""
+    smtp_timeout: float = 10.0
+    log_format: str = "text"
+    log_level: str = "INFO"
+    login_rate_limit_per_minute: int = 60
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    pin_lockout_attempts: int = 5
+    pin_lockout_seconds: int = 60
+    metrics_allowed_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    shutdown_grace_seconds: float = 10.0
+    trust_proxy: bool = False
+    idle_connection_timeout: float = 60.0
+    body_timeout: float = 30.0
+    public_base_url: str = "http://localhost:8880"
+    seed_demo_data: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.store_timezone)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some values changed (tests and scripts use this)."""
+        return validate(replace(self, **changes))
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def validate(s: Settings) -> Settings:
+    """Check every value; return the settings with derived secrets filled in."""
+    problems: list[str] = []
+    if not (1 <= s.port <= 65535):
+        problems.append(f"PORT must be between 1 and 65535, got {s.port}")
+    if s.workers < 1:
+        problems.append("WORKERS must be at least 1")
+    if s.db_pool_size < 1:
+        problems.append("DB_POOL_SIZE must be at least 1")
+    if s.log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT must be 'text' or 'json', got {s.log_format!r}")
+    if s.smtp_security not in ("", "starttls", "ssl", "none"):
+        problems.append("SMTP_SECURITY must be starttls, ssl or none")
+    if not (4 <= s.bcrypt_rounds <= 16):
+        problems.append("BCRYPT_ROUNDS must be between 4 and 16")
+    if s.access_token_minutes < 1:
+        problems.append("ACCESS_TOKEN_MINUTES must be at least 1")
+    if s.max_body_bytes < 1024:
+        problems.append("MAX_BODY_BYTES must be at least 1024")
+    if not (s.database_url.startswith("sqlite") or s.database_url.startswith("postgresql")):
+        problems.append("DATABASE_URL must start with sqlite:// or postgresql://")
+    try:
+        ZoneInfo(s.store_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"STORE_TIMEZONE {s.store_timezone!r} is not a known IANA time zone")
+    secret = s.jwt_secret
+    if secret in PLACEHOLDER_SECRETS or len(secret) < 16:
+        if not s.debug:
+            problems.append(
+                "JWT_SECRET must be set to a random value of at least 16 characters when "
+                "DEBUG=false (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        else:
+            # Generated once per start (before any fork), so tokens die with a restart.
+            secret = secrets.token_urlsafe(48)
+            log.warning("JWT_SECRET is not set: generated a temporary one (DEBUG only)")
+    pepper = s.pin_pepper or secret
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return replace(s, jwt_secret=secret, pin_pepper=pepper)
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Read every option once from the environment and `.env`."""
+    search = env_file.parent if env_file else BASE_DIR
+    config = AutoConfig(search_path=str(search))
+
+    def get(name: str, default: object, cast: object = str) -> object:
+        try:
+            return config(name, default=default, cast=cast)
+        except (ValueError, UndefinedValueError) as exc:
+            raise SettingsError(f"{name}: {exc}") from exc
+
+    base = Settings()
+    values: dict[str, object] = {}
+    casts = {bool: _bool, int: int, float: float, str: str}
+    for f in fields(Settings):
+        env_name = f.name.upper()
+        default = getattr(base, f.name)
+        if isinstance(default, tuple):
+            raw = get(env_name, ",".join(default))
+            values[f.name] = _csv(str(raw))
+        elif isinstance(default, Path):
+            raw = get(env_name, str(default))
+            p = Path(str(raw))
+            values[f.name] = p if p.is_absolute() else (BASE_DIR / p)
+        else:
+            cast = casts[type(default)]
+            values[f.name] = get(env_name, default, cast)
+    values.update(overrides)
+    return validate(Settings(**values))  # type: ignore[arg-type]
+
+
+def _bool(value: object) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def env_flag(name: str) -> bool:
+    """Used only by scripts that must decide before settings are read."""
+    return _bool(os.environ.get(name, "false"))

@@ -1,0 +1,3 @@
+"""The product version, reported by /health and the OpenAPI document."""
+
+VERSION = "0.1.0"
