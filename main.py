@@ -29,10 +29,11 @@ from apis.base import NotFoundHandler, log_request
 from apis.openapi import build_document
 from context import AppContext, system_clock
 from log_config import setup_logging
-from orm.db import make_engine, make_session_factory
+from orm.controllers.server_secrets import load_or_create
+from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import SchemaOutOfDate, ensure_schema
 from services.registry import ServiceRegistry
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, load_settings, with_generated_secrets
 from version import VERSION
 
 log = logging.getLogger("cafepos")
@@ -61,6 +62,7 @@ def make_context(
 ) -> AppContext:
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size,
                                    max_overflow=settings.db_max_overflow)
+    settings = resolve_secrets(settings, engine, schema_ready)
     # The DB executor never has more threads than the pool has connections (DESIGN.md).
     return AppContext(
         settings=settings,
@@ -71,6 +73,19 @@ def make_context(
         clock=clock,
         schema_ready=schema_ready,
     )
+
+
+def resolve_secrets(settings: Settings, engine: Engine, schema_ready: bool) -> Settings:
+    """Unconfigured JWT secret (DEBUG) and PIN pepper come from the database."""
+    needed = [name for name, value in (("jwt_secret", settings.jwt_secret),
+                                       ("pin_pepper", settings.pin_pepper)) if not value]
+    stored: dict[str, str] = {}
+    if needed and schema_ready:
+        try:
+            stored = unit_of_work(make_session_factory(engine), load_or_create, needed)
+        except Exception as exc:  # database down: temporary secrets, logged by settings
+            log.warning("could not load stored secrets (%s)", type(exc).__name__)
+    return with_generated_secrets(settings, stored)
 
 
 def make_app(

@@ -118,20 +118,31 @@ def validate(s: Settings) -> Settings:
         ZoneInfo(s.store_timezone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(f"STORE_TIMEZONE {s.store_timezone!r} is not a known IANA time zone")
-    secret = s.jwt_secret
-    if secret in PLACEHOLDER_SECRETS or len(secret) < 16:
+    if s.jwt_secret in PLACEHOLDER_SECRETS or len(s.jwt_secret) < 16:
         if not s.debug:
             problems.append(
                 "JWT_SECRET must be set to a random value of at least 16 characters when "
                 "DEBUG=false (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
-        else:
-            # Generated once per start (before any fork), so tokens die with a restart.
-            secret = secrets.token_urlsafe(48)
-            log.warning("JWT_SECRET is not set: generated a temporary one (DEBUG only)")
-    pepper = s.pin_pepper or secret
+        elif s.jwt_secret:
+            problems.append("JWT_SECRET is too short (at least 16 characters) or a placeholder")
     if problems:
         raise SettingsError("; ".join(problems))
+    return s
+
+
+def with_generated_secrets(s: Settings, stored: dict[str, str] | None = None) -> Settings:
+    """Fill in JWT_SECRET (DEBUG only) and PIN_PEPPER when they are not configured.
+
+    `stored` holds values kept in the database (server_secrets), so every process
+    and every restart agrees on them; without it a random one is made (and warned).
+    """
+    stored = stored or {}
+    secret = s.jwt_secret or stored.get("jwt_secret", "")
+    if not secret:
+        secret = secrets.token_urlsafe(48)
+        log.warning("JWT_SECRET is not set: using a temporary one until the database is reachable")
+    pepper = s.pin_pepper or stored.get("pin_pepper", "") or secret
     return replace(s, jwt_secret=secret, pin_pepper=pepper)
 
 

@@ -33,6 +33,7 @@ from orm.controllers.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from orm.controllers.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
 from orm.controllers.principal import Principal
 
 T = TypeVar("T")
@@ -400,3 +401,33 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     observer = handler.application.settings.get("request_observer")
     if observer is not None:
         observer(handler.request.method, route, status, duration_ms / 1000)
+
+
+def page_from_query(handler: BaseHandler, *, whole_by_default: bool = False) -> Page:
+    """`?page=&perPage=` (alias per_page), or `?limit=&offset=`; perPage at most 200."""
+    def number(name: str) -> int | None:
+        raw = handler.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValidationFailed(f"{name} must be a whole number", field_errors={name: "must be a whole number"}) \
+                from None
+        if value < (0 if name == "offset" else 1):
+            raise ValidationFailed(f"{name} is out of range", field_errors={name: "is out of range"})
+        return value
+
+    page, per_page = number("page"), number("perPage") or number("per_page")
+    limit, offset = number("limit"), number("offset")
+    if per_page is None and limit is not None:
+        per_page = limit
+    if per_page is not None and per_page > MAX_PER_PAGE:
+        raise ValidationFailed(f"perPage may be at most {MAX_PER_PAGE}",
+                               field_errors={"perPage": f"must be at most {MAX_PER_PAGE}"})
+    if page is None and offset is not None:
+        size = per_page or DEFAULT_PER_PAGE
+        page = offset // size + 1
+    if whole_by_default and page is None and per_page is None:
+        return Page(everything=True)
+    return Page(page=page or 1, per_page=per_page or DEFAULT_PER_PAGE)

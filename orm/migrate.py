@@ -28,19 +28,18 @@ def alembic_config(database_url: str) -> Config:
 
 
 def head_revision() -> str:
-    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    if len(heads) != 1:
-        raise RuntimeError(f"migration history has {len(heads)} heads: {heads}")
-    return heads[0]
+    """The code's schema revision(s), comma-joined when areas branched in parallel."""
+    return ",".join(sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()))
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) if heads else None
 
 
 def upgrade_to_head(database_url: str) -> None:
-    command.upgrade(alembic_config(database_url), "head")
+    command.upgrade(alembic_config(database_url), "heads")
 
 
 def ensure_schema(database_url: str, *, auto_migrate: bool) -> str:

@@ -57,6 +57,19 @@ class Quantity(TypeDecorator):
         return None if value is None else (Decimal(int(value)) / 1000).quantize(MILLI)
 
 
+class UnitCost(TypeDecorator):
+    """A cost per unit of stock with 4 places (a cup lid costs 0.0125), stored as 1/10,000s."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else to_minor(value, 10_000)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else (Decimal(int(value)) / 10_000).quantize(Decimal("0.0001"))
+
+
 class Rate(TypeDecorator):
     """A tax rate such as 0.081, stored as integer parts per 100,000 (0.001 %)."""
 

@@ -59,3 +59,62 @@ async def client(server: RunningServer) -> AsyncIterator[Client]:
     c = server.client()
     yield c
     c.close()
+
+
+ROLES = ("admin", "manager", "cashier", "trainee")
+DEMO_PASSWORD = "password123"
+
+
+def run_unit(settings: Settings, fn, *args, **kw):
+    """Run one unit of work against the test database outside the server (arrange/assert)."""
+    from orm.db import make_engine, make_session_factory, unit_of_work
+
+    engine = make_engine(settings.database_url, pooled=False)
+    try:
+        return unit_of_work(make_session_factory(engine), fn, *args, **kw)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def demo_users(settings: Settings) -> dict[str, int]:
+    """The four demo staff (password123; PINs 1234/2345/3456/4567)."""
+    from orm.seed.identity import seed_test
+
+    return run_unit(settings, seed_test, settings)
+
+
+@pytest.fixture
+async def tokens(server: RunningServer, demo_users) -> dict[str, str]:
+    """An access token per built-in role, obtained through POST /auth/login."""
+    c = server.client()
+    out: dict[str, str] = {}
+    try:
+        for role in ROLES:
+            resp = await c.post("/auth/login", {"username": role, "password": DEMO_PASSWORD})
+            assert resp.status == 200, resp.body
+            out[role] = resp.data["token"]
+    finally:
+        c.close()
+    return out
+
+
+@pytest.fixture
+async def as_role(server: RunningServer, tokens: dict[str, str]) -> AsyncIterator:
+    """`as_role("cashier")` -> a Client that sends that role's token."""
+    made: list[Client] = []
+
+    def make(role: str) -> Client:
+        c = server.client()
+        c.token = tokens[role]
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+async def admin(as_role) -> Client:
+    return as_role("admin")

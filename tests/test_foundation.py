@@ -19,7 +19,7 @@ from apis.base import BaseHandler
 from main import make_app, serve
 from orm.db import make_engine
 from orm.migrate import SchemaOutOfDate, current_revision, ensure_schema, head_revision, upgrade_to_head
-from settings import SettingsError, load_settings
+from settings import SettingsError, load_settings, with_generated_secrets
 from tests.support import PG_URL, RunningServer, _admin_engine, _with_db
 
 
@@ -251,8 +251,8 @@ def test_settings_refuse_placeholder_secret_without_debug():
         load_settings(debug=False, jwt_secret="change-me")
     with pytest.raises(SettingsError, match="STORE_TIMEZONE"):
         load_settings(store_timezone="Mars/Olympus")
-    s = load_settings(debug=True, jwt_secret="")
-    assert len(s.jwt_secret) >= 32
+    s = with_generated_secrets(load_settings(debug=True, jwt_secret=""))
+    assert len(s.jwt_secret) >= 32 and s.pin_pepper
 
 
 def test_migrations_upgrade_from_empty(tmp_path):

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 from alembic import context
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -47,10 +49,22 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
+def render_item(type_, obj, autogen_context):
+    """Migrations spell our TypeDecorators as their plain storage types, so they
+    never import application code that may change after they are written."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        impl = obj.impl if not isinstance(obj.impl, type) else obj.impl()
+        if isinstance(impl, DateTime):
+            return "sa.DateTime(timezone=True)"
+        return f"sa.{type(impl).__name__}()"
+    return False
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

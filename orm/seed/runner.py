@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from orm.controllers.server_secrets import load_or_create
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import upgrade_to_head
 from orm.seed import steps
-from settings import Settings
+from settings import Settings, with_generated_secrets
 
 
 def run_seed(settings: Settings, kind: str) -> dict[str, int]:
@@ -16,6 +17,8 @@ def run_seed(settings: Settings, kind: str) -> dict[str, int]:
     engine = make_engine(settings.database_url, pooled=False)
     try:
         factory = make_session_factory(engine)
+        stored = unit_of_work(factory, load_or_create, ["jwt_secret", "pin_pepper"])
+        settings = with_generated_secrets(settings, stored)
         counts: dict[str, int] = {}
         for _area, fn in steps(kind):
             counts.update(unit_of_work(factory, fn, settings))

@@ -1,0 +1,40 @@
+"""Store settings: one versioned row per store (the Settings resource of API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orm.models.base import Base
+from orm.types import Quantity, Rate, UTCDateTime
+
+
+class StoreSettings(Base):
+    __tablename__ = "store_settings"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    store_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    store_address: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    vat_number: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
+    store_timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    tax_mode: Mapped[str] = mapped_column(String(16), nullable=False, default="exclusive")
+    default_tax_rate: Mapped[Decimal] = mapped_column(Rate(), nullable=False)
+    receipt_header: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    receipt_footer: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    cash_rounding: Mapped[str] = mapped_column(String(8), nullable=False, default="none")
+    daily_email_time: Mapped[str] = mapped_column(String(5), nullable=False, default="21:00")
+    daily_email_recipients: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    low_stock_default_min: Mapped[Decimal] = mapped_column(Quantity(), nullable=False)
+    alert_sweep_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=15)
+    expiry_warning_days: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    lockout_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    lockout_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=15)
+    require_open_shift: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    allow_negative_stock: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
