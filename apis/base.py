@@ -398,7 +398,8 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         extra["request_id"], principal.username if principal else "-",
         extra=extra,
     )
-    observer = handler.application.settings.get("request_observer")
+    ctx = handler.application.settings.get("ctx")
+    observer = ctx.extras.get("request_observer") if ctx else None
     if observer is not None:
         observer(handler.request.method, route, status, duration_ms / 1000)
 

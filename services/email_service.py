@@ -257,3 +257,12 @@ class Mailer:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def mailer_for(ctx: Any) -> Mailer:
+    """The process's one Mailer (SMTP settings, blocking work on the CPU executor)."""
+    mailer = ctx.extras.get("mailer")
+    if mailer is None:
+        mailer = Mailer(SmtpConfig.from_settings(ctx.settings), ctx.cpu_pool)
+        ctx.extras["mailer"] = mailer
+    return mailer
