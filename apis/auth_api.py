@@ -1,25 +1,33 @@
-"""Auth: login by password or PIN, who am I, and the per-request authenticator."""
+"""Auth: login (password or PIN), refresh, logout, who am I, password reset, and the authenticator."""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from apis.base import AUTHENTICATED, BaseHandler
 from context import AppContext
 from orm.controllers import security
-from orm.controllers.auth_controller import AuthController, LoginContext
-from orm.controllers.errors import Unauthorized
+from orm.controllers.auth_controller import GENERIC_LOGIN_ERROR, AuthController, LoginContext
+from orm.controllers.errors import AccountLocked, RateLimited, Unauthorized, ValidationFailed
+from orm.controllers.identity_schemas import RefreshBody, ResetConfirmBody, ResetRequestBody, ResetTokenBody
+from orm.controllers.password_reset import INVALID_TOKEN, PasswordResetController, reset_message
 from orm.controllers.principal import Principal
+from services.email_service import EmailDeliveryError, mailer_for
 
-GENERIC_LOGIN_ERROR = "Invalid username, password or PIN"
+log = logging.getLogger("cafepos.auth")
+RESET_REQUESTED = "If an account uses this e-mail address, a link to reset its password is on its way."
 
 
 class LoginBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     username: str | None = Field(default=None, max_length=64)
-    password: str | None = Field(default=None, max_length=1024)
-    pinCode: str | None = Field(default=None, pattern=r"^\d{4,6}$")
+    password: str | None = Field(default=None, max_length=security.PASSWORD_MAX_LENGTH)
+    pinCode: str | None = Field(default=None, pattern=security.PIN_PATTERN)
     rememberMe: bool = False
 
     @model_validator(mode="after")
@@ -39,40 +47,82 @@ def setup(ctx: AppContext) -> None:
     ctx.extras["authenticator"] = authenticate
 
 
-class LoginHandler(BaseHandler):
+class AuthHandler(BaseHandler):
+    def login_context(self) -> LoginContext:
+        return LoginContext(address=(self.request.remote_ip or "")[:64],
+                            user_agent=self.request.headers.get("User-Agent", "")[:300], now=self.ctx.clock())
+
+
+def locked_error(seconds: int) -> AccountLocked:
+    return AccountLocked(f"Too many failed attempts; try again in {seconds} seconds", retry_after_seconds=seconds)
+
+
+class LoginHandler(AuthHandler):
     """Sign in with username + password, or with a PIN on a terminal."""
 
     allow_unauthenticated = True
-    api_doc = {"post": {"summary": "Log in (password or PIN)", "body": LoginBody, "tags": ["auth"]}}
-
-    def login_context(self) -> LoginContext:
-        return LoginContext(address=self.request.remote_ip or "",
-                            user_agent=self.request.headers.get("User-Agent", ""), now=self.ctx.clock())
+    api_doc = {"post": {"summary": "Log in (password or PIN)", "body": LoginBody, "tags": ["auth"],
+                        "description": "→ {user, token, refreshToken, expiresIn, sessionExpiry}. 401 on wrong "
+                                       "credentials, 423 while locked, 429 when rate limited."}}
 
     async def post(self) -> None:
         body = self.parse(LoginBody)
         lctx = self.login_context()
         settings = self.ctx.settings
-        if body.pinCode is not None:
-            method = "pin"
-            lookup = security.pin_lookup(body.pinCode, settings.pin_pepper)
-            creds = await self.run_db(AuthController.credentials_for_pin, lookup, body.username)
-            secret = body.pinCode
-        else:
-            method = "password"
-            creds = await self.run_db(AuthController.credentials_for_password, body.username)
-            secret = body.password or ""
-        ok = await self.run_blocking(security.check_secret_or_dummy, secret,
-                                     creds.secret_hash if creds else None)
+        method = "pin" if body.pinCode is not None else "password"
+        lookup = security.pin_lookup(body.pinCode, settings.pin_pepper) if body.pinCode is not None else None
+        gate = await self.run_db(AuthController.begin_login, method=method, username=body.username, lookup=lookup,
+                                 ctx=lctx, settings=settings)
+        if gate.rate_limited_for is not None:
+            raise RateLimited("Too many login attempts from this address; try again shortly",
+                              retry_after_seconds=gate.rate_limited_for)
+        if gate.locked_for is not None:
+            raise locked_error(gate.locked_for)
+        creds = gate.credentials
+        secret = body.pinCode if body.pinCode is not None else body.password or ""
+        ok = await self.run_blocking(security.check_secret_or_dummy, secret, creds.secret_hash if creds else None,
+                                     settings.bcrypt_rounds)
         if not ok or creds is None or not creds.is_active:
-            reason = ("unknown_user" if creds is None else "inactive" if not creds.is_active
-                      else f"bad_{method}")
-            await self.run_db(AuthController.record_failed_login, method=method, username=body.username,
-                              user_id=creds.user_id if creds else None, reason=reason, ctx=lctx)
+            if creds is None:
+                reason = "bad_pin" if method == "pin" else "unknown_user"
+            else:
+                reason = "inactive" if ok else f"bad_{method}"
+            locked = await self.run_db(AuthController.record_failed_login, method=method, username=body.username,
+                                       user_id=creds.user_id if creds else None, reason=reason, ctx=lctx,
+                                       settings=settings)
+            if locked is not None:
+                raise locked_error(locked)
             raise Unauthorized(GENERIC_LOGIN_ERROR)
         result = await self.run_db(AuthController.complete_login, user_id=creds.user_id, method=method,
                                    remember_me=body.rememberMe, ctx=lctx, settings=settings)
         self.success(result)
+
+
+class RefreshHandler(AuthHandler):
+    """Swap a refresh token for a new pair; the old one stops working."""
+
+    allow_unauthenticated = True
+    api_doc = {"post": {"summary": "Rotate the token pair", "body": RefreshBody, "tags": ["auth"],
+                        "description": "Presenting a refresh token twice revokes that whole login."}}
+
+    async def post(self) -> None:
+        body = self.parse(RefreshBody)
+        result = await self.run_db(AuthController.refresh, body.refreshToken, ctx=self.login_context(),
+                                   settings=self.ctx.settings)
+        if result is None:
+            raise Unauthorized("Invalid or expired refresh token; please sign in again")
+        self.success(result)
+
+
+class LogoutHandler(BaseHandler):
+    """End the current login: its access and refresh tokens stop working."""
+
+    permissions = {"POST": AUTHENTICATED}
+    api_doc = {"post": {"summary": "Log out (revoke this session)", "tags": ["auth"]}}
+
+    async def post(self) -> None:
+        await self.run_db(AuthController.logout, self.principal.session_id, self.ctx.clock())
+        self.success({}, message="Signed out")
 
 
 class MeHandler(BaseHandler):
@@ -86,7 +136,91 @@ class MeHandler(BaseHandler):
         self.success({"user": user})
 
 
+class ValidateSessionHandler(BaseHandler):
+    """Is this token's login still alive? (An invalid one gets 401 like any other request.)"""
+
+    permissions = {"POST": AUTHENTICATED}
+    api_doc = {"post": {"summary": "Check the current session → {valid, user, sessionExpiry}", "tags": ["auth"]}}
+
+    async def post(self) -> None:
+        self.success(await self.run_db(AuthController.validate_session, self.principal))
+
+
+class PasswordResetRequestHandler(AuthHandler):
+    """Send a reset link; the answer is the same whether or not the address is known."""
+
+    allow_unauthenticated = True
+    api_doc = {"post": {"summary": "Request a password-reset e-mail", "body": ResetRequestBody, "tags": ["auth"]}}
+
+    async def post(self) -> None:
+        body = self.parse(ResetRequestBody)
+        lctx = self.login_context()
+        mails = await self.run_db(PasswordResetController.request, body.email, address=lctx.address, now=lctx.now,
+                                  settings=self.ctx.settings)
+        messages = []
+        for mail in mails:
+            try:
+                messages.append(reset_message(self.ctx.settings, mail))
+            except ValidationFailed as exc:  # a stored address smtplib would refuse; same answer regardless
+                log.warning("password-reset e-mail for %s not sent: %s", mail.username, exc.errors)
+        # Sent in the background: answering only after SMTP would time-reveal known addresses.
+        self._deliver_later(messages)
+        self.success({}, message=RESET_REQUESTED)
+
+    def _deliver_later(self, messages: list[EmailMessage]) -> None:
+        if not messages:
+            return
+        mailer = mailer_for(self.ctx)
+
+        async def deliver() -> None:
+            for msg in messages:
+                try:
+                    await mailer.send(msg, retries=2)
+                except EmailDeliveryError as exc:
+                    log.warning("password-reset e-mail to %s not sent: %s", msg["To"], exc)
+
+        tasks: set[asyncio.Task] = self.ctx.extras.setdefault("password_reset_mail", set())
+        task = asyncio.get_running_loop().create_task(deliver())
+        tasks.add(task)  # keep a reference until done (the loop holds only weak ones)
+        task.add_done_callback(tasks.discard)
+
+
+class ValidateResetTokenHandler(BaseHandler):
+    """Is this reset token still usable?"""
+
+    allow_unauthenticated = True
+    api_doc = {"post": {"summary": "Check a password-reset token → {valid}", "body": ResetTokenBody,
+                        "tags": ["auth"]}}
+
+    async def post(self) -> None:
+        body = self.parse(ResetTokenBody)
+        valid = await self.run_db(PasswordResetController.token_is_valid, body.token, self.ctx.clock())
+        self.success({"valid": valid})
+
+
+class PasswordResetConfirmHandler(BaseHandler):
+    """Set a new password with a reset token; every session of that user ends."""
+
+    allow_unauthenticated = True
+    api_doc = {"post": {"summary": "Complete a password reset", "body": ResetConfirmBody, "tags": ["auth"]}}
+
+    async def post(self) -> None:
+        body = self.parse(ResetConfirmBody)
+        # Cheap check first, so a made-up token never costs a bcrypt hash.
+        if not await self.run_db(PasswordResetController.token_is_valid, body.token, self.ctx.clock()):
+            raise ValidationFailed(INVALID_TOKEN, field_errors={"token": "is invalid or has expired"})
+        hashed = await self.run_blocking(security.hash_secret, body.newPassword, self.ctx.settings.bcrypt_rounds)
+        await self.run_db(PasswordResetController.confirm, body.token, hashed, self.ctx.clock())
+        self.success({}, message="Your password has been changed; please sign in again")
+
+
 default_handlers = [
     (r"/auth/login", LoginHandler),
+    (r"/auth/refresh", RefreshHandler),
+    (r"/auth/logout", LogoutHandler),
     (r"/auth/me", MeHandler),
+    (r"/auth/validate-session", ValidateSessionHandler),
+    (r"/auth/password-reset-request", PasswordResetRequestHandler),
+    (r"/auth/validate-reset-token", ValidateResetTokenHandler),
+    (r"/auth/password-reset-confirm", PasswordResetConfirmHandler),
 ]

@@ -1,8 +1,9 @@
-"""Logins, login sessions and who-is-calling.
+"""Logins, login sessions, token refresh and who-is-calling.
 
 A login is split in three steps so bcrypt never holds a database connection:
-`credentials_for_*` (DB) -> `security.check_secret` (CPU pool) -> `complete_login`
-or `record_failed_login` (DB).  The handler orchestrates them.
+`begin_login` (DB: rate limit, lock check, credentials) -> `security.check_secret`
+(CPU pool) -> `complete_login` or `record_failed_login` (DB).  The handler
+orchestrates them: two short transactions and one hash check per attempt.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from orm.controllers import security
+from orm.controllers import login_guard, security
 from orm.controllers.errors import Unauthorized
 from orm.controllers.principal import Principal
+from orm.controllers.settings_controller import SettingsController
 from orm.models.model_identity import (
     AuthSession,
     LoginAttempt,
@@ -26,6 +28,9 @@ from orm.models.model_identity import (
     UserPermissionOverride,
 )
 from settings import Settings
+
+# One message for every wrong-credentials case, so answers never tell which part was wrong.
+GENERIC_LOGIN_ERROR = "Invalid username, password or PIN"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,43 @@ class LoginContext:
     address: str
     user_agent: str
     now: datetime
+
+
+@dataclass(frozen=True)
+class LoginGate:
+    """What the handler may do before checking the secret."""
+
+    credentials: Credentials | None = None
+    rate_limited_for: int | None = None
+    locked_for: int | None = None
+
+
+def lock_policy(session: Session, settings: Settings, method: str) -> login_guard.LockPolicy:
+    """Passwords: the store's lockoutAttempts/lockoutMinutes; PINs: a short per-address cool-down."""
+    if method == "pin":
+        return login_guard.LockPolicy(settings.pin_lockout_attempts,
+                                      timedelta(seconds=settings.pin_lockout_seconds))
+    store = SettingsController.current(session, settings)
+    return login_guard.LockPolicy(int(store["lockoutAttempts"]), timedelta(minutes=int(store["lockoutMinutes"])))
+
+
+def _lock_seconds(session: Session, settings: Settings, method: str, username: str | None,
+                  ctx: LoginContext) -> int | None:
+    policy = lock_policy(session, settings, method)
+    if method == "pin":
+        return login_guard.lock_remaining(session, method=method, policy=policy, now=ctx.now, address=ctx.address)
+    return login_guard.lock_remaining(session, method=method, policy=policy, now=ctx.now, username=username or "")
+
+
+def revoke_sessions(session: Session, user_id: str, now: datetime, reason: str,
+                    keep: str | None = None) -> int:
+    """End every live login of a user (but `keep`); their access and refresh tokens die with them."""
+    query = (update(AuthSession)
+             .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+             .values(revoked_at=now, revoked_reason=reason))
+    if keep:
+        query = query.where(AuthSession.id != keep)
+    return session.execute(query).rowcount or 0
 
 
 def effective_permissions(session: Session, user: User) -> frozenset[str]:
@@ -71,11 +113,46 @@ def serialize_user(user: User, permissions: frozenset[str]) -> dict[str, Any]:
     }
 
 
+def permissions_of(user: User) -> frozenset[str]:
+    """Effective permissions from loaded relationships (no queries per user in listings)."""
+    perms = {rp.permission for rp in user.role.permissions}
+    for o in user.overrides:
+        if o.granted:
+            perms.add(o.permission)
+        else:
+            perms.discard(o.permission)
+    return frozenset(perms)
+
+
 def display_name(user: User) -> str:
     return f"{user.first_name} {user.last_name}".strip() or user.username
 
 
 class AuthController:
+    @staticmethod
+    def begin_login(session: Session, *, method: str, username: str | None, lookup: str | None,
+                    ctx: LoginContext, settings: Settings) -> LoginGate:
+        """Count the attempt against the address's rate limit, check the lock, find the credentials.
+
+        Refusals are logged here and committed (the handler raises afterwards), and the
+        lock is checked before any hash: while locked even the right secret is refused.
+        """
+        wait = login_guard.count_hit(session, f"login:{ctx.address}", settings.login_rate_limit_per_minute, ctx.now)
+        if wait is not None:
+            AuthController.record_failed_login(session, method=method, username=username, user_id=None,
+                                               reason="rate_limited", ctx=ctx)
+            return LoginGate(rate_limited_for=wait)
+        locked = _lock_seconds(session, settings, method, username, ctx)
+        if locked is not None:
+            AuthController.record_failed_login(session, method=method, username=username, user_id=None,
+                                               reason="locked", ctx=ctx)
+            return LoginGate(locked_for=locked)
+        if method == "pin":
+            creds = AuthController.credentials_for_pin(session, lookup or "", username)
+        else:
+            creds = AuthController.credentials_for_password(session, username or "")
+        return LoginGate(credentials=creds)
+
     @staticmethod
     def credentials_for_password(session: Session, username: str) -> Credentials | None:
         user = session.scalar(select(User).where(User.username == username))
@@ -95,16 +172,22 @@ class AuthController:
 
     @staticmethod
     def record_failed_login(session: Session, *, method: str, username: str | None, user_id: str | None,
-                            reason: str, ctx: LoginContext) -> None:
-        session.add(LoginAttempt(method=method, username=username, user_id=user_id, address=ctx.address,
-                                 user_agent=ctx.user_agent[:300], success=False, reason=reason, at=ctx.now))
+                            reason: str, ctx: LoginContext, settings: Settings | None = None) -> int | None:
+        """Log the failure; with `settings`, return the lock it triggered (seconds), if any."""
+        session.add(LoginAttempt(method=method, username=(username or None) and username[:64], user_id=user_id,
+                                 address=ctx.address[:64], user_agent=ctx.user_agent[:300], success=False,
+                                 reason=reason, at=ctx.now))
+        if settings is None:
+            return None
+        session.flush()
+        return _lock_seconds(session, settings, method, username, ctx)
 
     @staticmethod
     def complete_login(session: Session, *, user_id: str, method: str, remember_me: bool,
                        ctx: LoginContext, settings: Settings) -> dict[str, Any]:
         user = session.get(User, user_id)
-        if user is None or not user.is_active:
-            raise Unauthorized("Invalid credentials")
+        if user is None or not user.is_active:  # deactivated between the hash check and now
+            raise Unauthorized(GENERIC_LOGIN_ERROR)
         lifetime = (timedelta(days=settings.remember_me_days) if remember_me
                     else timedelta(hours=settings.refresh_token_hours))
         login = AuthSession(user_id=user.id, method=method, remember_me=remember_me, address=ctx.address,
@@ -133,6 +216,48 @@ class AuthController:
             "expiresIn": settings.access_token_minutes * 60,
             "sessionExpiry": login.expires_at,
         }
+
+    @staticmethod
+    def refresh(session: Session, token: str, *, ctx: LoginContext, settings: Settings) -> dict[str, Any] | None:
+        """Rotate a refresh token: the new pair, or None when refused.
+
+        A token presented a second time means it was copied: the whole login is
+        revoked (every token of it dies) and the reuse is logged.  The refusal is
+        returned, not raised, so that revocation commits.
+        """
+        row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == security.token_digest(token)))
+        if row is None:
+            return None
+        login = session.get(AuthSession, row.session_id)
+        user = session.get(User, login.user_id) if login else None
+        if login is None or user is None:
+            return None
+        claimed = session.execute(
+            update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+            .values(used_at=ctx.now)).rowcount
+        if not claimed:
+            if login.revoked_at is None:
+                login.revoked_at, login.revoked_reason = ctx.now, "refresh_reuse"
+            AuthController.record_failed_login(session, method="refresh", username=user.username, user_id=user.id,
+                                               reason="refresh_reuse", ctx=ctx)
+            return None
+        if (row.expires_at <= ctx.now or login.revoked_at is not None or login.expires_at <= ctx.now
+                or not user.is_active):
+            return None
+        return AuthController._token_pair(session, user, login, settings, ctx.now)
+
+    @staticmethod
+    def logout(session: Session, session_id: str | None, now: datetime) -> None:
+        if session_id:
+            session.execute(update(AuthSession)
+                            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                            .values(revoked_at=now, revoked_reason="logout"))
+
+    @staticmethod
+    def validate_session(session: Session, principal: Principal) -> dict[str, Any]:
+        login = session.get(AuthSession, principal.session_id)
+        return {"valid": True, "user": AuthController.me(session, principal.user_id),
+                "sessionExpiry": login.expires_at if login else None}
 
     @staticmethod
     def principal_for(session: Session, user_id: str, session_id: str, now: datetime) -> Principal:

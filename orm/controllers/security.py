@@ -7,12 +7,16 @@
 - Refresh and reset tokens are random and stored only as SHA-256 digests.
 - Access tokens: HS256 JWTs carrying the user id (sub) and login session id (sid);
   only HS256 is accepted, so `alg: none` and other keys' tokens are refused.
+- Password policy: at least PASSWORD_MIN_LENGTH (8) characters, applied on create,
+  change and reset.  PINs are 4-6 digits.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +29,28 @@ from orm.controllers.errors import TokenExpired, Unauthorized
 JWT_ALGORITHM = "HS256"
 # bcrypt only reads the first 72 bytes; longer passwords are pre-hashed so no byte is ignored.
 BCRYPT_MAX = 72
+# Tolerated clock skew between processes for a token's issue time.
+IAT_LEEWAY_SECONDS = 60
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 1024
+# ASCII digits only: \d would also accept other scripts' digits.
+PIN_PATTERN = r"^[0-9]{4,6}$"
+_PIN_RE = re.compile(PIN_PATTERN)
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` breaks the policy, or None when it is acceptable."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"must be at least {PASSWORD_MIN_LENGTH} characters"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"must be at most {PASSWORD_MAX_LENGTH} characters"
+    if not password.strip():
+        return "must not be blank"
+    return None
+
+
+def pin_problem(pin: str) -> str | None:
+    return None if _PIN_RE.fullmatch(pin) else "must be 4 to 6 digits"
 
 
 def _bcrypt_input(secret: str) -> bytes:
@@ -47,13 +73,16 @@ def check_secret(secret: str, hashed: str | None) -> bool:
         return False
 
 
-# A real hash to check against when the user does not exist, so timing does not tell.
-_DUMMY_HASH = bcrypt.hashpw(b"no-such-user", bcrypt.gensalt(4)).decode()
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    return bcrypt.hashpw(b"no-such-user", bcrypt.gensalt(rounds)).decode()
 
 
-def check_secret_or_dummy(secret: str, hashed: str | None) -> bool:
+def check_secret_or_dummy(secret: str, hashed: str | None, rounds: int = 4) -> bool:
+    """Check against a real hash of the same cost when the user does not exist,
+    so the answer time does not tell whether a username exists."""
     if hashed is None:
-        check_secret(secret, _DUMMY_HASH)
+        check_secret(secret, _dummy_hash(rounds))
         return False
     return check_secret(secret, hashed)
 
@@ -83,13 +112,15 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> dict[str, 
     try:
         claims = jwt.decode(
             token, secret, algorithms=[JWT_ALGORITHM],
-            options={"require": ["sub", "sid", "exp", "iat"], "verify_exp": False},
+            options={"require": ["sub", "sid", "exp", "iat"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.InvalidTokenError:
         raise Unauthorized("Invalid token") from None
-    # Expiry is checked against the injectable clock, not the wall clock.
+    # Expiry and issue time are checked against the injectable clock, not the wall clock.
     if int(claims["exp"]) <= int(now.timestamp()):
         raise TokenExpired("Token has expired")
+    if int(claims["iat"]) > int(now.timestamp()) + IAT_LEEWAY_SECONDS:
+        raise Unauthorized("Invalid token")
     if claims.get("typ") != "access":
         raise Unauthorized("Invalid token")
     return claims

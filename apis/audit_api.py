@@ -1,0 +1,95 @@
+"""Audit trails: every login attempt, failed logins, and changes to users, roles, settings, prices."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from apis.base import BaseHandler, page_from_query
+from apis.users_api import bool_query
+from orm.controllers.audit_controller import AttemptFilter, AuditController, ChangeFilter
+from orm.controllers.errors import ValidationFailed
+
+TIME_QUERY = {
+    "from": {"type": "string", "description": "ISO date or datetime (UTC unless an offset is given), inclusive"},
+    "to": {"type": "string", "description": "ISO date (that whole day) or datetime, inclusive"},
+    "page": {"type": "integer"}, "perPage": {"type": "integer"},
+}
+ATTEMPT_QUERY = {**TIME_QUERY, "username": {"type": "string"}, "method": {"type": "string"},
+                 "address": {"type": "string"}}
+
+
+def instant_query(handler: BaseHandler, name: str, *, end: bool) -> datetime | None:
+    """`from`/`to` as a UTC bound: a date-only `to` covers that whole day; `to` is returned exclusive."""
+    raw = (handler.get_query_argument(name, "") or "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        # An unencoded "+02:00" in a query string arrives as " 02:00".
+        moment = datetime.fromisoformat(re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(f"{name} must be an ISO date or datetime",
+                               field_errors={name: "must be an ISO date or datetime"}) from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment + timedelta(microseconds=1) if end else moment
+
+
+def _text(handler: BaseHandler, name: str) -> str | None:
+    return (handler.get_query_argument(name, "") or "").strip()[:100] or None
+
+
+def attempt_filter(handler: BaseHandler) -> AttemptFilter:
+    since, until = instant_query(handler, "from", end=False), instant_query(handler, "to", end=True)
+    if since and until and since >= until:
+        raise ValidationFailed("from must be before to", field_errors={"from": "must be before to"})
+    return AttemptFilter(username=_text(handler, "username"), method=_text(handler, "method"),
+                         address=_text(handler, "address"), success=bool_query(handler, "success"),
+                         since=since, until=until)
+
+
+class AccessLogHandler(BaseHandler):
+    """Every login attempt, newest first."""
+
+    permissions = {"GET": "system.logs"}
+    api_doc = {"get": {"summary": "Login attempts (success and failure)",
+                       "query": {**ATTEMPT_QUERY, "success": {"type": "boolean"}}}}
+
+    async def get(self) -> None:
+        self.success(await self.run_db(AuditController.access_log, page_from_query(self), attempt_filter(self)))
+
+
+class FailedLoginsHandler(BaseHandler):
+    """Failed login attempts, newest first."""
+
+    permissions = {"GET": "system.logs"}
+    api_doc = {"get": {"summary": "Failed logins {username, method, address, userAgent, reason, at}",
+                       "query": ATTEMPT_QUERY}}
+
+    async def get(self) -> None:
+        self.success(await self.run_db(AuditController.failed_logins, page_from_query(self), attempt_filter(self)))
+
+
+class ChangesHandler(BaseHandler):
+    """Who changed which user, role, permission, setting or price: old and new values."""
+
+    permissions = {"GET": "system.logs"}
+    api_doc = {"get": {"summary": "The change audit trail", "query": {
+        **TIME_QUERY, "entity": {"type": "string"}, "entityId": {"type": "string"},
+        "action": {"type": "string"}, "actorId": {"type": "string"}}}}
+
+    async def get(self) -> None:
+        since, until = instant_query(self, "from", end=False), instant_query(self, "to", end=True)
+        f = ChangeFilter(entity=_text(self, "entity"), entity_id=_text(self, "entityId"),
+                         action=_text(self, "action"), actor_id=_text(self, "actorId"), since=since, until=until)
+        self.success(await self.run_db(AuditController.changes, page_from_query(self), f))
+
+
+default_handlers = [
+    (r"/audit/access-log", AccessLogHandler),
+    (r"/audit/failed-logins", FailedLoginsHandler),
+    (r"/audit/changes", ChangesHandler),
+]
