@@ -18,6 +18,16 @@ def seed_if_empty(settings: Settings) -> None:
     """Used by `make run`: seed a fresh database, leave a used one alone."""
     if database_is_empty(settings):
         print_counts("Seeded demo data:", run_seed(settings, "test"))
+    print_demo_logins()
+
+
+def print_demo_logins() -> None:
+    """So that a newcomer can log in straight away (they only exist where demo data was seeded)."""
+    from orm.seed.identity import DEMO_PASSWORD, DEMO_USERS
+
+    print("Demo logins (POST /auth/login, or PIN on a terminal):")
+    for username, _first, _last, role, pin in DEMO_USERS:
+        print(f"  {username:<8} password {DEMO_PASSWORD}   PIN {pin or '-':<6} role {role}")
 
 
 def main() -> int:

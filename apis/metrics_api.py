@@ -1,0 +1,85 @@
+"""`GET /metrics`: Prometheus text for the scraper, from listed addresses or with system.logs."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import ipaddress
+import logging
+import pkgutil
+
+import apis
+from apis.base import BaseHandler
+from context import AppContext
+from orm.controllers.errors import Unauthorized
+from services.metrics import AppMetrics
+
+log = logging.getLogger("cafepos.metrics")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _route_patterns() -> list[str]:
+    """Every route pattern of every *_api module (all imported by make_app before setup runs)."""
+    patterns: list[str] = []
+    for info in sorted(pkgutil.iter_modules(apis.__path__), key=lambda m: m.name):
+        if info.name.endswith("_api"):
+            module = importlib.import_module(f"{apis.__name__}.{info.name}")
+            patterns.extend(route[0] for route in getattr(module, "default_handlers", []))
+    return patterns
+
+
+def allowed_networks(entries: tuple[str, ...]) -> list[Network]:
+    """METRICS_ALLOWED_IPS entries: single addresses or networks (10.0.0.0/8)."""
+    nets: list[Network] = []
+    for entry in entries:
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            log.warning("METRICS_ALLOWED_IPS: %r is not an address or network; ignored", entry)
+    return nets
+
+
+def address_allowed(address: str | None, nets: list[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in nets)
+
+
+def setup(ctx: AppContext) -> None:
+    metrics = AppMetrics(ctx, known_routes=_route_patterns())
+    ctx.extras["metrics"] = metrics
+    ctx.extras["request_observer"] = metrics.observe_request
+    ctx.extras["metrics_allowed_networks"] = allowed_networks(ctx.settings.metrics_allowed_ips)
+    if metrics.multiprocess:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a script building the app): scrapes still sync this process
+        metrics.start_background_sync()
+
+
+class MetricsHandler(BaseHandler):
+    """Prometheus metrics (text exposition format)."""
+
+    # The scraper has no token: listed addresses are let in, anyone else needs system.logs.
+    allow_unauthenticated = True
+    api_doc = {"get": {"summary": "Prometheus metrics (from METRICS_ALLOWED_IPS, or with system.logs)",
+                       "raw": "text/plain", "tags": ["system"]}}
+
+    async def get(self) -> None:
+        if not address_allowed(self.request.remote_ip, self.ctx.extras.get("metrics_allowed_networks", [])):
+            if self._principal is None:
+                raise Unauthorized("Authentication required")
+            self.require("system.logs")
+        body, content_type = self.ctx.extras["metrics"].render()
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+
+default_handlers = [
+    (r"/metrics", MetricsHandler),
+]
