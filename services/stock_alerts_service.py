@@ -1,0 +1,59 @@
+"""The stock alert sweep: every alertSweepMinutes (store setting, default 15) reconcile every item's
+alerts with its stock and expiry date, so alerts appear even when nothing moved (an expiry date
+coming near, a threshold edited) and disappear when their condition is gone.
+
+Several server processes on one PostgreSQL sweep once per period
+(`AlertsController.run_scheduled_sweep`: advisory lock + `job_runs`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from context import AppContext
+from orm.controllers.alerts_controller import DEFAULT_SWEEP_MINUTES, AlertsController
+from services.registry import PeriodicService
+
+log = logging.getLogger("cafepos.services.stock_alerts")
+
+
+def publish_alert_events(ctx: AppContext, alerts: list[dict[str, Any]]) -> None:
+    """Tell the live dashboard about newly raised alerts; call it after their transaction committed.
+
+    `alerts` are Alert resources with `storeId` (AlertsController.raised_in, the sweep's `raised`).
+    The bus (services/event_bus.py) is optional: without one this does nothing.
+    """
+    bus = ctx.extras.get("event_bus")
+    if bus is None:
+        return
+    for alert in alerts:
+        # Small events: the dashboard fetches GET /alerts for the rest.
+        bus.publish({"type": "alert", "storeId": alert.get("storeId"), "alertId": alert["id"],
+                     "alertType": alert["type"], "severity": alert["severity"], "title": alert["title"],
+                     "inventoryItemId": alert["inventoryItemId"], "status": alert["status"]})
+
+
+class StockAlertsService(PeriodicService):
+    name = "stock_alerts"
+    initial_delay = 5.0
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__(clock=ctx.clock)
+        self.ctx = ctx
+        self.interval_seconds = DEFAULT_SWEEP_MINUTES * 60.0
+        self.last_result: dict[str, Any] | None = None
+
+    async def run_once(self) -> None:
+        result = await self.ctx.run_db(AlertsController.run_scheduled_sweep, self.ctx.settings, self.ctx.clock())
+        # A changed alertSweepMinutes takes effect from the next wait on.
+        self.interval_seconds = result["intervalMinutes"] * 60.0
+        self.last_result = result
+        if result["ran"]:
+            log.info("stock alert sweep %s: %d raised, %d resolved", result["periodKey"],
+                     len(result["raised"]), result["resolved"])
+        publish_alert_events(self.ctx, result["raised"])
+
+
+def create_service(ctx: AppContext) -> StockAlertsService:
+    return StockAlertsService(ctx)
