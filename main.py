@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import pkgutil
 import signal
 import sys
@@ -160,7 +161,7 @@ async def _watch_schema(ctx: AppContext) -> None:
 
 
 async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_services: bool,
-                app: tornado.web.Application | None = None) -> None:
+                app: tornado.web.Application | None = None, ignore_late_signals: bool = False) -> None:
     app = app or make_app(settings, schema_ready=schema_ready)
     ctx: AppContext = app.settings["ctx"]
     server = HTTPServer(
@@ -184,6 +185,13 @@ async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_se
              VERSION, host, settings.port, host, settings.port)
     await stop.wait()
     await shutdown(server, ctx, watcher)
+    if ignore_late_signals:
+        # A forked worker may get SIGTERM twice (process group + the parent's forward); once the
+        # loop closes asyncio would restore the default action, and a late copy would then look
+        # like a crash that fork_processes() answers with a restart.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
 
 
 async def shutdown(server: HTTPServer, ctx: AppContext, watcher: asyncio.Task | None = None) -> None:
@@ -201,6 +209,31 @@ async def shutdown(server: HTTPServer, ctx: AppContext, watcher: asyncio.Task | 
     ctx.cpu_pool.shutdown(wait=True, cancel_futures=True)
     ctx.engine.dispose()
     log.info("stopped")
+
+
+def _forward_stop_signals_to_workers() -> None:
+    """WORKERS>1: SIGTERM/SIGINT to the parent reach every worker, and the parent waits for them.
+
+    Without this the parent died alone and its workers went on serving as orphans, still bound to
+    the port.  fork_processes() keeps waiting after the handler ran and returns once every worker
+    has shut down cleanly (Linux: the workers are found in /proc).
+    """
+    parent = os.getpid()
+
+    def forward(signum: int, _frame: Any) -> None:
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as f:
+                workers = [int(pid) for pid in f.read().split()]
+        except OSError:
+            workers = []
+        for pid in workers:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,9 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     task_id = None
     if settings.workers > 1:
         # Bind once, then fork: each child gets its own engine, executor and loop.
+        from services.metrics import prepare_multiprocess
+
+        prepare_multiprocess(settings)  # /metrics adds up all workers (PROMETHEUS_MULTIPROC_DIR)
+        _forward_stop_signals_to_workers()
         task_id = fork_processes(settings.workers)
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a worker stops through serve()'s own handlers
+            signal.signal(sig, signal.SIG_DFL)
     asyncio.run(serve(settings, sockets, schema_ready=schema_ready,
-                      run_services=task_id in (None, 0)))
+                      run_services=task_id in (None, 0), ignore_late_signals=task_id is not None))
     return 0
 
 

@@ -13,7 +13,6 @@ import pydantic
 
 from apis.base import AUTHENTICATED, BaseHandler
 
-GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
 ENVELOPE_ERROR = {
     "type": "object",
     "required": ["success", "data", "errors", "timestamp"],
@@ -41,8 +40,29 @@ STANDARD_ERRORS = {
 }
 
 
+def _named_groups(pattern: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each top-level named group, nested parentheses included."""
+    found = []
+    for m in re.finditer(r"\(\?P<(\w+)>", pattern):
+        depth, i = 0, m.start()
+        while i < len(pattern):
+            ch = pattern[i]
+            if ch == "\\":
+                i += 2
+                continue
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                found.append((m.start(), i + 1, m.group(1)))
+                break
+            i += 1
+    return found
+
+
 def openapi_path(pattern: str) -> str:
-    path = GROUP.sub(lambda m: "{" + m.group("name") + "}", pattern)
+    path = pattern
+    for start, end, name in reversed(_named_groups(pattern)):
+        path = path[:start] + "{" + name + "}" + path[end:]
     path = path.rstrip("$").replace("\\.", ".")
     return path[:-2] if path.endswith("/?") else path
 
@@ -86,8 +106,8 @@ def build_document(routes: list[tuple[str, type]], *, version: str) -> dict[str,
             continue
         path = openapi_path(pattern)
         params = [
-            {"name": m.group("name"), "in": "path", "required": True, "schema": {"type": "string"}}
-            for m in GROUP.finditer(pattern)
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for _s, _e, name in _named_groups(pattern)
         ]
         for method in ("get", "post", "put", "patch", "delete"):
             if getattr(handler, method) is getattr(BaseHandler, method, None) and \
