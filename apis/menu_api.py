@@ -1,0 +1,296 @@
+"""Menu endpoints: items, categories, modifier groups, bulk import.
+
+`GET /menu_items` is what every terminal polls, so it is cached per process:
+the key is the store's menu revision and default tax rate (read in the same
+transaction, before the items), plus the filters.  An unchanged menu costs
+two indexed reads; the ETag is a hash of the data bytes, so every process
+agrees on it and `If-None-Match` answers 304.
+
+Modifier groups are shared by name; they can be managed inside an item's
+body (`modifierGroups`, see MenuItemCreate) or through
+/menu_items/modifier-groups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from apis import jsonutil
+from apis.base import BaseHandler, page_from_query
+from context import AppContext
+from orm.controllers import menu_import
+from orm.controllers.csv_io import FieldError, parse_bool
+from orm.controllers.errors import ValidationFailed
+from orm.controllers.image_processing import delete_image_files
+from orm.controllers.menu_controller import MenuController
+from orm.controllers.menu_schemas import (
+    CategoryUpdate,
+    MenuItemCreate,
+    MenuItemUpdate,
+    ModifierGroupCreate,
+    ModifierGroupUpdate,
+)
+from orm.controllers.paging import Page
+from settings import Settings
+
+CACHE_ENTRIES = 64
+LIST_QUERY = {
+    "category": {"type": "string", "description": "category name (case-insensitive)"},
+    "search": {"type": "string", "description": "in name, description, SKU; exact barcode"},
+    "active": {"type": "boolean"},
+    "page": {"type": "integer", "minimum": 1},
+    "perPage": {"type": "integer", "minimum": 1, "maximum": 200},
+}
+
+
+class MenuListCache:
+    """Serialized menu pages of this process, keyed by (store, fingerprint, filters)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self._entries: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
+        self._lock = threading.Lock()  # filled from DB executor threads
+        self._size = size
+
+    def get(self, key: tuple) -> tuple[str, str] | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, value: tuple[str, str]) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def setup(ctx: AppContext) -> None:
+    ctx.extras["menu_list_cache"] = MenuListCache()
+
+
+def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_id: str, page: Page,
+              filters: dict[str, Any]) -> tuple[str, str]:
+    """(etag, data JSON) of one listing; runs as one unit of work in the DB executor."""
+    # The fingerprint is read first: data loaded after it is at least as new, so a
+    # cached page can never be older than the revision it is filed under.
+    key = (store_id, MenuController.fingerprint(session, settings, store_id), page,
+           tuple(sorted(filters.items())))
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    data = jsonutil.dumps(MenuController.list(session, settings, page, store_id=store_id, **filters))
+    etag = 'W/"' + hashlib.blake2b(data.encode(), digest_size=16).hexdigest() + '"'
+    cache.put(key, (etag, data))
+    return etag, data
+
+
+def _bool_query(handler: BaseHandler, name: str) -> bool | None:
+    try:
+        return parse_bool(handler.get_query_argument(name, "") or "", name)
+    except FieldError as exc:
+        raise ValidationFailed(f"{name} {exc.message}", field_errors={name: exc.message}) from None
+
+
+class MenuItemsHandler(BaseHandler):
+    """The menu: list (whole by default, ETag-cached) and create."""
+
+    permissions = {"GET": "menu.view", "POST": "menu.create"}
+    api_doc = {
+        "get": {"summary": "The menu, sorted by category, sortOrder, name (whole list unless page/perPage)",
+                "query": LIST_QUERY, "not_modified": True, "tags": ["menu"],
+                "description": "Send If-None-Match with the last ETag to get 304 when nothing changed."},
+        "post": {"summary": "Create a menu item (category and modifier groups are created by naming them)",
+                 "body": MenuItemCreate, "creates": True, "tags": ["menu"]},
+    }
+
+    async def get(self) -> None:
+        page = page_from_query(self, whole_by_default=True)
+        filters = {
+            "category": (self.get_query_argument("category", "") or "").strip() or None,
+            "search": (self.get_query_argument("search", "") or "").strip()[:100] or None,
+            "active": _bool_query(self, "active"),
+        }
+        etag, data = await self.run_db(menu_page, self.ctx.settings, self.ctx.extras["menu_list_cache"],
+                                       self.principal.store_id, page, filters)
+        self.set_header("ETag", etag)
+        # Revalidate every time (the menu changes during the day), but never resend an unchanged one.
+        self.set_header("Cache-Control", "private, no-cache")
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        stamp = jsonutil.dumps(jsonutil.iso_utc(self.ctx.clock()))
+        self.finish(f'{{"success":true,"data":{data},"errors":[],"timestamp":{stamp}}}')
+
+    async def post(self) -> None:
+        body = self.parse(MenuItemCreate)
+        item = await self.run_db(MenuController.create, self.ctx.settings, body, actor=self.principal,
+                                 store_id=self.principal.store_id, now=self.ctx.clock())
+        self.created({"menuItem": item}, location=f"/menu_items/{item['id']}")
+
+
+class MenuItemHandler(BaseHandler):
+    """One menu item."""
+
+    permissions = {"GET": "menu.view", "PUT": "menu.edit", "DELETE": "menu.delete"}
+    api_doc = {
+        "get": {"summary": "A menu item", "tags": ["menu"]},
+        "put": {"summary": "Update a menu item (partial: only the fields sent change; null clears)",
+                "body": MenuItemUpdate, "tags": ["menu"]},
+        "delete": {"summary": "Delete a menu item; one that appears in orders is deactivated instead",
+                   "tags": ["menu"]},
+    }
+
+    async def get(self, item_id: str) -> None:
+        item = await self.run_db(MenuController.get, self.ctx.settings, item_id, store_id=self.principal.store_id)
+        self.success({"menuItem": item})
+
+    async def put(self, item_id: str) -> None:
+        body = self.parse(MenuItemUpdate)
+        item = await self.run_db(MenuController.update, self.ctx.settings, item_id, body, actor=self.principal,
+                                 store_id=self.principal.store_id, now=self.ctx.clock())
+        self.success({"menuItem": item})
+
+    async def delete(self, item_id: str) -> None:
+        result = await self.run_db(MenuController.delete, self.ctx.settings, item_id, actor=self.principal,
+                                   store_id=self.principal.store_id, now=self.ctx.clock())
+        images = result.pop("imageUrls")
+        if images:  # only now that the delete is committed
+            await self.run_blocking(delete_image_files, self.ctx.settings.uploads_dir, *images)
+        message = "Menu item deleted" if result["deleted"] else \
+            "The item appears in orders, so it was deactivated instead of deleted"
+        self.success(result, message=message)
+
+
+class CategoriesHandler(BaseHandler):
+    """Menu categories with item counts and effective tax rates."""
+
+    permissions = {"GET": "menu.view"}
+    api_doc = {"get": {"summary": "Categories: {name, itemCount, taxRate, takeAwayTaxRate, sortOrder, "
+                                  "ownTaxRate, ownTakeAwayTaxRate} (own* = null when inherited)", "tags": ["menu"]}}
+
+    async def get(self) -> None:
+        self.success(await self.run_db(MenuController.categories, self.ctx.settings,
+                                       store_id=self.principal.store_id))
+
+
+class CategoryHandler(BaseHandler):
+    """Edit one category (by its name)."""
+
+    permissions = {"PUT": "menu.edit"}
+    api_doc = {"put": {"summary": "Rename a category, set its default tax rates (null = store default) "
+                                  "or sort order", "body": CategoryUpdate, "tags": ["menu"]}}
+
+    async def put(self, name: str) -> None:
+        body = self.parse(CategoryUpdate)
+        self.success(await self.run_db(MenuController.update_category, self.ctx.settings, name, body,
+                                       actor=self.principal, store_id=self.principal.store_id,
+                                       now=self.ctx.clock()))
+
+
+class ModifierGroupsHandler(BaseHandler):
+    """Shared modifier groups (Milk, Extras, Syrups)."""
+
+    permissions = {"GET": "menu.view", "POST": "menu.create"}
+    api_doc = {
+        "get": {"summary": "Active modifier groups with their modifiers and how many items offer them",
+                "tags": ["menu"]},
+        "post": {"summary": "Create a modifier group (attach it to items via their modifierGroups)",
+                 "body": ModifierGroupCreate, "creates": True, "tags": ["menu"]},
+    }
+
+    async def get(self) -> None:
+        self.success(await self.run_db(MenuController.modifier_groups, store_id=self.principal.store_id))
+
+    async def post(self) -> None:
+        body = self.parse(ModifierGroupCreate)
+        group = await self.run_db(MenuController.create_modifier_group, body, store_id=self.principal.store_id)
+        self.created({"modifierGroup": group}, location=f"/menu_items/modifier-groups/{group['id']}")
+
+
+class ModifierGroupHandler(BaseHandler):
+    """One modifier group."""
+
+    permissions = {"GET": "menu.view", "PUT": "menu.edit", "DELETE": "menu.delete"}
+    api_doc = {
+        "get": {"summary": "A modifier group", "tags": ["menu"]},
+        "put": {"summary": "Update a group (partial); `modifiers` replaces the list, matched by id then name, "
+                           "left-out modifiers are retired", "body": ModifierGroupUpdate, "tags": ["menu"]},
+        "delete": {"summary": "Detach the group from every item and retire it", "tags": ["menu"]},
+    }
+
+    async def get(self, group_id: str) -> None:
+        group = await self.run_db(MenuController.get_modifier_group, group_id, store_id=self.principal.store_id)
+        self.success({"modifierGroup": group})
+
+    async def put(self, group_id: str) -> None:
+        body = self.parse(ModifierGroupUpdate)
+        group = await self.run_db(MenuController.update_modifier_group, group_id, body,
+                                  store_id=self.principal.store_id)
+        self.success({"modifierGroup": group})
+
+    async def delete(self, group_id: str) -> None:
+        self.success(await self.run_db(MenuController.delete_modifier_group, group_id,
+                                       store_id=self.principal.store_id), message="Modifier group removed")
+
+
+class BulkImportHandler(BaseHandler):
+    """CSV/JSON menu import, all or nothing."""
+
+    permissions = {"POST": "menu.import"}
+    api_doc = {"post": {
+        "summary": "Import menu items: multipart `file` (CSV), text/csv body, or JSON {rows:[...]}",
+        "description": "Columns name,category,size,price,description,isActive,sku,barcode,taxRate (name and price "
+                       "required). ?mode=upsert (default; key name+size; empty cells leave fields unchanged) or "
+                       "create; ?dryRun=true validates only. Any problem -> 400 with data {created, updated, "
+                       "skipped, rowErrors[{row, field, message}]} and nothing written.",
+        "query": {"mode": {"type": "string", "enum": list(menu_import.MODES)}, "dryRun": {"type": "boolean"}},
+        "tags": ["menu"],
+    }}
+
+    async def post(self) -> None:
+        mode = self.get_query_argument("mode", "upsert") or "upsert"
+        if mode not in menu_import.MODES:
+            raise ValidationFailed("mode must be upsert or create", field_errors={"mode": "must be upsert or create"})
+        dry_run = bool(_bool_query(self, "dryRun"))
+        ctype = self.request.headers.get("Content-Type", "").lower()
+        if ctype.startswith("multipart/form-data"):
+            _args, files = self.multipart()
+            if not files.get("file"):
+                raise ValidationFailed("Attach the CSV as the multipart field 'file'",
+                                       field_errors={"file": "is required"})
+            source: dict[str, Any] = {"csv_bytes": files["file"][0]["body"]}
+        elif ctype.startswith("text/csv"):
+            source = {"csv_bytes": self.body}
+        else:
+            data = self.json_body()
+            if not isinstance(data, dict) or "rows" not in data:
+                raise ValidationFailed("Send {rows: [...]} or a CSV file", field_errors={"rows": "is required"})
+            source = {"json_rows": data["rows"]}
+        rows, errors = await self.run_blocking(menu_import.parse_source, **source)
+        result = await self.run_db(MenuController.bulk_import, rows, errors, mode=mode, dry_run=dry_run,
+                                   actor=self.principal, store_id=self.principal.store_id, now=self.ctx.clock())
+        message = ("Dry run: nothing was written" if dry_run else
+                   f"Imported: {result['created']} created, {result['updated']} updated, "
+                   f"{result['skipped']} unchanged")
+        self.success(result, message=message)
+
+
+_ID = r"(?P<item_id>[^/]+)"
+default_handlers = [
+    (r"/menu_items", MenuItemsHandler),
+    (r"/menu_items/categories", CategoriesHandler),
+    (r"/menu_items/categories/(?P<name>[^/]+)", CategoryHandler),
+    (r"/menu_items/bulk-import", BulkImportHandler),
+    (r"/menu_items/modifier-groups", ModifierGroupsHandler),
+    (r"/menu_items/modifier-groups/(?P<group_id>[^/]+)", ModifierGroupHandler),
+    (r"/menu_items/" + _ID, MenuItemHandler),
+]

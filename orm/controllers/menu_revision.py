@@ -1,0 +1,30 @@
+"""The per-store menu revision: bumped in the same transaction as every menu change.
+
+`GET /menu_items` keys its ETag cache on it (with the store's default tax
+rate), so an unchanged menu is answered without loading a single item.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orm.models.model_menu import MenuRevision
+
+
+def current(session: Session, store_id: str) -> int:
+    return session.scalar(select(MenuRevision.revision).where(MenuRevision.store_id == store_id)) or 0
+
+
+def bump(session: Session, store_id: str) -> None:
+    """Count one change of the store's menu (row lock held until the transaction ends)."""
+    statement = update(MenuRevision).where(MenuRevision.store_id == store_id).values(
+        revision=MenuRevision.revision + 1).execution_options(synchronize_session=False)
+    if session.execute(statement).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(insert(MenuRevision).values(store_id=store_id, revision=1))
+    except IntegrityError:  # created concurrently: count this change on top of it
+        session.execute(statement)
