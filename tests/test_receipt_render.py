@@ -45,13 +45,13 @@ def make_order(**overrides: Any) -> dict[str, Any]:
         "items": [
             {"productName": "Cappuccino", "size": "Large", "quantity": 2, "unitPrice": Decimal("4.50"),
              "modifiers": [{"name": "Oat milk", "priceDelta": Decimal("0.50")}],
-             "lineTotal": Decimal("10.00"), "taxRate": Decimal("2.6"), "notes": "extra hot",
+             "lineTotal": Decimal("10.00"), "taxRate": Decimal("0.026"), "notes": "extra hot",
              "refundedQuantity": 0},
             # Money as str and int, as some callers send it.
             {"productName": LONG_NAME, "size": None, "quantity": 1, "unitPrice": "6.2",
-             "modifiers": [], "lineTotal": "6.2", "taxRate": "8.1", "notes": None, "refundedQuantity": 0},
+             "modifiers": [], "lineTotal": "6.2", "taxRate": "0.081", "notes": None, "refundedQuantity": 0},
             {"productName": "Croissant", "size": "", "quantity": 1, "unitPrice": 3,
-             "modifiers": [{"name": "No butter", "priceDelta": "0"}], "lineTotal": 3, "taxRate": "8.1",
+             "modifiers": [{"name": "No butter", "priceDelta": "0"}], "lineTotal": 3, "taxRate": "0.081",
              "notes": None, "refundedQuantity": 0},
         ],
         "subtotal": Decimal("19.20"),
@@ -59,8 +59,8 @@ def make_order(**overrides: Any) -> dict[str, Any]:
         "discountReason": "Staff 10%",
         "taxAmount": Decimal("1.08"),
         "taxBreakdown": [
-            {"rate": Decimal("2.6"), "base": Decimal("9.00"), "tax": Decimal("0.23")},
-            {"rate": Decimal("8.1"), "base": Decimal("8.28"), "tax": Decimal("0.85")},
+            {"rate": Decimal("0.026"), "base": Decimal("9.00"), "tax": Decimal("0.23")},
+            {"rate": Decimal("0.081"), "base": Decimal("8.28"), "tax": Decimal("0.85")},
         ],
         "tipAmount": Decimal("1.00"),
         "roundingAdjustment": Decimal("0.02"),
@@ -105,9 +105,9 @@ def test_every_text_line_fits_the_paper() -> None:
     )
     order["items"].append({"productName": "Supercalifragilisticexpialidociousandmoreandmore-XL-Special",
                            "size": "Large", "quantity": 1, "unitPrice": "1", "modifiers": [],
-                           "lineTotal": "1", "taxRate": "8.1"})
+                           "lineTotal": "1", "taxRate": "0.081"})
     order["items"].append({"productName": "抹茶ラテ 抹茶ラテ 抹茶ラテ 抹茶ラテ 抹茶ラテ 抹茶ラテ",
-                           "quantity": 1, "unitPrice": "5", "lineTotal": "5", "taxRate": "8.1"})
+                           "quantity": 1, "unitPrice": "5", "lineTotal": "5", "taxRate": "0.081"})
     for width in (42, 32):
         text = render_text(order, STORE, reprint=True, width=width)
         lines = text.splitlines()
@@ -152,8 +152,18 @@ def test_totals_tax_and_numbers_are_formatted() -> None:
 
 
 def test_whole_percent_rate_keeps_one_decimal() -> None:
-    order = make_order(taxBreakdown=[{"rate": Decimal(8), "base": Decimal("12.00"), "tax": Decimal("0.96")}])
+    order = make_order(taxBreakdown=[{"rate": Decimal("0.08"), "base": Decimal("12.00"), "tax": Decimal("0.96")}])
     assert row("VAT 8.0% on 12.00", "0.96") in render_text(order, STORE).splitlines()
+
+
+def test_rates_are_fractions_printed_as_percentages() -> None:
+    breakdown = [{"rate": Decimal("0.0255"), "base": Decimal("10.00"), "tax": Decimal("0.26")},
+                 {"rate": Decimal("0.1"), "base": Decimal("5.00"), "tax": Decimal("0.50")},
+                 {"rate": Decimal("0"), "base": Decimal("1.00"), "tax": Decimal("0.00")}]
+    lines = render_text(make_order(taxBreakdown=breakdown), STORE).splitlines()
+    assert row("VAT 2.55% on 10.00", "0.26") in lines
+    assert row("VAT 10.0% on 5.00", "0.50") in lines
+    assert row("VAT 0.0% on 1.00", "0.00") in lines
 
 
 def test_inclusive_tax_is_shown_below_the_total() -> None:
@@ -346,7 +356,7 @@ def test_receipt_json_structure() -> None:
         "tip": Decimal("1.00"), "rounding": Decimal("0.02"), "total": Decimal("19.38"),
         "refunded": Decimal("0.00"),
     }
-    assert data["taxBreakdown"][1] == {"rate": Decimal("8.1"), "base": Decimal("8.28"), "tax": Decimal("0.85")}
+    assert data["taxBreakdown"][1] == {"rate": Decimal("0.081"), "base": Decimal("8.28"), "tax": Decimal("0.85")}
     assert data["items"][0]["modifiers"] == [{"name": "Oat milk", "priceDelta": Decimal("0.50")}]
     assert data["items"][1]["lineTotal"] == Decimal("6.20")
     assert data["items"][2]["size"] is None

@@ -1,7 +1,8 @@
 """Receipt rendering: one Order resource + the store's Settings -> a receipt.
 
 Pure functions, no database and no HTTP. The orders controller passes the Order
-and Settings resources as plain dicts (camelCase, as in API.md); the API layer
+and Settings resources as plain dicts (camelCase, as in API.md); tax rates are
+fractions as everywhere on the server (0.081 is printed "8.1%"). The API layer
 picks the format. Everything is first normalised by `receipt_json`, and the
 text, HTML and ESC/POS renderers all draw from that one structure, so the
 formats cannot drift apart.
@@ -200,8 +201,10 @@ def _fmt(amount: Decimal) -> str:
 
 
 def _fmt_rate(rate: Decimal) -> str:
-    # 8 -> "8.0", 8.10 -> "8.1", 2.55 -> "2.55"
-    return f"{rate:.1f}" if rate == rate.to_integral_value() else str(rate.normalize())
+    """A tax rate as a fraction (0.08, the server's form everywhere) shown as a percentage."""
+    # 0.08 -> "8.0", 0.081 -> "8.1", 0.0255 -> "2.55"
+    percent = rate * 100
+    return f"{percent:.1f}" if percent == percent.to_integral_value() else format(percent.normalize(), "f")
 
 
 def _marks(r: dict[str, Any]) -> list[str]:

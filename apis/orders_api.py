@@ -1,0 +1,210 @@
+"""Orders: sell, list, refund, void, and the receipt in every format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from apis.base import BaseHandler, page_from_query
+from orm.controllers.alerts_controller import AlertsController
+from orm.controllers.errors import ServiceUnavailable, ValidationFailed
+from orm.controllers.order_controller import OrderController
+from orm.controllers.order_receipts import ReceiptController, check_format, email_subject, render
+from orm.controllers.order_schemas import EmailReceiptRequest, OrderCreate, OrderQuery, RefundCreate, VoidRequest
+from orm.controllers.refund_controller import RefundController
+from services import metrics
+from services.email_service import EmailDeliveryError, build_message, mailer_for
+from services.stock_alerts_service import publish_alert_events
+
+MAX_KEY_LENGTH = 128
+ORDER_ID = r"(?P<order_id>[^/]+)"
+LIST_QUERY = {name: {"type": "string"} for name in (
+    "status", "from", "to", "createdBy", "paymentMethod", "search", "shiftId", "storeId", "page", "perPage",
+    "limit", "offset")}
+LIST_QUERY["sort"] = {"type": "string", "description": "createdAt (default -createdAt), saleAt, total, "
+                                                       "receiptNumber; -timestamp is an alias of -createdAt"}
+FORMAT_QUERY = {"format": {"type": "string", "enum": ["text", "html", "escpos", "json"]}}
+
+
+def _with_alerts(fn: Any) -> Any:
+    """Run a controller call and also return the stock alerts it raised (published after commit)."""
+    def unit(session: Session, *args: Any, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
+        result = fn(session, *args, **kw)
+        return result, AlertsController.raised_in(session)
+    return unit
+
+
+class OrderHandlerBase(BaseHandler):
+    def publish(self, event: dict[str, Any]) -> None:
+        bus = self.ctx.extras.get("event_bus")
+        if bus is not None:
+            bus.publish(event)
+
+    async def send_receipt(self, order: dict[str, Any], store: dict[str, Any], fmt: str, *, reprint: bool) -> None:
+        content_type, body = render(order, store, fmt, reprint=reprint)
+        if content_type == "json":
+            self.success({"receipt": body, "reprint": reprint})
+            return
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+
+class OrdersHandler(OrderHandlerBase):
+    """Sell (POST) and the order history (GET)."""
+
+    permissions = {"GET": "sales.view_history", "POST": "sales.process"}
+    api_doc = {
+        "get": {"summary": "Order history (list key: orders)", "query": LIST_QUERY, "tags": ["orders"]},
+        "post": {"summary": "Create an order: priced, paid, stock deducted, numbered and journaled in one "
+                            "transaction. Idempotency-Key header (or clientOrderId) makes retries safe.",
+                 "body": OrderCreate, "creates": True, "tags": ["orders"]},
+    }
+
+    def idempotency_key(self) -> str | None:
+        raw = self.request.headers.get("Idempotency-Key")
+        if raw is None:
+            return None
+        key = raw.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise ValidationFailed("Idempotency-Key must be 1 to 128 printable characters",
+                                   field_errors={"Idempotency-Key": "must be 1 to 128 printable characters"})
+        return key
+
+    async def post(self) -> None:
+        body = self.parse(OrderCreate)
+        key = self.idempotency_key()
+        cache = self.ctx.extras.get("store_settings")
+        store_settings = await cache.get(self.principal.store_id) if cache is not None else None
+        (order, created), alerts = await self.run_db(
+            _with_alerts(OrderController.create), self.ctx.settings, body, actor=self.principal,
+            now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings)
+        if created:
+            metrics.orders_created(self.ctx, order["storeId"], order["total"] - order["tipAmount"])
+            self.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
+                          "orderNumber": order["orderNumber"], "total": order["total"]})
+            publish_alert_events(self.ctx, alerts)
+        self.created({"order": order}, location=f"/orders/{order['id']}")
+
+    async def get(self) -> None:
+        page = page_from_query(self)
+        query = self.parse_query(OrderQuery)
+        sort = self.get_query_argument("sort", None)
+        cache = self.ctx.extras.get("store_settings")
+        store_id = query.storeId or self.principal.store_id
+        zone = (await cache.get(store_id))["storeTimezone"] if cache is not None else self.ctx.settings.store_timezone
+        data = await self.run_db(OrderController.list, page, query, store_id=self.principal.store_id,
+                                 timezone=zone, sort=sort)
+        self.success(data)
+
+
+class OrderHandler(OrderHandlerBase):
+    """One order."""
+
+    permissions = {"GET": "sales.view_history"}
+    api_doc = {"get": {"summary": "One order", "tags": ["orders"]}}
+
+    async def get(self, order_id: str) -> None:
+        self.success({"order": await self.run_db(OrderController.get, order_id)})
+
+
+class OrderRefundHandler(OrderHandlerBase):
+    """Refund lines, an amount or the whole order (never more than remains)."""
+
+    permissions = {"POST": "sales.refund"}
+    api_doc = {"post": {"summary": "Refund an order: by line, by amount, or everything that remains",
+                        "body": RefundCreate, "tags": ["orders"]}}
+
+    async def post(self, order_id: str) -> None:
+        body = self.parse(RefundCreate)
+        data, alerts = await self.run_db(_with_alerts(RefundController.refund), order_id, body,
+                                         actor=self.principal, now=self.ctx.clock())
+        refund, order = data["refund"], data["order"]
+        metrics.refunds_issued(self.ctx, order["storeId"], refund["amount"])
+        self.publish({"type": "refund", "storeId": order["storeId"], "orderId": order["id"],
+                      "refundId": refund["id"], "amount": refund["amount"]})
+        publish_alert_events(self.ctx, alerts)
+        self.success(data)
+
+
+class OrderVoidHandler(OrderHandlerBase):
+    """Void today's order before any refund."""
+
+    permissions = {"POST": "sales.void"}
+    api_doc = {"post": {"summary": "Void an order (same business day, before any refund)", "body": VoidRequest,
+                        "tags": ["orders"]}}
+
+    async def post(self, order_id: str) -> None:
+        body = self.parse(VoidRequest)
+        data, alerts = await self.run_db(_with_alerts(RefundController.void), self.ctx.settings, order_id, body,
+                                         actor=self.principal, now=self.ctx.clock())
+        order = data["order"]
+        self.publish({"type": "void", "storeId": order["storeId"], "orderId": order["id"], "total": order["total"]})
+        publish_alert_events(self.ctx, alerts)
+        self.success(data)
+
+
+class OrderReceiptHandler(OrderHandlerBase):
+    """The receipt: text (42 columns), html, escpos bytes, or json in the envelope."""
+
+    permissions = {"GET": "receipts.print"}
+    api_doc = {"get": {"summary": "Receipt of an order (format=text|html|escpos|json, default text)",
+                       "query": FORMAT_QUERY, "tags": ["orders"]}}
+
+    async def get(self, order_id: str) -> None:
+        fmt = check_format(self.get_query_argument("format", None), "text")
+        order, store = await self.run_db(ReceiptController.load, self.ctx.settings, order_id)
+        await self.send_receipt(order, store, fmt, reprint=False)
+
+
+class OrderReprintHandler(OrderHandlerBase):
+    """Reprint: counted, and marked as a copy."""
+
+    permissions = {"POST": "receipts.reprint"}
+    api_doc = {"post": {"summary": "Reprint a receipt (counts reprints; format like GET, default json)",
+                        "query": FORMAT_QUERY, "tags": ["orders"]}}
+
+    async def post(self, order_id: str) -> None:
+        fmt = check_format(self.get_query_argument("format", None), "json")
+        order, store = await self.run_db(ReceiptController.load_reprint, self.ctx.settings, order_id,
+                                         now=self.ctx.clock())
+        await self.send_receipt(order, store, fmt, reprint=True)
+
+
+class OrderEmailReceiptHandler(OrderHandlerBase):
+    """E-mail the receipt (HTML and text) through the SMTP service."""
+
+    permissions = {"POST": "receipts.email"}
+    api_doc = {"post": {"summary": "E-mail the receipt; 200 once the SMTP server accepted it",
+                        "body": EmailReceiptRequest, "tags": ["orders"]}}
+
+    async def post(self, order_id: str) -> None:
+        body = self.parse(EmailReceiptRequest)
+        order, store = await self.run_db(ReceiptController.load, self.ctx.settings, order_id)
+        _, text = render(order, store, "text")
+        _, html = render(order, store, "html")
+        try:
+            msg = build_message(sender=self.ctx.settings.smtp_from, to=[body.email],
+                                subject=email_subject(order, store), text=text, html=html)
+        except ValidationFailed as exc:
+            problem = exc.field_errors.get("to")
+            if problem is None:
+                raise
+            raise ValidationFailed(f"email: {problem}", field_errors={"email": problem}) from None
+        try:
+            await mailer_for(self.ctx).send(msg)
+        except EmailDeliveryError:
+            raise ServiceUnavailable("The receipt could not be e-mailed right now; try again later") from None
+        self.success({"sent": True, "email": body.email, "orderId": order["id"]},
+                     message=f"Receipt sent to {body.email}")
+
+
+default_handlers = [
+    (r"/orders", OrdersHandler),
+    (rf"/orders/{ORDER_ID}", OrderHandler),
+    (rf"/orders/{ORDER_ID}/refund", OrderRefundHandler),
+    (rf"/orders/{ORDER_ID}/void", OrderVoidHandler),
+    (rf"/orders/{ORDER_ID}/receipt", OrderReceiptHandler),
+    (rf"/orders/{ORDER_ID}/reprint-receipt", OrderReprintHandler),
+    (rf"/orders/{ORDER_ID}/email-receipt", OrderEmailReceiptHandler),
+]

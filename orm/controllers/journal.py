@@ -1,0 +1,263 @@
+"""The tamper-evident journal: one hash chain per store over every sale, refund and void.
+
+Each entry stores the canonical content it hashed (sorted-key JSON of the
+financial facts) and hash = SHA-256(prev_hash + content).  `verify` walks the
+chain AND rebuilds each entry's content from the order/refund rows as they
+are now, so editing `orders.total` is caught as surely as editing the journal.
+
+The per-store counter row (store_counters) holds the receipt series and the
+chain head; every writer takes it with one `UPDATE ... RETURNING`, which is
+the sale's one short, hot lock — callers take it as late as they can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from orm.models.model_orders import JournalEntry, Order, OrderItem, Refund, StoreCounter
+
+GENESIS = "0" * 64
+VERIFY_BATCH = 500
+
+
+# --- canonical content --------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # One spelling per value: 3.5, 3.50 and 3.500 all become "3.5".
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, Decimals and times spelled one way: stable across databases."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, content: str) -> str:
+    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+
+
+def order_content(order: Order) -> dict[str, Any]:
+    """The immutable financial facts of a sale (not its refund/void/reprint bookkeeping)."""
+    return {
+        "type": "order",
+        "orderId": order.id,
+        "storeId": order.store_id,
+        "receiptNumber": order.receipt_number,
+        "orderNumber": order.order_number,
+        "saleAt": order.sale_at,
+        "createdAt": order.created_at,
+        "createdBy": order.created_by,
+        "orderType": order.order_type,
+        "taxMode": order.tax_mode,
+        "subtotal": order.subtotal,
+        "discountAmount": order.discount_amount,
+        "taxAmount": order.tax_amount,
+        "tipAmount": order.tip_amount,
+        "roundingAdjustment": order.rounding_adjustment,
+        "total": order.total,
+        "lines": [
+            {"id": it.id, "menuItemId": it.menu_item_id, "productName": it.product_name,
+             "quantity": it.quantity, "unitPrice": it.unit_price, "lineTotal": it.line_total,
+             "discountShare": it.discount_share, "taxRate": it.tax_rate, "paidTotal": it.paid_total,
+             "modifiers": sorted(m.modifier_id for m in it.modifiers)}
+            for it in sorted(order.items, key=lambda i: i.line_no)
+        ],
+        "taxBreakdown": [{"rate": t.rate, "base": t.base, "tax": t.tax}
+                         for t in sorted(order.tax_lines, key=lambda t: t.rate)],
+        "payments": [{"method": p.method, "amount": p.amount, "tendered": p.tendered, "change": p.change,
+                      "reference": p.reference} for p in sorted(order.payments, key=lambda p: p.seq)],
+    }
+
+
+def refund_content(refund: Refund) -> dict[str, Any]:
+    return {
+        "type": "refund",
+        "refundId": refund.id,
+        "orderId": refund.order_id,
+        "storeId": refund.store_id,
+        "amount": refund.amount,
+        "method": refund.method,
+        "restock": refund.restock,
+        "createdAt": refund.created_at,
+        "createdBy": refund.created_by,
+        "items": sorted(({"orderItemId": ri.order_item_id, "quantity": ri.quantity, "amount": ri.amount}
+                         for ri in refund.items), key=lambda r: r["orderItemId"]),
+    }
+
+
+def void_content(order: Order) -> dict[str, Any]:
+    return {
+        "type": "void",
+        "orderId": order.id,
+        "storeId": order.store_id,
+        "receiptNumber": order.receipt_number,
+        "total": order.total,
+        "voidedAt": order.voided_at,
+        "voidedBy": order.voided_by,
+    }
+
+
+# --- writing -------------------------------------------------------------------
+
+def take_counter(session: Session, store_id: str, *, receipt: bool) -> tuple[int, int, str]:
+    """Advance the store's counters: (receipt number, journal seq, current chain head).
+
+    The row stays locked until the transaction ends (gapless numbers: a rolled
+    back sale gives its number back).  Other stores' rows are made on first use.
+    """
+    stmt = (
+        update(StoreCounter)
+        .where(StoreCounter.store_id == store_id)
+        .values(last_receipt_number=StoreCounter.last_receipt_number + (1 if receipt else 0),
+                journal_seq=StoreCounter.journal_seq + 1)
+        .returning(StoreCounter.last_receipt_number, StoreCounter.journal_seq, StoreCounter.journal_head)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(StoreCounter(store_id=store_id, last_receipt_number=0, journal_seq=0,
+                                         journal_head=GENESIS))
+        except IntegrityError:
+            pass  # another sale made it first; its row is what we update now
+        row = session.execute(stmt).one()
+    return int(row[0]), int(row[1]), str(row[2])
+
+
+def append_entry(session: Session, *, store_id: str, seq: int, prev_hash: str, entry_type: str,
+                 reference_id: str, content: dict[str, Any], now: datetime) -> JournalEntry:
+    """Chain one entry onto the head taken by `take_counter` (same transaction, row still locked)."""
+    text = canonical_json(content)
+    digest = chain_hash(prev_hash, text)
+    entry = JournalEntry(store_id=store_id, seq=seq, entry_type=entry_type, reference_id=reference_id,
+                         content=text, prev_hash=prev_hash, hash=digest, created_at=now)
+    session.add(entry)
+    session.execute(update(StoreCounter).where(StoreCounter.store_id == store_id)
+                    .values(journal_head=digest).execution_options(synchronize_session=False))
+    return entry
+
+
+# --- verifying -----------------------------------------------------------------
+
+def _break(entry: JournalEntry | None, *, seq: int | None = None, entry_type: str | None = None,
+           reference_id: str | None = None, reason: str) -> dict[str, Any]:
+    if entry is not None:
+        return {"seq": entry.seq, "entryType": entry.entry_type, "referenceId": entry.reference_id,
+                "reason": reason}
+    return {"seq": seq, "entryType": entry_type, "referenceId": reference_id, "reason": reason}
+
+
+def _expected_content(entry: JournalEntry, orders: dict[str, Order], refunds: dict[str, Refund]) -> str | None:
+    if entry.entry_type == "refund":
+        refund = refunds.get(entry.reference_id)
+        return canonical_json(refund_content(refund)) if refund else None
+    order = orders.get(entry.reference_id)
+    if order is None:
+        return None
+    if entry.entry_type == "void":
+        return canonical_json(void_content(order)) if order.voided_at else None
+    return canonical_json(order_content(order))
+
+
+def _load_refs(session: Session, entries: list[JournalEntry]) -> tuple[dict[str, Order], dict[str, Refund]]:
+    order_ids = {e.reference_id for e in entries if e.entry_type in ("order", "void")}
+    refund_ids = {e.reference_id for e in entries if e.entry_type == "refund"}
+    orders = {o.id: o for o in session.scalars(
+        select(Order).where(Order.id.in_(order_ids)).options(
+            selectinload(Order.items).selectinload(OrderItem.modifiers),
+            selectinload(Order.payments), selectinload(Order.tax_lines)))} if order_ids else {}
+    refunds = {r.id: r for r in session.scalars(
+        select(Refund).where(Refund.id.in_(refund_ids)).options(selectinload(Refund.items)))} if refund_ids else {}
+    return orders, refunds
+
+
+def verify_store(session: Session, store_id: str) -> dict[str, Any]:
+    """Walk one store's chain; the first break stops the walk."""
+    count, expected_seq, prev = 0, 1, GENESIS
+    last_seq = 0
+    while True:
+        batch = list(session.scalars(
+            select(JournalEntry).where(JournalEntry.store_id == store_id, JournalEntry.seq > last_seq)
+            .order_by(JournalEntry.seq).limit(VERIFY_BATCH)))
+        if not batch:
+            break
+        orders, refunds = _load_refs(session, batch)
+        for entry in batch:
+            count += 1
+            problem = None
+            if entry.seq != expected_seq:
+                problem = f"sequence gap: expected {expected_seq}"
+            elif entry.prev_hash != prev:
+                problem = "previous hash does not match"
+            elif chain_hash(entry.prev_hash, entry.content) != entry.hash:
+                problem = "entry hash does not match its content"
+            elif _expected_content(entry, orders, refunds) != entry.content:
+                problem = f"the {entry.entry_type} no longer matches what was journaled"
+            if problem:
+                return {"storeId": store_id, "valid": False, "count": count,
+                        "firstBreak": _break(entry, reason=problem)}
+            prev, expected_seq, last_seq = entry.hash, entry.seq + 1, entry.seq
+        session.expunge_all()  # bounded memory on long chains
+    counter = session.get(StoreCounter, store_id)
+    if counter is not None and (counter.journal_seq != last_seq or counter.journal_head != prev):
+        return {"storeId": store_id, "valid": False, "count": count,
+                "firstBreak": _break(None, seq=last_seq + 1, reason="entries missing at the end of the chain")}
+    missing = _unjournaled(session, store_id)
+    if missing is not None:
+        return {"storeId": store_id, "valid": False, "count": count, "firstBreak": missing}
+    return {"storeId": store_id, "valid": True, "count": count, "firstBreak": None}
+
+
+def _unjournaled(session: Session, store_id: str) -> dict[str, Any] | None:
+    """A sale, refund or void written without its journal entry (e.g. inserted by hand)."""
+    def has_entry(kind: str, ref: Any) -> Any:
+        return exists().where(JournalEntry.store_id == store_id, JournalEntry.entry_type == kind,
+                              JournalEntry.reference_id == ref)
+
+    checks = [
+        ("order", select(Order.id).where(Order.store_id == store_id, ~has_entry("order", Order.id))),
+        ("void", select(Order.id).where(Order.store_id == store_id, Order.voided_at.is_not(None),
+                                        ~has_entry("void", Order.id))),
+        ("refund", select(Refund.id).where(Refund.store_id == store_id, ~has_entry("refund", Refund.id))),
+    ]
+    for kind, query in checks:
+        ref = session.scalar(query.limit(1))
+        if ref is not None:
+            return _break(None, entry_type=kind, reference_id=ref, reason=f"{kind} without a journal entry")
+    return None
+
+
+def verify(session: Session, store_id: str | None = None) -> dict[str, Any]:
+    """`{valid, count, firstBreak, stores[]}` over one store or every store with a journal."""
+    if store_id is not None:
+        store_ids = [store_id]
+    else:
+        store_ids = sorted(set(session.scalars(select(StoreCounter.store_id)))
+                           | set(session.scalars(select(JournalEntry.store_id).distinct())))
+    results = [verify_store(session, sid) for sid in store_ids]
+    broken = [r for r in results if not r["valid"]]
+    return {
+        "valid": not broken,
+        "count": sum(r["count"] for r in results),
+        "firstBreak": broken[0]["firstBreak"] if broken else None,
+        "stores": results,
+    }

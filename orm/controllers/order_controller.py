@@ -1,0 +1,331 @@
+"""Orders: the sale in one transaction, idempotent submission, history and detail.
+
+`OrderController.create` writes, in the caller's one transaction: the order
+row (early, inside a SAVEPOINT, so the (store_id, idempotency_key) unique
+constraint decides duplicates), its lines, modifiers, tax lines and payments,
+the counted-stock and recipe-stock deductions with their movements, and last
+the receipt number + journal entry from the store's counter row (the one hot
+lock of a sale, held from there to commit only).  Any exception leaves
+nothing behind: the unit of work rolls the whole transaction back, which
+also hands the receipt number back, so numbers stay gapless.
+
+orderNumber is "A-" + the receipt number zero-padded to 6 digits ("A-000123"):
+short enough to call out at the counter, unique per store, assigned on arrival
+(a late offline order gets the next number, while its sale time is its
+clientCreatedAt).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from orm.controllers import journal
+from orm.controllers.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from orm.controllers.menu_controller import MenuController
+from orm.controllers.order_checkout import OrderPlan, plan_order
+from orm.controllers.order_schemas import OrderCreate, OrderQuery
+from orm.controllers.order_stock import take_stock
+from orm.controllers.paging import Page, count_and_fetch, listing
+from orm.controllers.principal import Principal
+from orm.controllers.settings_controller import SettingsController
+from orm.models.model_orders import Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment, Shift
+from orm.types import new_id
+from settings import Settings
+
+MAX_OFFLINE_AGE = timedelta(hours=72)
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+ORDER_NUMBER_PREFIX = "A-"
+SORTS = {"createdAt": Order.created_at, "timestamp": Order.created_at, "saleAt": Order.sale_at,
+         "total": Order.total, "receiptNumber": Order.receipt_number}
+
+
+def order_number(receipt_number: int) -> str:
+    return f"{ORDER_NUMBER_PREFIX}{receipt_number:06d}"
+
+
+def serialize_order(order: Order) -> dict[str, Any]:
+    """The Order resource (API.md), plus taxMode, saleAt and the void fields."""
+    return {
+        "id": order.id,
+        "orderNumber": order.order_number,
+        "receiptNumber": order.receipt_number,
+        "storeId": order.store_id,
+        "terminalId": order.terminal_id,
+        "orderType": order.order_type,
+        "status": order.status,
+        "taxMode": order.tax_mode,
+        "items": [
+            {"id": it.id, "menuItemId": it.menu_item_id, "productName": it.product_name, "size": it.size or None,
+             "category": it.category, "quantity": it.quantity, "unitPrice": it.unit_price,
+             "modifiers": [{"id": m.modifier_id, "name": m.name, "priceDelta": m.price_delta}
+                           for m in it.modifiers],
+             "lineTotal": it.line_total, "discountShare": it.discount_share, "taxRate": it.tax_rate,
+             "paidTotal": it.paid_total, "priceOverridden": it.price_overridden, "notes": it.notes,
+             "refundedQuantity": it.refunded_quantity}
+            for it in sorted(order.items, key=lambda i: i.line_no)
+        ],
+        "subtotal": order.subtotal,
+        "discountAmount": order.discount_amount,
+        "discountReason": order.discount_reason,
+        "taxAmount": order.tax_amount,
+        "taxBreakdown": [{"rate": t.rate, "base": t.base, "tax": t.tax}
+                         for t in sorted(order.tax_lines, key=lambda t: t.rate)],
+        "tipAmount": order.tip_amount,
+        "roundingAdjustment": order.rounding_adjustment,
+        "total": order.total,
+        "payments": [{"method": p.method, "amount": p.amount, "tendered": p.tendered, "change": p.change,
+                      "reference": p.reference} for p in sorted(order.payments, key=lambda p: p.seq)],
+        "paymentMethod": order.payment_method,
+        "amountPaid": order.amount_paid,
+        "changeGiven": order.change_given,
+        "refundedAmount": order.refunded_amount,
+        "createdAt": order.created_at,
+        "saleAt": order.sale_at,
+        "clientCreatedAt": order.client_created_at,
+        "createdBy": order.created_by,
+        "createdByName": order.created_by_name,
+        "shiftId": order.shift_id,
+        "customerName": order.customer_name,
+        "orderNotes": order.order_notes,
+        "reprintCount": order.reprint_count,
+        "lastReprint": order.last_reprint,
+        "voidedAt": order.voided_at,
+        "voidedBy": order.voided_by,
+        "voidReason": order.void_reason,
+    }
+
+
+def with_details(query: Select) -> Select:
+    """Lines, modifiers, tax lines and payments in a fixed number of queries, whatever the page size."""
+    return query.options(selectinload(Order.items).selectinload(OrderItem.modifiers),
+                         selectinload(Order.payments), selectinload(Order.tax_lines))
+
+
+def load_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
+    """The order with its details; `lock` takes the row for update (refunds, voids, reprints)."""
+    query = with_details(select(Order).where(Order.id == order_id))
+    if lock:
+        # FOR UPDATE on PostgreSQL (SQLite: BEGIN IMMEDIATE already serialises writers).
+        query = query.with_for_update(of=Order)
+    order = session.scalar(query)
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+def open_shift_id(session: Session, user_id: str, *, share_lock: bool = True) -> str | None:
+    """The user's open shift; a share lock keeps it from closing under a sale that is being written."""
+    query = select(Shift.id).where(Shift.user_id == user_id, Shift.status == "open")
+    if share_lock:
+        query = query.with_for_update(read=True)
+    return session.scalar(query)
+
+
+def _check_permissions(body: OrderCreate, actor: Principal) -> None:
+    if body.effective_discount() is not None and not actor.has("sales.apply_discount"):
+        raise PermissionDenied("Missing permission: sales.apply_discount")
+    if any(line.priceOverride is not None for line in body.items) and not actor.has("sales.override_price"):
+        raise PermissionDenied("Missing permission: sales.override_price")
+
+
+def _sale_time(body: OrderCreate, now: datetime) -> datetime:
+    sent = body.clientCreatedAt
+    if sent is None:
+        return now
+    sent = sent.astimezone(UTC)
+    if sent > now + MAX_CLOCK_SKEW:
+        raise ValidationFailed("clientCreatedAt is in the future",
+                               field_errors={"clientCreatedAt": "must not be in the future"})
+    if sent < now - MAX_OFFLINE_AGE:
+        raise ValidationFailed("clientCreatedAt is more than 72 hours old",
+                               field_errors={"clientCreatedAt": "must be at most 72 hours old"})
+    return sent
+
+
+def _is_key_conflict(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_orders_store_idempotency" in text or "orders.idempotency_key" in text
+
+
+def _replay(session: Session, store_id: str, key: str, fingerprint: str | None) -> dict[str, Any] | None:
+    existing = session.scalar(with_details(
+        select(Order).where(Order.store_id == store_id, Order.idempotency_key == key)))
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was already used for a different order",
+                       data={"orderId": existing.id})
+    return serialize_order(existing)
+
+
+def _new_order(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
+               key: str | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> Order:
+    p = plan.priced
+    return Order(
+        id=new_id(), store_id=store_id, terminal_id=body.terminalId, order_type=body.orderType,
+        status="completed", tax_mode=plan.tax_mode, subtotal=p.subtotal, discount_amount=p.discount_amount,
+        discount_reason=plan.discount_reason, tax_amount=p.tax_amount, tip_amount=p.tip_amount,
+        rounding_adjustment=p.rounding_adjustment, total=p.total, refunded_amount=Decimal("0.00"),
+        payment_method=plan.payment_method, amount_paid=plan.amount_paid, change_given=plan.change_given,
+        customer_name=body.customerName or None, order_notes=body.orderNotes or None, idempotency_key=key,
+        request_hash=fingerprint, created_at=now, sale_at=sale_at, client_created_at=body.clientCreatedAt,
+        created_by=actor.user_id, created_by_name=actor.display_name or actor.username, shift_id=shift_id,
+        reprint_count=0,
+        # Empty collections up front: once the row is flushed, touching an unloaded one would SELECT it.
+        items=[], payments=[], tax_lines=[],
+    )
+
+
+def _add_details(order: Order, plan: OrderPlan) -> None:
+    for n, line in enumerate(plan.lines, start=1):
+        order.items.append(OrderItem(
+            id=new_id(), line_no=n, menu_item_id=line.menu_item_id, product_name=line.product_name,
+            size=line.size, category=line.category, quantity=line.quantity, unit_price=line.unit_price,
+            line_total=line.line_total, discount_share=line.discount_share, tax_rate=line.tax_rate,
+            paid_total=line.paid_total, recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe],
+            counted=line.counted, price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0,
+            modifiers=[OrderItemModifier(id=new_id(), modifier_id=m.id, name=m.name, price_delta=m.price_delta)
+                       for m in line.modifiers]))
+    for group in plan.priced.tax_breakdown:
+        order.tax_lines.append(OrderTaxLine(rate=group.rate, base=group.base, tax=group.tax))
+    for seq, pay in enumerate(plan.payments, start=1):
+        order.payments.append(Payment(id=new_id(), seq=seq, method=pay.method, amount=pay.amount,
+                                      tendered=pay.tendered, change=pay.change, reference=pay.reference))
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_bound(raw: str | None, timezone: str | None, *, end: bool, field: str) -> datetime | None:
+    """ISO date or datetime; a date means that whole day in the store's zone (`end` includes it)."""
+    if not raw:
+        return None
+    zone = _zone(timezone)
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), zone)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be an ISO date or date-time",
+                               field_errors={field: "must be an ISO date or date-time"}) from None
+    return moment.astimezone(UTC)
+
+
+class OrderController:
+    @staticmethod
+    def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
+               idempotency_key: str | None = None, store_settings: dict[str, Any] | None = None,
+               ) -> tuple[dict[str, Any], bool]:
+        """Price, pay and record a sale -> (Order resource, created?); created is False for a replay."""
+        store_id = actor.store_id
+        key = idempotency_key or body.clientOrderId
+        fingerprint = body.fingerprint() if key else None
+        if key:
+            # Fast path for a retry of a committed sale; the unique constraint below is the real guard.
+            replay = _replay(session, store_id, key, fingerprint)
+            if replay is not None:
+                return replay, False
+        _check_permissions(body, actor)
+        sale_at = _sale_time(body, now)
+        cfg = store_settings or SettingsController.current(session, settings, store_id)
+        catalogue = MenuController.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
+                                                       store_id)
+        plan = plan_order(body, catalogue, cfg)
+        shift_id = open_shift_id(session, actor.user_id)
+        if shift_id is None and cfg.get("requireOpenShift"):
+            raise Conflict("Open a shift before taking orders", error_code="SHIFT_NOT_OPEN")
+
+        order = _new_order(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, key=key,
+                           fingerprint=fingerprint, now=now, sale_at=sale_at)
+        if key:
+            try:
+                # On PostgreSQL a concurrent twin waits here until the first commits, then conflicts.
+                with session.begin_nested():
+                    session.add(order)
+                    session.flush()
+            except IntegrityError as exc:
+                if not _is_key_conflict(exc):
+                    raise
+                replay = _replay(session, store_id, key, fingerprint)
+                if replay is None:
+                    raise Conflict("The same order is being submitted right now; retry") from None
+                return replay, False
+        else:
+            session.add(order)
+        _add_details(order, plan)
+        session.flush()
+        take_stock(session, store_id=store_id, lines=order.items, user_id=actor.user_id, reference=order.id,
+                   reason="sale", now=now, allow_negative=bool(cfg.get("allowNegativeStock", True)))
+
+        # Last: the counter row (receipt number + journal head) is locked from here to commit.
+        receipt, seq, head = journal.take_counter(session, store_id, receipt=True)
+        order.receipt_number = receipt
+        order.order_number = order_number(receipt)
+        journal.append_entry(session, store_id=store_id, seq=seq, prev_hash=head, entry_type="order",
+                             reference_id=order.id, content=journal.order_content(order), now=now)
+        session.flush()
+        return serialize_order(order), True
+
+    @staticmethod
+    def get(session: Session, order_id: str) -> dict[str, Any]:
+        return serialize_order(load_order(session, order_id))
+
+    @staticmethod
+    def list(session: Session, page: Page, query: OrderQuery, *, store_id: str, timezone: str | None,
+             sort: str | None = None) -> dict[str, Any]:
+        """GET /orders: filters on indexed columns, newest first by default."""
+        q = select(Order).where(Order.store_id == (query.storeId or store_id))
+        if query.status:
+            q = q.where(Order.status == query.status)
+        start = parse_bound(query.from_, timezone, end=False, field="from")
+        end = parse_bound(query.to, timezone, end=len(query.to or "") == 10, field="to")
+        if start:
+            q = q.where(Order.sale_at >= start)
+        if end:
+            q = q.where(Order.sale_at < end if len(query.to or "") == 10 else Order.sale_at <= end)
+        if query.createdBy:
+            q = q.where(Order.created_by == query.createdBy)
+        if query.paymentMethod:
+            q = q.where(Order.payment_method == query.paymentMethod)
+        if query.shiftId:
+            q = q.where(Order.shift_id == query.shiftId)
+        if query.search:
+            term = re.sub(r"([\\%_])", r"\\\1", query.search.strip())
+            conditions = [Order.order_number.ilike(f"%{term}%", escape="\\"),
+                          Order.customer_name.ilike(f"%{term}%", escape="\\")]
+            if query.search.strip().isdigit():
+                conditions.append(Order.receipt_number == int(query.search.strip()))
+            q = q.where(or_(*conditions))
+        field = (sort or "-createdAt").strip()
+        column = SORTS.get(field.lstrip("-"))
+        if column is None:
+            raise ValidationFailed(f"sort must be one of {', '.join(sorted(SORTS))} (prefix - for descending)",
+                                   field_errors={"sort": "unknown sort field"})
+        q = q.order_by(column.desc() if field.startswith("-") else column.asc(), Order.id)
+        total, rows = count_and_fetch(session, with_details(q), page)
+        return listing("orders", [serialize_order(o) for o in rows], total, page)
+
+    @staticmethod
+    def record_reprint(session: Session, order_id: str, *, now: datetime) -> Order:
+        """Count a reprint (row locked, so concurrent reprints each count)."""
+        order = load_order(session, order_id, lock=True)
+        order.reprint_count += 1
+        order.last_reprint = now
+        session.flush()
+        return order

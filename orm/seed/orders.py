@@ -1,0 +1,220 @@
+"""Order seeds: 30 days of a café's trade for development, nothing for production.
+
+seed_test sells through the real controllers (OrderController, RefundController,
+ShiftController, StockController), so every order is priced, numbered, journaled and
+takes stock like a real one: a morning rush (7-9 h) and a lunch peak (12-13 h) in the
+store's time zone, fewer orders at weekends, card/cash/split payments, some tips and staff
+discounts, take-away orders, about one refund in eighty orders and a void every few days.
+The cashier works a shift each day (opened 06:50, closed 18:10 with a small variance);
+stock is topped up each morning as a delivery would.  Randomness is seeded, so the same
+menu gives the same history relative to the day it runs.  Idempotent: nothing happens
+when any order exists.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from orm.controllers.auth_controller import display_name, effective_permissions
+from orm.controllers.errors import Conflict, ValidationFailed
+from orm.controllers.menu_controller import MenuController
+from orm.controllers.order_controller import OrderController
+from orm.controllers.order_schemas import OrderCreate, RefundCreate, ShiftClose, ShiftOpen, VoidRequest
+from orm.controllers.principal import Principal
+from orm.controllers.refund_controller import RefundController
+from orm.controllers.settings_controller import SettingsController
+from orm.controllers.shift_controller import ShiftController
+from orm.controllers.stock_controller import StockController
+from orm.models.base import DEFAULT_STORE_ID
+from orm.models.model_identity import User
+from orm.models.model_inventory import InventoryItem
+from orm.models.model_menu import MenuItem
+from orm.models.model_orders import JournalEntry, Order, Refund, Shift
+from orm.types import utcnow
+from settings import Settings
+
+DAYS = 30
+SEED = 20261123
+# Orders per hour of the local day on a weekday.
+HOURLY = {7: 5, 8: 8, 9: 5, 10: 2, 11: 2, 12: 6, 13: 5, 14: 2, 15: 2, 16: 2, 17: 1}
+REFUND_REASONS = ("Wrong drink made", "Customer complaint", "Spilled at the counter", "Item was cold")
+OPENING_CASH = Decimal("150.00")
+
+
+def _counts(session: Session) -> dict[str, int]:
+    def count(model: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+    return {"orders": count(Order), "refunds": count(Refund), "shifts": count(Shift),
+            "journal_entries": count(JournalEntry)}
+
+
+def _principal(session: Session, username: str) -> Principal | None:
+    user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
+    if user is None:
+        return None
+    return Principal(user_id=user.id, username=user.username, role=user.role.name,
+                     permissions=effective_permissions(session, user), display_name=display_name(user),
+                     store_id=DEFAULT_STORE_ID)
+
+
+def _kind(category: str | None) -> str:
+    name = (category or "").lower()
+    for kind in ("coffee", "tea"):
+        if kind in name:
+            return kind
+    return "pastry" if any(w in name for w in ("pastr", "bak", "cake", "sweet")) else "food"
+
+
+def _weight(kind: str, hour: int) -> int:
+    morning = hour < 11
+    return {"coffee": 6 if morning else 4, "tea": 2, "pastry": 4 if morning else 2,
+            "food": 1 if morning else 5}[kind]
+
+
+class _Trade:
+    """One café's simulated days, sold through the controllers."""
+
+    def __init__(self, session: Session, settings: Settings, staff: dict[str, Principal],
+                 catalogue: dict[str, dict[str, Any]], cfg: dict[str, Any]) -> None:
+        self.s, self.settings, self.staff, self.cfg = session, settings, staff, cfg
+        self.catalogue = catalogue
+        self.rng = random.Random(SEED)
+        self.zone = ZoneInfo(cfg.get("storeTimezone") or settings.store_timezone)
+        self.morning_stock = {i: c["stockCount"] for i, c in catalogue.items() if c["stockCount"] is not None}
+
+    def local(self, day: date, hour: int, minute: int, second: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute, second), self.zone).astimezone(UTC)
+
+    def basket(self, hour: int) -> list[dict[str, Any]]:
+        ids = sorted(self.catalogue)
+        weights = [_weight(_kind(self.catalogue[i]["category"]), hour) for i in ids]
+        lines = []
+        for item_id in dict.fromkeys(self.rng.choices(ids, weights, k=self.rng.choice((1, 1, 1, 2, 2, 3)))):
+            mods: list[str] = []
+            for group in self.catalogue[item_id]["modifierGroups"]:
+                options = [m["id"] for m in group["modifiers"]]
+                wanted = group["minSelect"] or (1 if self.rng.random() < 0.25 else 0)
+                mods += self.rng.sample(options, min(wanted, group["maxSelect"], len(options)))
+            lines.append({"menuItemId": item_id, "quantity": 2 if self.rng.random() < 0.1 else 1,
+                          "modifierIds": mods})
+        return lines
+
+    def payment(self, actor: Principal) -> dict[str, Any]:
+        roll = self.rng.random()
+        body: dict[str, Any] = {}
+        if actor.has("sales.apply_discount") and self.rng.random() < 0.05:
+            body["discount"] = {"type": "percent", "value": 10, "reason": "Staff"}
+        if roll < 0.55:
+            body["payments"] = [{"method": "card", "reference": f"AUTH {self.rng.randint(100000, 999999)}"}]
+            if self.rng.random() < 0.2:
+                body["tipAmount"] = self.rng.choice(("0.50", "1.00", "1.50", "2.00"))
+        elif roll < 0.95:
+            body["paymentMethod"] = "cash"
+            body["amountPaid"] = "50.00"
+        else:
+            body["payments"] = [{"method": "cash", "amount": "5.00"}, {"method": "card"}]
+        return body
+
+    def sell(self, actor: Principal, at: datetime) -> dict[str, Any] | None:
+        hour = at.astimezone(self.zone).hour
+        body = OrderCreate.model_validate({"items": self.basket(hour), **self.payment(actor),
+                                           "orderType": "take_away" if self.rng.random() < 0.3 else "eat_in"})
+        try:
+            # A sold-out pastry, or a split whose cash part already covers a small total: that customer
+            # walks away, and the savepoint takes back whatever the attempt wrote.
+            with self.s.begin_nested():
+                order, _ = OrderController.create(self.s, self.settings, body, actor=actor, now=at,
+                                                  store_settings=self.cfg)
+        except (Conflict, ValidationFailed):
+            return None
+        return order
+
+    def morning(self, day: date) -> None:
+        """Deliveries: ingredients below their minimum back to their maximum, pastries baked."""
+        at = self.local(day, 6, 30)
+        lines = [(item.id, (item.max_stock_level or item.min_stock_level * 3 or Decimal("10")) - item.current_stock)
+                 for item in self.s.scalars(select(InventoryItem).where(InventoryItem.store_id == DEFAULT_STORE_ID))
+                 if item.current_stock < item.min_stock_level]
+        lines = [(i, q) for i, q in lines if q > 0]
+        if lines:
+            StockController.apply_movements(self.s, store_id=DEFAULT_STORE_ID, lines=lines, movement_type="restock",
+                                            user_id=None, reason="morning delivery", reference=None, now=at,
+                                            allow_negative=True)
+        for item_id, level in self.morning_stock.items():
+            current = self.s.scalar(select(MenuItem.stock_count).where(MenuItem.id == item_id)) or 0
+            if level > current:
+                MenuController.return_counted_stock(self.s, item_id, level - current)
+
+    def day(self, day: date, now: datetime) -> None:
+        self.morning(day)
+        cashier = self.staff.get("cashier")
+        shift = None
+        if cashier is not None and self.local(day, 6, 50) < now:
+            shift = ShiftController.open(self.s, ShiftOpen(openingCash=OPENING_CASH), actor=cashier,
+                                         now=self.local(day, 6, 50))
+        weekend = day.weekday() >= 5
+        sellers = [p for p in (self.staff.get(n) for n in ("cashier", "cashier", "cashier", "manager", "trainee"))
+                   if p is not None]
+        times = []
+        for hour, base in HOURLY.items():
+            n = max(0, round(base * (0.8 if weekend else 1.0) * self.rng.uniform(0.8, 1.2)))
+            times += [self.local(day, hour, self.rng.randrange(60), self.rng.randrange(60)) for _ in range(n)]
+        for at in sorted(times):
+            if at >= now:
+                break
+            order = self.sell(self.rng.choice(sellers), at)
+            if order is not None:
+                self.after_sale(order, at)
+        close_at = self.local(day, 18, 10)
+        if shift is not None and close_at < now:
+            expected = ShiftController.report(self.s, shift["id"], actor=cashier)["expectedCash"]
+            counted = expected + self.rng.choice((Decimal("0"), Decimal("0"), Decimal("-0.50"), Decimal("0.20")))
+            ShiftController.close(self.s, shift["id"], ShiftClose(countedCash=counted, notes=""), actor=cashier,
+                                  now=close_at)
+
+    def after_sale(self, order: dict[str, Any], at: datetime) -> None:
+        manager = self.staff.get("manager")
+        if manager is None:
+            return
+        roll = self.rng.random()
+        if roll < 0.0125:
+            first = order["items"][0]
+            body = RefundCreate(items=[{"orderItemId": first["id"], "quantity": 1}],
+                                reason=self.rng.choice(REFUND_REASONS), restock=False)
+            RefundController.refund(self.s, order["id"], body, actor=manager, now=at + timedelta(minutes=4))
+        elif roll < 0.017:
+            RefundController.void(self.s, self.settings, order["id"], VoidRequest(reason="Rang up twice"),
+                                  actor=manager, now=at + timedelta(minutes=1))
+
+
+def seed_test(session: Session, settings: Settings, *, days: int = DAYS) -> dict[str, int]:
+    """`days` days of orders, shifts, refunds and voids up to now (nothing when any order exists or the
+    menu is empty)."""
+    if session.scalar(select(func.count()).select_from(Order)):
+        return _counts(session)
+    staff = {name: p for name in ("cashier", "manager", "trainee") if (p := _principal(session, name)) is not None}
+    item_ids = list(session.scalars(select(MenuItem.id).where(MenuItem.store_id == DEFAULT_STORE_ID,
+                                                              MenuItem.is_active.is_(True))))
+    if not staff or not item_ids:
+        return _counts(session)
+    catalogue = MenuController.catalogue_for_order(session, settings, item_ids, DEFAULT_STORE_ID)
+    cfg = SettingsController.current(session, settings, DEFAULT_STORE_ID)
+    trade = _Trade(session, settings, staff, catalogue, cfg)
+    now = utcnow()
+    today = now.astimezone(trade.zone).date()
+    for offset in range(days - 1, -1, -1):
+        trade.day(today - timedelta(days=offset), now)
+    return _counts(session)
+
+
+def seed_production(session: Session, settings: Settings) -> dict[str, int]:
+    """A real café starts with no sales: nothing is created."""
+    return _counts(session)
