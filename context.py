@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orm.db import unit_of_work
+from orm.db import read_unit_of_work, unit_of_work
 from settings import Settings
 
 T = TypeVar("T")
@@ -50,6 +50,13 @@ class AppContext:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self.db_pool, lambda: unit_of_work(self.session_factory, fn, *args, **kw)
+        )
+
+    async def run_db_read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """A unit of work that normally only reads (SQLite: no up-front write lock)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.db_pool, lambda: read_unit_of_work(self.session_factory, fn, *args, **kw)
         )
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:

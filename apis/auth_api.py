@@ -42,7 +42,7 @@ def setup(ctx: AppContext) -> None:
 
     async def authenticate(token: str) -> Principal:
         claims = security.decode_access_token(token, secret=ctx.settings.jwt_secret, now=ctx.clock())
-        return await ctx.run_db(AuthController.principal_for, claims["sub"], claims["sid"], ctx.clock())
+        return await ctx.run_db_read(AuthController.principal_for, claims["sub"], claims["sid"], ctx.clock())
 
     ctx.extras["authenticator"] = authenticate
 
@@ -63,7 +63,8 @@ class LoginHandler(AuthHandler):
     allow_unauthenticated = True
     api_doc = {"post": {"summary": "Log in (password or PIN)", "body": LoginBody, "tags": ["auth"],
                         "description": "→ {user, token, refreshToken, expiresIn, sessionExpiry}. 401 on wrong "
-                                       "credentials, 423 while locked, 429 when rate limited."}}
+                                       "credentials, 423 while locked, 429 when rate limited.",
+                        "responses": {"401": "Wrong credentials"}}}
 
     async def post(self) -> None:
         body = self.parse(LoginBody)
@@ -103,7 +104,8 @@ class RefreshHandler(AuthHandler):
 
     allow_unauthenticated = True
     api_doc = {"post": {"summary": "Rotate the token pair", "body": RefreshBody, "tags": ["auth"],
-                        "description": "Presenting a refresh token twice revokes that whole login."}}
+                        "description": "Presenting a refresh token twice revokes that whole login.",
+                        "responses": {"401": "Invalid, expired or reused refresh token"}}}
 
     async def post(self) -> None:
         body = self.parse(RefreshBody)

@@ -166,6 +166,9 @@ class BaseHandler(tornado.web.RequestHandler):
                     )
         if self.request.method == "OPTIONS":
             return
+        if self.request.method not in self.allowed_methods():
+            # 405 (with Allow), not the 403 of an undeclared permission: the method does not exist here.
+            raise tornado.web.HTTPError(405)
         if not self.ctx.schema_ready and not self.allow_unauthenticated:
             raise ServiceUnavailable("The database is not available yet; try again shortly")
         if self.allow_unauthenticated:
@@ -173,6 +176,13 @@ class BaseHandler(tornado.web.RequestHandler):
             return
         await self.authenticate()
         self.authorize(self.request.method or "GET")
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """Methods this handler implements (the `Allow` header of a 405)."""
+        names = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        return [m for m in names
+                if getattr(cls, m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())]
 
     def data_received(self, chunk: bytes) -> None:
         # Tornado enforces the size set in prepare() (also for chunked bodies) and
@@ -274,7 +284,10 @@ class BaseHandler(tornado.web.RequestHandler):
             raise UnsupportedMediaType("Content-Type must be multipart/form-data")
         args: dict[str, list[bytes]] = {}
         files: dict[str, list[httputil.HTTPFile]] = {}
-        httputil.parse_body_arguments(ctype, self.body, args, files, self.request.headers)
+        try:
+            httputil.parse_body_arguments(ctype, self.body, args, files, self.request.headers)
+        except httputil.HTTPInputError as exc:  # Tornado >= 6.5 raises on damaged multipart bodies
+            raise ValidationFailed(f"Malformed multipart/form-data body: {exc}") from None
         return args, files
 
     # ---- output ---------------------------------------------------------------------
@@ -308,6 +321,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # ---- database -------------------------------------------------------------------
     async def run_db(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """One unit of work; GET/HEAD requests run it as a read (see orm.db.read_unit_of_work)."""
+        if self.request.method in ("GET", "HEAD"):
+            return await self.ctx.run_db_read(fn, *args, **kw)
         return await self.ctx.run_db(fn, *args, **kw)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
@@ -355,6 +371,8 @@ class BaseHandler(tornado.web.RequestHandler):
         body["statusCode"] = status_code
         body["requestId"] = self._request_id
         body["timestamp"] = jsonutil.iso_utc(self.ctx.clock())
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 15.5.6
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -27,6 +28,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # PostgreSQL SQLSTATEs for which re-running the whole transaction is the right answer.
 RETRYABLE_PG_CODES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
+_read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=False)
 
 
 def normalise_url(url: str) -> str:
@@ -102,6 +104,25 @@ def is_retryable(exc: BaseException) -> bool:
 
 def unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     """Run `fn(session, *args, **kw)` in one transaction; retry the whole job on deadlock."""
+    return _unit_of_work(factory, fn, False, args, kw)
+
+
+def read_unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """Like unit_of_work for work that normally only reads (no up-front SQLite write lock)."""
+    return _unit_of_work(factory, fn, True, args, kw)
+
+
+def _unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], read_only: bool,
+                  args: tuple[Any, ...], kw: dict[str, Any]) -> T:
+    token = _read_only.set(read_only)
+    try:
+        return _run_with_retries(factory, fn, args, kw)
+    finally:
+        _read_only.reset(token)
+
+
+def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...],
+                      kw: dict[str, Any]) -> T:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with factory() as session, session.begin():
@@ -110,5 +131,7 @@ def unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], *args: An
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise
             log.warning("retrying unit of work after %s (attempt %d)", type(exc.orig).__name__, attempt)
+            # A read that had to write and met SQLite's lock retries as a writer, queuing up front.
+            _read_only.set(False)
             time.sleep(0.01 * (2 ** attempt))
     raise AssertionError("unreachable")

@@ -23,9 +23,7 @@ from orm.models.model_identity import (
     AuthSession,
     LoginAttempt,
     RefreshToken,
-    RolePermission,
     User,
-    UserPermissionOverride,
 )
 from settings import Settings
 
@@ -86,14 +84,18 @@ def revoke_sessions(session: Session, user_id: str, now: datetime, reason: str,
 
 
 def effective_permissions(session: Session, user: User) -> frozenset[str]:
-    role_perms = set(session.scalars(
-        select(RolePermission.permission).where(RolePermission.role_id == user.role_id)))
-    for o in session.scalars(select(UserPermissionOverride).where(UserPermissionOverride.user_id == user.id)):
+    """Role permissions ± the user's grants and revokes.
+
+    Both come from relationships the User load brings along (role joined, its
+    permissions and the user's overrides by selectin), so no extra query runs here.
+    """
+    perms = {rp.permission for rp in user.role.permissions}
+    for o in user.overrides:
         if o.granted:
-            role_perms.add(o.permission)
+            perms.add(o.permission)
         else:
-            role_perms.discard(o.permission)
-    return frozenset(role_perms)
+            perms.discard(o.permission)
+    return frozenset(perms)
 
 
 def serialize_user(user: User, permissions: frozenset[str]) -> dict[str, Any]:
