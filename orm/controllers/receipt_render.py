@@ -17,8 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from escpos.printer import Dummy
-
 CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
 PAPER_WIDTH = 42  # Font A columns on 80 mm paper
@@ -413,6 +411,9 @@ def render_escpos(order: dict[str, Any], store: dict[str, Any], *, reprint: bool
     The drawer opens for cash sales but not for reprints (a copy must not be a
     way to open the till); `open_drawer` overrides that choice.
     """
+    # python-escpos parses a large YAML capability file on import (~1 s): load it on first use.
+    from escpos.printer import Dummy
+
     r = receipt_json(order, store, reprint=reprint)
     printer = Dummy()
     printer.hw("INIT")
