@@ -1,0 +1,93 @@
+"""Typed query parameters and bodies of the report endpoints (validated at the edge)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orm.controllers.settings_controller import EMAIL
+
+PaymentFilter = Literal["all", "cash", "card", "split"]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store or compare NUL characters; refuse them as bad input (400).
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and "\x00" in text:
+                raise ValueError("must not contain NUL characters")
+        return value
+
+
+class SalesQuery(_Params):
+    """`?start_date=&end_date=&payment_method=&category=&storeId=` (dashboard and CSV exports)."""
+
+    start_date: str | None = Field(default=None, max_length=40)
+    end_date: str | None = Field(default=None, max_length=40)
+    payment_method: PaymentFilter = "all"
+    category: str | None = Field(default=None, max_length=64)
+    storeId: str | None = Field(default=None, max_length=64)
+
+    @field_validator("payment_method", mode="before")
+    @classmethod
+    def _method(cls, v: object) -> object:
+        # An empty parameter (a cleared select box) means "all".
+        if isinstance(v, str):
+            v = v.strip().lower()
+            return v or "all"
+        return v
+
+    @property
+    def method(self) -> str | None:
+        return None if self.payment_method == "all" else self.payment_method
+
+    @property
+    def category_name(self) -> str | None:
+        return self.category or None
+
+
+class DailySalesQuery(_Params):
+    date: str | None = Field(default=None, max_length=10)
+    storeId: str | None = Field(default=None, max_length=64)
+
+
+def _addresses(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    out: list[str] = []
+    for i, address in enumerate(value):
+        address = address.strip()
+        if len(address) > 254 or not EMAIL.fullmatch(address):
+            raise ValueError(f"entry {i + 1} ({address!r}) is not an e-mail address")
+        if address.lower() not in {a.lower() for a in out}:
+            out.append(address)
+    return out
+
+
+class EmailSummaryRequest(_Params):
+    """POST /reports/email-summary: a business day (default today) and optional recipients."""
+
+    date: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD, default today (store time)")
+    recipients: list[str] | None = Field(default=None, max_length=20,
+                                         description="default: settings dailyEmailRecipients")
+    storeId: str | None = Field(default=None, max_length=64)
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, v: list[str] | None) -> list[str] | None:
+        return _addresses(v)
+
+
+class TestEmailRequest(_Params):
+    recipients: list[str] | None = Field(default=None, max_length=20,
+                                         description="default: settings dailyEmailRecipients")
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, v: list[str] | None) -> list[str] | None:
+        return _addresses(v)

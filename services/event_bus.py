@@ -1,0 +1,267 @@
+"""Live events (orders, refunds, alerts) for the dashboard WebSocket, across server processes.
+
+HOW TO PUBLISH - after your transaction has COMMITTED (never inside it: a
+listener would then read metrics that do not contain the sale yet, or a sale
+that was rolled back):
+
+    bus = self.ctx.extras.get("event_bus")          # None when the app runs without it
+    if bus is not None:
+        bus.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
+                     "orderNumber": order["orderNumber"], "total": order["total"]})
+
+* `type`: "order" (a sale), "refund", "void" or "alert"; `storeId` lets
+  sockets watching one store ignore the others (absent = every socket).
+* Values: anything apis.jsonutil writes (Decimal stays exact, datetime -> ISO Z).
+  Keep events small - ids and a few numbers, not whole orders - PostgreSQL
+  caps a notification at 8000 bytes; bigger events are cut down to
+  {type, storeId, eventId, truncated}.
+* `publish` is thread-safe, never blocks the IOLoop and never raises; call it
+  from a handler or from an executor thread alike.
+* Subscribers get a dict on the IOLoop (the JSON round trip of what was
+  published, plus `eventId` and `at`), from this process or - with
+  PostgreSQL - from any other process on the same database.
+
+HOW IT TRAVELS
+* Local subscribers are called at once (loop.call_soon_threadsafe when the
+  publisher is in another thread): no round trip, and it works on SQLite,
+  where there is only one server process.
+* PostgreSQL: every event is also sent with pg_notify('cafepos_events', json)
+  on a pooled connection in the DB executor.  Each process keeps one
+  dedicated autocommit psycopg2 connection that LISTENs on the channel, read
+  by loop.add_reader on its socket - no thread, no polling.  A process skips
+  the notifications it sent itself (`origin`), since its own subscribers
+  already had them.  A lost listener connection is re-opened with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from apis import jsonutil
+from services.registry import Service
+
+log = logging.getLogger("cafepos.events")
+
+CHANNEL = "cafepos_events"
+MAX_PAYLOAD_BYTES = 7900  # PostgreSQL refuses notifications of 8000 bytes and more
+RECONNECT_MAX_SECONDS = 30.0
+Subscriber = Callable[[dict[str, Any]], None]
+
+
+class EventBus(Service):
+    name = "event_bus"
+
+    def __init__(self, ctx: Any, *, cross_process: bool | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.origin = uuid.uuid4().hex
+        self.cross_process = (ctx.engine.dialect.name == "postgresql") if cross_process is None \
+            else cross_process
+        self._subscribers: list[Subscriber] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: Any = None  # psycopg2 connection
+        self._listener_fd: int | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._starting: asyncio.Lock | None = None
+        self.delivered = 0
+
+    # ---- subscribing ----------------------------------------------------------------
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(event)` on the IOLoop for every event; returns the unsubscribe function."""
+        self._bind_loop()
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # ---- publishing -----------------------------------------------------------------
+    def publish(self, event: dict[str, Any]) -> None:
+        """Send `event` to every subscriber of every process (see the module docstring)."""
+        try:
+            payload = self._encode(event)
+        except Exception:
+            log.exception("event not published: it cannot be encoded")
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            if running is loop:
+                self._deliver(payload, from_self=True)
+            else:
+                loop.call_soon_threadsafe(self._deliver, payload, True)
+        if not self.cross_process:
+            return
+        if running is not None:
+            # Never block the loop on a database round trip.
+            try:
+                future = running.run_in_executor(self.ctx.db_pool, self._notify_blocking, payload)
+            except RuntimeError:  # the executor is shut down: the server is stopping
+                log.warning("event %s not sent to other processes: shutting down", event.get("type"))
+                return
+            future.add_done_callback(_log_notify_failure)
+        else:
+            try:
+                self._notify_blocking(payload)
+            except Exception:
+                log.exception("event %s not sent to other processes", event.get("type"))
+
+    def _encode(self, event: dict[str, Any]) -> str:
+        message = dict(event)
+        message.setdefault("eventId", uuid.uuid4().hex)
+        message.setdefault("at", self.ctx.clock())
+        message["origin"] = self.origin
+        payload = jsonutil.dumps(message)
+        if len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            log.warning("event %s is %d bytes; sending it cut down", message.get("type"), len(payload))
+            payload = jsonutil.dumps({k: message.get(k) for k in ("type", "storeId", "eventId", "at", "origin")}
+                                     | {"truncated": True})
+        return payload
+
+    def _notify_blocking(self, payload: str) -> None:
+        with self.ctx.engine.connect() as conn:
+            conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
+            conn.commit()
+
+    def _deliver(self, payload: str, from_self: bool = False) -> None:
+        try:
+            message = jsonutil.loads(payload)
+        except ValueError:
+            log.warning("ignoring a malformed event on %s", CHANNEL)
+            return
+        if not isinstance(message, dict):
+            return
+        if message.pop("origin", None) == self.origin and not from_self:
+            return  # our own notification coming back; local subscribers already have it
+        self.delivered += 1
+        for callback in list(self._subscribers):
+            try:
+                callback(dict(message))
+            except Exception:
+                log.exception("event subscriber failed")
+
+    def _bind_loop(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+
+    # ---- cross-process listener ---------------------------------------------------------
+    async def start(self) -> None:
+        """Idempotent: main() starts it with the other services; the WebSocket handler makes
+        sure it runs in every worker process that has sockets."""
+        self._bind_loop()
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self.running:
+                return
+            await super().start()
+            if self.cross_process:
+                try:
+                    await self._open_listener()
+                except Exception as exc:
+                    log.warning("event listener not connected (%s); retrying", exc)
+                    self._schedule_reconnect()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+            self._reconnect = None
+        self._close_listener()
+
+    async def _open_listener(self) -> None:
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(self.ctx.db_pool, self._connect_blocking)
+        if not self.running:  # stopped while connecting
+            conn.close()
+            return
+        self._listener = conn
+        self._listener_fd = conn.fileno()
+        loop.add_reader(self._listener_fd, self._on_readable)
+        log.info("listening for live events on %s", CHANNEL)
+
+    def _connect_blocking(self) -> Any:
+        import psycopg2
+
+        engine = self.ctx.engine
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        params = dict(cparams)
+        params.update(application_name="cafepos-events", keepalives=1, keepalives_idle=30,
+                      keepalives_interval=10, keepalives_count=3)
+        params.setdefault("connect_timeout", 5)
+        conn = psycopg2.connect(*cargs, **params)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"LISTEN {CHANNEL}")
+        return conn
+
+    def _on_readable(self) -> None:
+        conn = self._listener
+        if conn is None:
+            return
+        try:
+            conn.poll()
+        except Exception as exc:
+            log.warning("event listener connection lost (%s); reconnecting", type(exc).__name__)
+            self._close_listener()
+            self._schedule_reconnect()
+            return
+        while conn.notifies:
+            note = conn.notifies.pop(0)
+            self._deliver(note.payload)
+
+    def _close_listener(self) -> None:
+        if self._listener_fd is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(self._listener_fd)
+        self._listener_fd = None
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:
+                pass
+            self._listener = None
+
+    def _schedule_reconnect(self) -> None:
+        if self.running and (self._reconnect is None or self._reconnect.done()):
+            self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        delay = 1.0
+        while self.running and self._listener is None:
+            await asyncio.sleep(delay)
+            try:
+                await self._open_listener()
+            except Exception as exc:
+                log.warning("event listener reconnect failed (%s)", exc)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def status(self) -> dict[str, Any]:
+        out = super().status()
+        out["crossProcess"] = self.cross_process
+        out["listening"] = self._listener is not None
+        return out
+
+
+def _log_notify_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("event not sent to other processes: %s", future.exception())
+
+
+def event_bus_for(ctx: Any) -> EventBus:
+    """The process's one bus, in ctx.extras["event_bus"] (created on first use)."""
+    bus = ctx.extras.get("event_bus")
+    if bus is None:
+        bus = EventBus(ctx)
+        ctx.extras["event_bus"] = bus
+    return bus
