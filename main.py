@@ -160,11 +160,9 @@ async def _watch_schema(ctx: AppContext) -> None:
     log.info("database reachable; schema at head")
 
 
-async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_services: bool,
-                app: tornado.web.Application | None = None, ignore_late_signals: bool = False) -> None:
-    app = app or make_app(settings, schema_ready=schema_ready)
-    ctx: AppContext = app.settings["ctx"]
-    server = HTTPServer(
+def make_http_server(app: tornado.web.Application, settings: Settings) -> HTTPServer:
+    """The HTTP server with its limits for slow or oversized clients (tests build it the same way)."""
+    return HTTPServer(
         app,
         xheaders=settings.trust_proxy,
         # Backstop only: handlers lower the limit per request and answer 413 themselves.
@@ -172,6 +170,13 @@ async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_se
         idle_connection_timeout=settings.idle_connection_timeout,
         body_timeout=settings.body_timeout,
     )
+
+
+async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_services: bool,
+                app: tornado.web.Application | None = None, ignore_late_signals: bool = False) -> None:
+    app = app or make_app(settings, schema_ready=schema_ready)
+    ctx: AppContext = app.settings["ctx"]
+    server = make_http_server(app, settings)
     server.add_sockets(sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -197,6 +202,9 @@ async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_se
 async def shutdown(server: HTTPServer, ctx: AppContext, watcher: asyncio.Task | None = None) -> None:
     """Stop accepting, stop services, let in-flight requests finish (bounded), release all."""
     log.info("shutting down: %d request(s) in flight", len(ctx.in_flight))
+    # Keep-alive clients could otherwise go on sending on open connections, so the in-flight set
+    # never drains and closing the connections at the deadline cuts requests whose work is done.
+    ctx.extras["stopping"] = True  # BaseHandler answers new requests 503 + Connection: close
     server.stop()
     if watcher:
         watcher.cancel()

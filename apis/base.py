@@ -26,6 +26,7 @@ from context import AppContext
 from orm.controllers.errors import (
     DomainError,
     InvalidJSON,
+    NotFound,
     PayloadTooLarge,
     PermissionDenied,
     ServiceUnavailable,
@@ -57,6 +58,28 @@ HTTP_ERROR_CODES = {
     503: "SERVICE_UNAVAILABLE",
 }
 MAX_REQUEST_ID_LEN = 128
+MAX_PAGE_NUMBER = 1_000_000_000
+
+
+def unstorable_text(value: Any) -> bool:
+    """A NUL character or an unpaired surrogate in any string (keys included) of a parsed value.
+
+    PostgreSQL refuses both in text (psycopg2 raises before the query is sent), so they are
+    refused at the edge with a 400 instead of surfacing as a 500 from deep inside a controller.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(unstorable_text(k) or unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(unstorable_text(v) for v in value)
+    return False
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -149,6 +172,10 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         self._body_chunks: list[bytes] = []
+        if self.ctx.extras.get("stopping"):
+            # Shutting down (main.shutdown): only requests already in flight are finished.
+            raise ServiceUnavailable("The server is restarting; try again in a moment",
+                                     headers={"Retry-After": "1", "Connection": "close"})
         limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
         if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
             # Streaming handlers may lower Tornado's own limit here; it is the backstop
@@ -173,9 +200,11 @@ class BaseHandler(tornado.web.RequestHandler):
             raise ServiceUnavailable("The database is not available yet; try again shortly")
         if self.allow_unauthenticated:
             await self.authenticate_optional()
-            return
-        await self.authenticate()
-        self.authorize(self.request.method or "GET")
+        else:
+            await self.authenticate()
+            self.authorize(self.request.method or "GET")
+        if unstorable_text(list(self.path_kwargs.values()) + list(self.path_args)):
+            raise NotFound("No such resource")  # no id or name contains NUL (PostgreSQL could not even look)
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
@@ -253,9 +282,13 @@ class BaseHandler(tornado.web.RequestHandler):
         if ctype and "json" not in ctype.lower() and "text/plain" not in ctype.lower():
             raise UnsupportedMediaType("Content-Type must be application/json")
         try:
-            return jsonutil.loads(raw)
+            data = jsonutil.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidJSON(f"Malformed JSON: {exc}") from None
+        if unstorable_text(data):
+            raise ValidationFailed("Text must not contain NUL characters or unpaired surrogates",
+                                   field_errors={"body": "contains a NUL character or an unpaired surrogate"})
+        return data
 
     def parse(self, model: type[M], *, allow_empty: bool = False) -> M:
         """Validate the JSON body into a typed model -> 400 with fieldErrors on bad input."""
@@ -288,6 +321,8 @@ class BaseHandler(tornado.web.RequestHandler):
             httputil.parse_body_arguments(ctype, self.body, args, files, self.request.headers)
         except httputil.HTTPInputError as exc:  # Tornado >= 6.5 raises on damaged multipart bodies
             raise ValidationFailed(f"Malformed multipart/form-data body: {exc}") from None
+        if any(b"\x00" in value for values in args.values() for value in values):
+            raise ValidationFailed("Form fields must not contain NUL characters")
         return args, files
 
     # ---- output ---------------------------------------------------------------------
@@ -433,7 +468,8 @@ def page_from_query(handler: BaseHandler, *, whole_by_default: bool = False) -> 
         except ValueError:
             raise ValidationFailed(f"{name} must be a whole number", field_errors={name: "must be a whole number"}) \
                 from None
-        if value < (0 if name == "offset" else 1):
+        # The upper bound keeps OFFSET within a 64-bit integer on both databases (no 500 for page=10**40).
+        if not (0 if name == "offset" else 1) <= value <= MAX_PAGE_NUMBER:
             raise ValidationFailed(f"{name} is out of range", field_errors={name: "is out of range"})
         return value
 

@@ -68,7 +68,9 @@ class MetricsHandler(BaseHandler):
     # The scraper has no token: listed addresses are let in, anyone else needs system.logs.
     allow_unauthenticated = True
     api_doc = {"get": {"summary": "Prometheus metrics (from METRICS_ALLOWED_IPS, or with system.logs)",
-                       "raw": "text/plain", "tags": ["system"]}}
+                       "raw": "text/plain", "tags": ["system"],
+                       "responses": {"401": "Not from an allowed address and no token",
+                                     "403": "Token without system.logs"}}}
 
     async def get(self) -> None:
         if not address_allowed(self.request.remote_ip, self.ctx.extras.get("metrics_allowed_networks", [])):

@@ -37,6 +37,7 @@ STANDARD_ERRORS = {
     "415": "Unsupported media type",
     "423": "Account locked",
     "429": "Rate limited",
+    "503": "Service unavailable (database not reachable yet, e-mail server down)",
 }
 
 
@@ -133,18 +134,26 @@ def build_document(routes: list[tuple[str, type]], *, version: str) -> dict[str,
                                      "content": {content_type: {"schema": comps.ref(body)}}}
             status = str(doc.get("status", 201 if method == "post" and doc.get("creates") else 200))
             response = doc.get("response")
+            data_schema = comps.ref(response) if response is not None else {"type": "object"}
             if doc.get("raw"):
-                content = {doc["raw"]: {"schema": {"type": "string"}}}
+                # One media type, or several (e.g. a receipt as text, html, ESC/POS bytes or JSON in the
+                # envelope); application/json in a list means the envelope, alone the bare document.
+                raw = doc["raw"]
+                kinds = [raw] if isinstance(raw, str) else list(raw)
+                content = {kind: {"schema": ({"type": "object"} if isinstance(raw, str) else _envelope(data_schema))
+                                  if "json" in kind else {"type": "string"}} for kind in kinds}
             else:
-                data_schema = comps.ref(response) if response is not None else {"type": "object"}
                 content = {"application/json": {"schema": _envelope(data_schema)}}
             op["responses"] = {status: {"description": doc.get("description", "Success"),
                                         "content": content}}
             if doc.get("not_modified"):
                 op["responses"]["304"] = {"description": "Not modified (ETag matched)"}
             error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
-            for code, text in STANDARD_ERRORS.items():
-                if code in ("401", "403") and handler.allow_unauthenticated:
+            # Public operations may still refuse the credentials they are given: they list 401/403
+            # in api_doc "responses" ({code: description}).
+            extra = {str(code): text for code, text in (doc.get("responses") or {}).items()}
+            for code, text in {**STANDARD_ERRORS, **extra}.items():
+                if code in ("401", "403") and handler.allow_unauthenticated and code not in extra:
                     continue
                 op["responses"].setdefault(code, {"description": text, "content": error_ref})
             if not handler.allow_unauthenticated:

@@ -93,7 +93,11 @@ class DocsHandler(BaseHandler):
 
 
 class DocsInitHandler(BaseHandler):
+    """The docs page's start-up script."""
+
     allow_unauthenticated = True
+    api_doc = {"get": {"summary": "Swagger UI start-up script", "raw": "application/javascript",
+                       "tags": ["system"]}}
 
     async def get(self) -> None:
         self.set_header("Content-Type", "application/javascript; charset=UTF-8")
@@ -108,6 +112,9 @@ class DocsAssetHandler(tornado.web.StaticFileHandler):
     def set_default_headers(self) -> None:
         self.clear_header("Server")
         self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        # API.md: every response carries X-Request-ID (the client's, else a new one), assets too.
+        self.set_header("X-Request-ID", BaseHandler._pick_request_id(self))  # type: ignore[arg-type]
 
 
 default_handlers = [

@@ -163,9 +163,10 @@ def define_group(session: Session, groups: list[ModifierGroup], group: ModifierG
             raise Conflict(f"A modifier group named {spec.name!r} already exists",
                            field_errors={f"{prefix}name": "is already used by another group"})
         group.name = spec.name
-    if "minSelect" in given:
+    # An explicit null (allowed by ModifierGroupIn) leaves the bound as it is, like leaving it out.
+    if "minSelect" in given and spec.minSelect is not None:
         group.min_select = spec.minSelect
-    if "maxSelect" in given:
+    if "maxSelect" in given and spec.maxSelect is not None:
         group.max_select = spec.maxSelect
     if group.min_select > group.max_select:
         problems.add(f"{prefix}minSelect", "must not be greater than maxSelect")

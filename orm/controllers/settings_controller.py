@@ -120,7 +120,7 @@ class SettingsUpdate(BaseModel):
     cashRounding: str | Decimal = Field(default=None, description="none or 0.05")
     dailyEmailTime: str = Field(default=None, description="HH:MM, 24 h, store time")
     dailyEmailRecipients: list[str] = Field(default=None, max_length=MAX_RECIPIENTS)
-    lowStockDefaultMin: Decimal = Field(default=None, ge=0)
+    lowStockDefaultMin: Decimal = Field(default=None, ge=0, le=Decimal("999999999"))  # as inventory levels
     alertSweepMinutes: Whole = Field(default=None, ge=1, le=1440)
     expiryWarningDays: Whole = Field(default=None, ge=0, le=365)
     lockoutAttempts: Whole = Field(default=None, ge=1, le=100)
