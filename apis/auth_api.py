@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from email.message import EmailMessage
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -37,12 +38,41 @@ class LoginBody(BaseModel):
         return self
 
 
+class VerifiedTokens:
+    """Claims of access tokens already verified in the current second (IOLoop thread only).
+
+    `security.decode_access_token` depends on the token, the secret and the clock in whole
+    seconds only, so its answer is reused within the same second: a terminal polling several
+    times a second pays for the signature check once.  Refusals are never kept, and the login
+    itself (revoked? deactivated?) is still read from the database on every request.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._key: tuple[int, str] | None = None
+        self._claims: dict[str, dict] = {}
+
+    def claims(self, token: str, *, secret: str, now: datetime) -> dict:
+        key = (int(now.timestamp()), secret)
+        if key != self._key:
+            self._key, self._claims = key, {}
+        claims = self._claims.get(token)
+        if claims is None:
+            claims = security.decode_access_token(token, secret=secret, now=now)
+            if len(self._claims) < self.MAX_ENTRIES:
+                self._claims[token] = claims
+        return claims
+
+
 def setup(ctx: AppContext) -> None:
     """Install the authenticator BaseHandler.prepare() calls for every protected request."""
+    verified = VerifiedTokens()
 
     async def authenticate(token: str) -> Principal:
-        claims = security.decode_access_token(token, secret=ctx.settings.jwt_secret, now=ctx.clock())
-        return await ctx.run_db_read(AuthController.principal_for, claims["sub"], claims["sid"], ctx.clock())
+        now = ctx.clock()
+        claims = verified.claims(token, secret=ctx.settings.jwt_secret, now=now)
+        return await ctx.run_db_read(AuthController.principal_for, claims["sub"], claims["sid"], now)
 
     ctx.extras["authenticator"] = authenticate
 

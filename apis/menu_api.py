@@ -1,10 +1,13 @@
 """Menu endpoints: items, categories, modifier groups, bulk import.
 
 `GET /menu_items` is what every terminal polls, so it is cached per process:
-the key is the store's menu revision and default tax rate (read in the same
-transaction, before the items), plus the filters.  An unchanged menu costs
-two indexed reads; the ETag is a hash of the data bytes, so every process
-agrees on it and `If-None-Match` answers 304.
+the key is the store's menu revision, default tax rate and counted stock
+levels (one indexed read, before the items), plus the filters.  An unchanged
+menu costs that one read and no encoding: the cache holds the encoded bytes.
+A pastry sale changes only a stock level, not the revision: the listing
+loaded for the revision is reused with the new levels and encoded again.
+The ETag is a hash of the data bytes, so every process agrees on it and
+`If-None-Match` answers 304.
 
 Modifier groups are shared by name; they can be managed inside an item's
 body (`modifierGroups`, see MenuItemCreate) or through
@@ -27,6 +30,7 @@ from orm.controllers import menu_import
 from orm.controllers.csv_io import FieldError, parse_bool
 from orm.controllers.errors import ValidationFailed
 from orm.controllers.image_processing import delete_image_files
+from orm.controllers.menu_catalogue import CatalogueCache, with_stock_counts
 from orm.controllers.menu_controller import MenuController
 from orm.controllers.menu_schemas import (
     CategoryUpdate,
@@ -48,22 +52,20 @@ LIST_QUERY = {
 }
 
 
-class MenuListCache:
-    """Serialized menu pages of this process, keyed by (store, fingerprint, filters)."""
-
-    def __init__(self, size: int = CACHE_ENTRIES) -> None:
-        self._entries: OrderedDict[tuple, tuple[str, str]] = OrderedDict()
+class _Lru:
+    def __init__(self, size: int) -> None:
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()  # filled from DB executor threads
         self._size = size
 
-    def get(self, key: tuple) -> tuple[str, str] | None:
+    def get(self, key: tuple) -> Any:
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None:
                 self._entries.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, value: tuple[str, str]) -> None:
+    def put(self, key: tuple, value: Any) -> None:
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
@@ -71,23 +73,39 @@ class MenuListCache:
                 self._entries.popitem(last=False)
 
 
+class MenuListCache:
+    """Menu pages of this process: listings per (store, revision, tax rate, filters), and their
+    encoded bytes per (that key, counted stock levels)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self.listings = _Lru(size)
+        self.pages = _Lru(size)
+
+
 def setup(ctx: AppContext) -> None:
     ctx.extras["menu_list_cache"] = MenuListCache()
+    # What sales price against (POST /orders passes it to OrderController.create).
+    ctx.extras["menu_catalogue_cache"] = CatalogueCache()
 
 
 def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_id: str, page: Page,
-              filters: dict[str, Any]) -> tuple[str, str]:
-    """(etag, data JSON) of one listing; runs as one unit of work in the DB executor."""
-    # The fingerprint is read first: data loaded after it is at least as new, so a
-    # cached page can never be older than the revision it is filed under.
-    key = (store_id, MenuController.fingerprint(session, settings, store_id), page,
-           tuple(sorted(filters.items())))
-    hit = cache.get(key)
+              filters: dict[str, Any]) -> tuple[str, bytes]:
+    """(etag, data JSON bytes) of one listing; runs as one unit of work in the DB executor."""
+    # The state is read first: data loaded after it is at least as new, so a cached
+    # listing can never be older than the revision it is filed under.
+    state = MenuController.menu_state(session, settings, store_id)
+    listing_key = (store_id, state.revision, state.default_tax_rate, page, tuple(sorted(filters.items())))
+    key = (*listing_key, state.stock_counts)
+    hit = cache.pages.get(key)
     if hit is not None:
         return hit
-    data = jsonutil.dumps(MenuController.list(session, settings, page, store_id=store_id, **filters))
-    etag = 'W/"' + hashlib.blake2b(data.encode(), digest_size=16).hexdigest() + '"'
-    cache.put(key, (etag, data))
+    listing = cache.listings.get(listing_key)
+    if listing is None:
+        listing = MenuController.list(session, settings, page, store_id=store_id, **filters)
+        cache.listings.put(listing_key, listing)
+    data = jsonutil.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
+    etag = 'W/"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+    cache.pages.put(key, (etag, data))
     return etag, data
 
 
@@ -127,8 +145,8 @@ class MenuItemsHandler(BaseHandler):
             self.finish()
             return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        stamp = jsonutil.dumps(jsonutil.iso_utc(self.ctx.clock()))
-        self.finish(f'{{"success":true,"data":{data},"errors":[],"timestamp":{stamp}}}')
+        stamp = jsonutil.dumps(jsonutil.iso_utc(self.ctx.clock())).encode()
+        self.finish(b'{"success":true,"data":' + data + b',"errors":[],"timestamp":' + stamp + b"}")
 
     async def post(self) -> None:
         body = self.parse(MenuItemCreate)

@@ -25,6 +25,8 @@ LIST_QUERY = {name: {"type": "string"} for name in (
 LIST_QUERY["sort"] = {"type": "string", "description": "createdAt (default -createdAt), saleAt, total, "
                                                        "receiptNumber; -timestamp is an alias of -createdAt"}
 FORMAT_QUERY = {"format": {"type": "string", "enum": ["text", "html", "escpos", "json"]}}
+# What the receipt endpoints answer, by format (OpenAPI: one response, several media types).
+RECEIPT_TYPES = ["text/plain", "text/html", "application/octet-stream", "application/json"]
 
 
 def _with_alerts(fn: Any) -> Any:
@@ -78,7 +80,8 @@ class OrdersHandler(OrderHandlerBase):
         store_settings = await cache.get(self.principal.store_id) if cache is not None else None
         (order, created), alerts = await self.run_db(
             _with_alerts(OrderController.create), self.ctx.settings, body, actor=self.principal,
-            now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings)
+            now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings,
+            catalogue_cache=self.ctx.extras.get("menu_catalogue_cache"))
         if created:
             metrics.orders_created(self.ctx, order["storeId"], order["total"] - order["tipAmount"])
             self.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
@@ -149,7 +152,7 @@ class OrderReceiptHandler(OrderHandlerBase):
 
     permissions = {"GET": "receipts.print"}
     api_doc = {"get": {"summary": "Receipt of an order (format=text|html|escpos|json, default text)",
-                       "query": FORMAT_QUERY, "tags": ["orders"]}}
+                       "query": FORMAT_QUERY, "raw": RECEIPT_TYPES, "tags": ["orders"]}}
 
     async def get(self, order_id: str) -> None:
         fmt = check_format(self.get_query_argument("format", None), "text")
@@ -162,7 +165,7 @@ class OrderReprintHandler(OrderHandlerBase):
 
     permissions = {"POST": "receipts.reprint"}
     api_doc = {"post": {"summary": "Reprint a receipt (counts reprints; format like GET, default json)",
-                        "query": FORMAT_QUERY, "tags": ["orders"]}}
+                        "query": FORMAT_QUERY, "raw": RECEIPT_TYPES, "tags": ["orders"]}}
 
     async def post(self, order_id: str) -> None:
         fmt = check_format(self.get_query_argument("format", None), "json")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from orm.controllers import login_guard, security
@@ -23,12 +23,32 @@ from orm.models.model_identity import (
     AuthSession,
     LoginAttempt,
     RefreshToken,
+    Role,
+    RolePermission,
     User,
+    UserPermissionOverride,
 )
 from settings import Settings
 
 # One message for every wrong-credentials case, so answers never tell which part was wrong.
 GENERIC_LOGIN_ERROR = "Invalid username, password or PIN"
+
+_USERS, _LOGINS, _ROLES = User.__table__, AuthSession.__table__, Role.__table__
+_ROLE_PERMS, _OVERRIDES = RolePermission.__table__, UserPermissionOverride.__table__
+# Who is calling, asked on every request: user, login and effective permissions in one statement,
+# built once (no per-request statement construction). Permission names never contain commas.
+_PRINCIPAL = (
+    select(
+        _USERS.c.id, _USERS.c.username, _USERS.c.first_name, _USERS.c.last_name, _USERS.c.is_active,
+        _ROLES.c.name.label("role"), _LOGINS.c.revoked_at, _LOGINS.c.expires_at,
+        select(func.aggregate_strings(_ROLE_PERMS.c.permission, ","))
+        .where(_ROLE_PERMS.c.role_id == _USERS.c.role_id).scalar_subquery().label("role_permissions"),
+        select(func.aggregate_strings(case((_OVERRIDES.c.granted, "+"), else_="-") + _OVERRIDES.c.permission, ","))
+        .where(_OVERRIDES.c.user_id == _USERS.c.id).scalar_subquery().label("overrides"),
+    )
+    .select_from(_USERS.join(_LOGINS, _LOGINS.c.user_id == _USERS.c.id).join(_ROLES, _ROLES.c.id == _USERS.c.role_id))
+    .where(_USERS.c.id == bindparam("user_id"), _LOGINS.c.id == bindparam("session_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -264,21 +284,22 @@ class AuthController:
     @staticmethod
     def principal_for(session: Session, user_id: str, session_id: str, now: datetime) -> Principal:
         """Checked on every request: a revoked login or deactivated user is refused at once."""
-        row = session.execute(
-            select(User, AuthSession)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(User.id == user_id, AuthSession.id == session_id)
-        ).first()
+        row = session.execute(_PRINCIPAL, {"user_id": user_id, "session_id": session_id}).first()
         if row is None:
             raise Unauthorized("Invalid token")
-        user, login = row
-        if not user.is_active:
+        if not row.is_active:
             raise Unauthorized("This account is deactivated")
-        if login.revoked_at is not None or login.expires_at <= now:
+        if row.revoked_at is not None or row.expires_at <= now:
             raise Unauthorized("This session has ended; please sign in again")
-        return Principal(user_id=user.id, username=user.username, role=user.role.name,
-                         permissions=effective_permissions(session, user), session_id=login.id,
-                         display_name=display_name(user))
+        permissions = set(row.role_permissions.split(",")) if row.role_permissions else set()
+        for override in row.overrides.split(",") if row.overrides else ():
+            if override[0] == "+":
+                permissions.add(override[1:])
+            else:
+                permissions.discard(override[1:])
+        name = f"{row.first_name} {row.last_name}".strip() or row.username
+        return Principal(user_id=row.id, username=row.username, role=row.role, permissions=frozenset(permissions),
+                         session_id=session_id, display_name=name)
 
     @staticmethod
     def me(session: Session, user_id: str) -> dict[str, Any]:

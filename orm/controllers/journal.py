@@ -18,19 +18,42 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.dml import UpdateBase
 
 from orm.models.model_orders import JournalEntry, Order, OrderItem, Refund, StoreCounter
+from orm.types import UTCDateTime, new_id
 
 GENESIS = "0" * 64
 VERIFY_BATCH = 500
+_ENTRIES, _COUNTERS = JournalEntry.__table__, StoreCounter.__table__
+# Built once: these run inside the counter lock on every sale, refund and void.
+_INSERT_ENTRY = insert(_ENTRIES).values(
+    id=bindparam("e_id"), store_id=bindparam("e_store"), seq=bindparam("e_seq"), entry_type=bindparam("e_type"),
+    reference_id=bindparam("e_ref"), content=bindparam("e_content"), prev_hash=bindparam("e_prev"),
+    hash=bindparam("e_hash"), created_at=bindparam("e_at", type_=UTCDateTime()))
+_SET_HEAD = (update(_COUNTERS).where(_COUNTERS.c.store_id == bindparam("c_store"))
+             .values(journal_head=bindparam("c_head")))
+_TAKE_COUNTER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.store_id == bindparam("c_store"))
+    .values(last_receipt_number=_COUNTERS.c.last_receipt_number + bindparam("c_receipts"),
+            journal_seq=_COUNTERS.c.journal_seq + 1)
+    .returning(_COUNTERS.c.last_receipt_number, _COUNTERS.c.journal_seq, _COUNTERS.c.journal_head)
+)
+_APPEND_PG: dict[UpdateBase | None, UpdateBase] = {}
 
 
 # --- canonical content --------------------------------------------------------
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_IS:  # the common case first: it is hashed inside the counter lock
+        return value
     if isinstance(value, Decimal):
         # One spelling per value: 3.5, 3.50 and 3.500 all become "3.5".
         return format(value.normalize(), "f") if value else "0"
@@ -123,15 +146,10 @@ def take_counter(session: Session, store_id: str, *, receipt: bool) -> tuple[int
     The row stays locked until the transaction ends (gapless numbers: a rolled
     back sale gives its number back).  Other stores' rows are made on first use.
     """
-    stmt = (
-        update(StoreCounter)
-        .where(StoreCounter.store_id == store_id)
-        .values(last_receipt_number=StoreCounter.last_receipt_number + (1 if receipt else 0),
-                journal_seq=StoreCounter.journal_seq + 1)
-        .returning(StoreCounter.last_receipt_number, StoreCounter.journal_seq, StoreCounter.journal_head)
-        .execution_options(synchronize_session=False)
-    )
-    row = session.execute(stmt).one_or_none()
+    # Pending ORM writes go first (as autoflush did for the ORM statement this used to be): not under the lock.
+    session.flush()
+    params = {"c_store": store_id, "c_receipts": 1 if receipt else 0}
+    row = session.execute(_TAKE_COUNTER, params).one_or_none()
     if row is None:
         try:
             with session.begin_nested():
@@ -139,21 +157,45 @@ def take_counter(session: Session, store_id: str, *, receipt: bool) -> tuple[int
                                          journal_head=GENESIS))
         except IntegrityError:
             pass  # another sale made it first; its row is what we update now
-        row = session.execute(stmt).one()
+        row = session.execute(_TAKE_COUNTER, params).one()
     return int(row[0]), int(row[1]), str(row[2])
 
 
 def append_entry(session: Session, *, store_id: str, seq: int, prev_hash: str, entry_type: str,
-                 reference_id: str, content: dict[str, Any], now: datetime) -> JournalEntry:
-    """Chain one entry onto the head taken by `take_counter` (same transaction, row still locked)."""
+                 reference_id: str, content: dict[str, Any], now: datetime,
+                 same_trip: tuple[UpdateBase, dict[str, Any]] | None = None) -> str:
+    """Chain one entry onto the head taken by `take_counter` (same transaction, row still locked) -> its hash.
+
+    This runs while the counter row is locked, so on PostgreSQL it is one round trip: the entry
+    goes in as a data-modifying CTE of the head's UPDATE, and so does `same_trip`, one more
+    write of the caller's (a module-level statement and its parameters, names not starting
+    with "e_" or "c_"), e.g. the sale's receipt number.  Elsewhere they are run one by one.
+    """
     text = canonical_json(content)
     digest = chain_hash(prev_hash, text)
-    entry = JournalEntry(store_id=store_id, seq=seq, entry_type=entry_type, reference_id=reference_id,
-                         content=text, prev_hash=prev_hash, hash=digest, created_at=now)
-    session.add(entry)
-    session.execute(update(StoreCounter).where(StoreCounter.store_id == store_id)
-                    .values(journal_head=digest).execution_options(synchronize_session=False))
-    return entry
+    params = {"e_id": new_id(), "e_store": store_id, "e_seq": seq, "e_type": entry_type, "e_ref": reference_id,
+              "e_content": text, "e_prev": prev_hash, "e_hash": digest, "e_at": now,
+              "c_store": store_id, "c_head": digest}
+    extra, extra_params = same_trip if same_trip is not None else (None, {})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_append_statement(extra), {**params, **extra_params})
+        return digest
+    session.execute(_INSERT_ENTRY, params)
+    session.execute(_SET_HEAD, params)
+    if extra is not None:
+        session.execute(extra, extra_params)
+    return digest
+
+
+def _append_statement(extra: UpdateBase | None) -> UpdateBase:
+    """The one-round-trip form (PostgreSQL), built once per `extra` statement and then reused."""
+    stmt = _APPEND_PG.get(extra)
+    if stmt is None:
+        stmt = _SET_HEAD.add_cte(_INSERT_ENTRY.cte("new_entry"))
+        if extra is not None:
+            stmt = stmt.add_cte(extra.cte("same_trip"))
+        _APPEND_PG[extra] = stmt
+    return stmt
 
 
 # --- verifying -----------------------------------------------------------------

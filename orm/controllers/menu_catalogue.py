@@ -9,15 +9,17 @@ more than the queries themselves at this size.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from orm.controllers import menu_revision
 from orm.controllers.paging import Page, listing
 from orm.controllers.settings_controller import SettingsController
 from orm.models.model_menu import (
@@ -25,10 +27,12 @@ from orm.models.model_menu import (
     MenuItem,
     MenuItemModifierGroup,
     MenuItemRecipeLine,
+    MenuRevision,
     Modifier,
     ModifierGroup,
     ModifierRecipeLine,
 )
+from orm.models.model_settings import StoreSettings
 from settings import Settings
 
 ITEM_COLUMNS = (
@@ -53,9 +57,56 @@ def default_tax_rate(session: Session, settings: Settings, store_id: str) -> Dec
     return SettingsController.row(session, settings, store_id).default_tax_rate
 
 
+@dataclass(frozen=True)
+class MenuState:
+    """Everything the menu resource depends on besides its rows: read once per listing.
+
+    `revision` counts menu changes; counted stock levels (pastries) are not menu changes (a sale
+    must not queue on the store's revision row) and are read here directly instead.
+    """
+
+    revision: int
+    default_tax_rate: Decimal
+    stock_counts: tuple[tuple[str, int], ...]  # (menu item id, stockCount) of counted items, by id
+
+
+_SETTINGS, _REVISIONS, _ITEMS = StoreSettings.__table__, MenuRevision.__table__, MenuItem.__table__
+# Built once (the listing runs it on every request); one statement, so one snapshot on PostgreSQL too.
+_STATE = (
+    select(_REVISIONS.c.revision, _SETTINGS.c.default_tax_rate, _ITEMS.c.id, _ITEMS.c.stock_count)
+    .select_from(_SETTINGS
+                 .outerjoin(_REVISIONS, _REVISIONS.c.store_id == _SETTINGS.c.store_id)
+                 .outerjoin(_ITEMS, (_ITEMS.c.store_id == _SETTINGS.c.store_id) & _ITEMS.c.stock_count.is_not(None)))
+    .where(_SETTINGS.c.store_id == bindparam("store_id"))
+    .order_by(_ITEMS.c.id)
+)
+
+
+def menu_state(session: Session, settings: Settings, store_id: str) -> MenuState:
+    """Revision, default tax rate and counted stock levels of the store, in one indexed read."""
+    rows = session.execute(_STATE, {"store_id": store_id}).all()
+    if not rows:  # no settings row yet: made on first use (NotFound for an unknown store)
+        SettingsController.row(session, settings, store_id)
+        rows = session.execute(_STATE, {"store_id": store_id}).all()
+    first = rows[0]
+    return MenuState(first.revision or 0, first.default_tax_rate,
+                     tuple((r.id, r.stock_count) for r in rows if r.id is not None))
+
+
 def fingerprint(session: Session, settings: Settings, store_id: str) -> str:
-    """Changes whenever anything the menu resource shows changes (two indexed reads)."""
-    return f"{menu_revision.current(session, store_id)}:{default_tax_rate(session, settings, store_id)}"
+    """Changes whenever anything the menu resource shows changes (one indexed read)."""
+    state = menu_state(session, settings, store_id)
+    counts = hashlib.blake2b(repr(state.stock_counts).encode(), digest_size=8).hexdigest()
+    return f"{state.revision}:{state.default_tax_rate}:{counts}"
+
+
+def with_stock_counts(listing: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """A listing whose counted items show `counts` (the rest of the listing is shared, not copied)."""
+    if not counts:
+        return listing
+    items = [{**item, "stockCount": counts[item["id"]]} if item["id"] in counts else item
+             for item in listing["menu_items"]]
+    return {**listing, "menu_items": items}
 
 
 def item_query(store_id: str) -> Select:
@@ -193,8 +244,31 @@ def item_resources(session: Session, settings: Settings, item_ids: list[str], st
     return {i["id"]: i for i in resources(session, rows, default_tax_rate(session, settings, store_id))}
 
 
-def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str],
-                        store_id: str) -> dict[str, dict[str, Any]]:
+class CatalogueCache:
+    """The catalogue of every item of a store, filed under (revision, default tax rate): what sales read.
+
+    One entry per store, per process.  The key is read in the sale's own transaction (menu_state)
+    before the entry is used, so an entry is never used once the menu has changed; an entry is
+    at least as new as its key (loaded after reading it).  Counted stock levels are not in it:
+    they come with the key, from the same read.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[int, Decimal], dict[str, dict[str, Any]]]] = {}
+        self._lock = threading.Lock()  # used from DB executor threads
+
+    def get(self, store_id: str, key: tuple[int, Decimal]) -> dict[str, dict[str, Any]] | None:
+        with self._lock:
+            entry = self._entries.get(store_id)
+        return entry[1] if entry is not None and entry[0] == key else None
+
+    def put(self, store_id: str, key: tuple[int, Decimal], catalogue: dict[str, dict[str, Any]]) -> None:
+        with self._lock:
+            self._entries[store_id] = (key, catalogue)
+
+
+def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str], store_id: str,
+                        cache: CatalogueCache | None = None) -> dict[str, dict[str, Any]]:
     """What the orders controller needs to price and fulfil a sale, for the given ids.
 
     Returns {item_id: {id, name, size, price, isActive, stockCount, taxRate, takeAwayTaxRate, category,
@@ -203,12 +277,30 @@ def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str
     Unknown ids, and items of other stores, are simply absent; inactive items are
     present with isActive false (the caller decides).  Retired modifiers and groups
     are absent.  A fixed number of statements, whatever the number of ids.
+
+    With `cache`, one statement while the menu is unchanged (the entries then share their
+    recipe and modifier lists with the cache: read them, never change them).
     """
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         return {}
-    rows = session.execute(item_query(store_id).where(MenuItem.id.in_(ids))).all()
-    default_rate = default_tax_rate(session, settings, store_id)
+    if cache is None:
+        return _catalogue(session, store_id, ids, default_tax_rate(session, settings, store_id))
+    state = menu_state(session, settings, store_id)
+    key = (state.revision, state.default_tax_rate)
+    whole = cache.get(store_id, key)
+    if whole is None:
+        whole = _catalogue(session, store_id, None, state.default_tax_rate)
+        cache.put(store_id, key, whole)
+    counts = dict(state.stock_counts)
+    return {i: {**whole[i], "stockCount": counts.get(i)} for i in ids if i in whole}
+
+
+def _catalogue(session: Session, store_id: str, ids: list[str] | None,
+               default_rate: Decimal) -> dict[str, dict[str, Any]]:
+    """Catalogue entries of `ids` (None: every item of the store)."""
+    query = item_query(store_id)
+    rows = session.execute(query.where(MenuItem.id.in_(ids)) if ids is not None else query).all()
     found = [r.id for r in rows]
     recipes = _recipes(session, MenuItemRecipeLine, MenuItemRecipeLine.menu_item_id, found)
     groups = _groups_by_item(session, found)

@@ -3,7 +3,10 @@
 Every write bumps the store's menu revision in the same transaction
 (`bump_revision`), which is what `GET /menu_items` keys its ETag cache on:
 anything that changes menu rows must go through this controller (or call
-`MenuController.bump_revision` itself).
+`MenuController.bump_revision` itself).  The one exception is the counted
+stock level a sale takes or a refund puts back: it is not a menu change (every
+sale of a pastry would otherwise queue on the store's revision row until it
+commits), so listings read those levels themselves (`menu_state`).
 """
 
 from __future__ import annotations
@@ -70,8 +73,15 @@ class MenuController:
 
     @staticmethod
     def fingerprint(session: Session, settings: Settings, store_id: str = DEFAULT_STORE_ID) -> str:
-        """A value that changes whenever the menu resource of the store would (revision + default tax rate)."""
+        """A value that changes whenever the menu resource of the store would
+        (revision, default tax rate, counted stock levels)."""
         return menu_catalogue.fingerprint(session, settings, store_id)
+
+    @staticmethod
+    def menu_state(session: Session, settings: Settings,
+                   store_id: str = DEFAULT_STORE_ID) -> menu_catalogue.MenuState:
+        """Revision, default tax rate and counted stock levels: what listings are cached under (one read)."""
+        return menu_catalogue.menu_state(session, settings, store_id)
 
     @staticmethod
     def get(session: Session, settings: Settings, item_id: str, *, store_id: str = DEFAULT_STORE_ID) -> dict:
@@ -83,16 +93,18 @@ class MenuController:
 
     @staticmethod
     def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str],
-                            store_id: str = DEFAULT_STORE_ID) -> dict[str, dict[str, Any]]:
+                            store_id: str = DEFAULT_STORE_ID,
+                            cache: menu_catalogue.CatalogueCache | None = None) -> dict[str, dict[str, Any]]:
         """Prices, effective tax rates, counted stock, recipes and allowed modifiers of `item_ids`.
 
         {item_id: {id, name, size, price, isActive, stockCount, taxRate, takeAwayTaxRate, category,
         recipe: [(inventory_item_id, quantity)], modifierGroups: [{id, name, minSelect, maxSelect,
         modifiers: [{id, name, priceDelta, recipe: [(inventory_item_id, quantity)]}]}]}} — unknown ids
         (and other stores' items) are absent; inactive items are present with isActive false.
-        A fixed number of statements whatever the number of ids.
+        A fixed number of statements whatever the number of ids; with `cache` (a process's
+        menu_catalogue.CatalogueCache) one while the menu is unchanged (then read-only entries).
         """
-        return menu_catalogue.catalogue_for_order(session, settings, item_ids, store_id)
+        return menu_catalogue.catalogue_for_order(session, settings, item_ids, store_id, cache)
 
     # ---- item writes --------------------------------------------------------------------------------------
     @staticmethod
@@ -312,7 +324,8 @@ class MenuController:
 
         Made-to-order items (stockCount null) are left alone.  Raises SoldOut (409
         SOLD_OUT, data {menuItemId, available}) when fewer than `quantity` are left,
-        NotFound for an unknown item.  Call it inside the sale's transaction.
+        NotFound for an unknown item.  Call it inside the sale's transaction.  The menu
+        revision is not bumped (see the module docstring): only the item's row is locked.
         """
         if quantity <= 0:
             raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
@@ -323,7 +336,6 @@ class MenuController:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount:
-            MenuController.bump_revision(session, _store_of(session, item_id))
             return
         row = session.execute(select(MenuItem.name, MenuItem.size, MenuItem.stock_count)
                               .where(MenuItem.id == item_id)).first()
@@ -339,14 +351,12 @@ class MenuController:
         """Put `quantity` units back (refund with restock, void); no-op for made-to-order items."""
         if quantity <= 0:
             raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
-        result = session.execute(
+        session.execute(
             update(MenuItem)
             .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None))
             .values(stock_count=MenuItem.stock_count + quantity)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:
-            MenuController.bump_revision(session, _store_of(session, item_id))
 
     # ---- images -------------------------------------------------------------------------------------------
     @staticmethod
@@ -394,10 +404,6 @@ class MenuController:
     def bump_revision(session: Session, store_id: str = DEFAULT_STORE_ID) -> None:
         """Mark the store's menu as changed (same transaction as the change: the ETag cache key)."""
         menu_revision.bump(session, store_id)
-
-
-def _store_of(session: Session, item_id: str) -> str:
-    return session.scalar(select(MenuItem.store_id).where(MenuItem.id == item_id)) or DEFAULT_STORE_ID
 
 
 def _unreferenced(session: Session, urls: list[str]) -> list[str]:

@@ -1,7 +1,9 @@
 """The per-store menu revision: bumped in the same transaction as every menu change.
 
 `GET /menu_items` keys its ETag cache on it (with the store's default tax
-rate), so an unchanged menu is answered without loading a single item.
+rate and the counted stock levels, which sales change without bumping it:
+see menu_catalogue.menu_state), so an unchanged menu is answered without
+loading a single item.
 """
 
 from __future__ import annotations

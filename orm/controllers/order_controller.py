@@ -1,13 +1,19 @@
 """Orders: the sale in one transaction, idempotent submission, history and detail.
 
 `OrderController.create` writes, in the caller's one transaction: the order
-row (early, inside a SAVEPOINT, so the (store_id, idempotency_key) unique
-constraint decides duplicates), its lines, modifiers, tax lines and payments,
-the counted-stock and recipe-stock deductions with their movements, and last
-the receipt number + journal entry from the store's counter row (the one hot
-lock of a sale, held from there to commit only).  Any exception leaves
-nothing behind: the unit of work rolls the whole transaction back, which
-also hands the receipt number back, so numbers stay gapless.
+row with its lines, modifiers, tax lines and payments (early, so the
+(store_id, idempotency_key) unique constraint decides duplicates: ON CONFLICT
+in one statement on PostgreSQL, a SAVEPOINT elsewhere), then the counted-stock
+and recipe-stock deductions with their movements, and last the receipt
+number + journal entry from the store's counter row.  The ingredient rows
+(shared by most sales) and the counter row are the hot locks, held from there
+to commit only, which is a few statements away.  Any exception leaves nothing
+behind: the unit of work rolls the whole transaction back, which also hands
+the receipt number back, so numbers stay gapless.
+
+Every sale runs the same statements, so they are built once (module level)
+and written as Core statements, not ORM units of work: the sale is shaped as
+plain rows, and serialized from a read-only view of those rows.
 
 orderNumber is "A-" + the receipt number zero-padded to 6 digits ("A-000123"):
 short enough to call out at the counter, unique per store, assigned on arrival
@@ -18,17 +24,21 @@ clientCreatedAt).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, TextClause, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from orm.controllers import journal
 from orm.controllers.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from orm.controllers.menu_catalogue import CatalogueCache
 from orm.controllers.menu_controller import MenuController
 from orm.controllers.order_checkout import OrderPlan, plan_order
 from orm.controllers.order_schemas import OrderCreate, OrderQuery
@@ -45,6 +55,48 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 ORDER_NUMBER_PREFIX = "A-"
 SORTS = {"createdAt": Order.created_at, "timestamp": Order.created_at, "saleAt": Order.sale_at,
          "total": Order.total, "receiptNumber": Order.receipt_number}
+_ORDERS, _SHIFTS = Order.__table__, Shift.__table__
+_ORDER_ITEMS, _ORDER_ITEM_MODIFIERS = OrderItem.__table__, OrderItemModifier.__table__
+_ORDER_TAX_LINES, _PAYMENTS = OrderTaxLine.__table__, Payment.__table__
+# Statements of every sale, built once.
+_KEY_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.store_id == bindparam("store_id"),
+                                        _ORDERS.c.idempotency_key == bindparam("key"))
+_OPEN_SHIFT = select(_SHIFTS.c.id).where(_SHIFTS.c.user_id == bindparam("user_id"), _SHIFTS.c.status == "open")
+_OPEN_SHIFT_SHARED = _OPEN_SHIFT.with_for_update(read=True)
+# A sale's first read, one round trip: is its key already used (a retry), and the cashier's open shift.
+_KEY_AND_SHIFT = select(_KEY_TAKEN.scalar_subquery().label("taken"),
+                        _OPEN_SHIFT_SHARED.scalar_subquery().label("shift_id"))
+_INSERT_ORDER = insert(_ORDERS)
+_DETAIL_TABLES = (("i_", _ORDER_ITEMS), ("m_", _ORDER_ITEM_MODIFIERS), ("t_", _ORDER_TAX_LINES), ("p_", _PAYMENTS))
+_INSERT_DETAILS = [insert(table) for _, table in _DETAIL_TABLES]
+
+
+def _pg_insert_sale() -> TextClause:
+    """PostgreSQL: the order and all its detail rows in ONE statement, or nothing when its key is taken.
+
+    The order goes in with ON CONFLICT on the idempotency key's constraint (a concurrent twin
+    waits on it until the first commits, then finds it taken); the details, one array per
+    column, only if it did (foreign keys are checked at the end of the statement). Written as
+    text from the tables' columns, so its text is the same whatever the number of lines (and
+    compiled once: SQLAlchemy does not cache ON CONFLICT or multi-row VALUES).
+    """
+    dialect = postgresql.dialect()
+    params = [bindparam("o_" + c.key, type_=c.type) for c in _ORDERS.columns]
+    parts = [
+        f"WITH new_order AS (INSERT INTO orders ({', '.join(c.name for c in _ORDERS.columns)}) "
+        f"VALUES ({', '.join(':o_' + c.key for c in _ORDERS.columns)}) "
+        "ON CONFLICT ON CONSTRAINT uq_orders_store_idempotency DO NOTHING RETURNING id)"]
+    for prefix, table in _DETAIL_TABLES:
+        arrays = ", ".join(f"CAST(:{prefix}{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in table.columns)
+        parts.append(f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
+                     f"SELECT * FROM unnest({arrays}) WHERE EXISTS (SELECT 1 FROM new_order))")
+        params += [bindparam(prefix + c.key, type_=postgresql.ARRAY(c.type, dimensions=1)) for c in table.columns]
+    return text(",\n".join(parts) + "\nSELECT id FROM new_order").bindparams(*params)
+
+
+_INSERT_SALE_PG = _pg_insert_sale()
+_SET_NUMBERS = (update(_ORDERS).where(_ORDERS.c.id == bindparam("o_id"))
+                .values(receipt_number=bindparam("o_receipt"), order_number=bindparam("o_number")))
 
 
 def order_number(receipt_number: int) -> str:
@@ -123,10 +175,7 @@ def load_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
 
 def open_shift_id(session: Session, user_id: str, *, share_lock: bool = True) -> str | None:
     """The user's open shift; a share lock keeps it from closing under a sale that is being written."""
-    query = select(Shift.id).where(Shift.user_id == user_id, Shift.status == "open")
-    if share_lock:
-        query = query.with_for_update(read=True)
-    return session.scalar(query)
+    return session.scalar(_OPEN_SHIFT_SHARED if share_lock else _OPEN_SHIFT, {"user_id": user_id})
 
 
 def _check_permissions(body: OrderCreate, actor: Principal) -> None:
@@ -155,7 +204,11 @@ def _is_key_conflict(exc: IntegrityError) -> bool:
     return "uq_orders_store_idempotency" in text or "orders.idempotency_key" in text
 
 
-def _replay(session: Session, store_id: str, key: str, fingerprint: str | None) -> dict[str, Any] | None:
+def _replay(session: Session, store_id: str, key: str, fingerprint: str | None, *,
+            probe: bool = True) -> dict[str, Any] | None:
+    # Almost every key is new: a one-column probe answers that before loading anything.
+    if probe and session.scalar(_KEY_TAKEN, {"store_id": store_id, "key": key}) is None:
+        return None
     existing = session.scalar(with_details(
         select(Order).where(Order.store_id == store_id, Order.idempotency_key == key)))
     if existing is None:
@@ -166,11 +219,25 @@ def _replay(session: Session, store_id: str, key: str, fingerprint: str | None) 
     return serialize_order(existing)
 
 
-def _new_order(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
-               key: str | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> Order:
+@dataclass
+class _SaleRows:
+    """The rows a sale inserts, and a read-only view of the same sale with the attributes of an Order
+    and its children (for serialize_order, journal.order_content and take_stock; cheaper than ORM objects)."""
+
+    order: dict[str, Any]
+    items: list[dict[str, Any]]
+    modifiers: list[dict[str, Any]]
+    tax_lines: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    view: Any
+
+
+def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
+               key: str | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
     p = plan.priced
-    return Order(
-        id=new_id(), store_id=store_id, terminal_id=body.terminalId, order_type=body.orderType,
+    order_id = new_id()
+    order = dict(
+        id=order_id, store_id=store_id, terminal_id=body.terminalId, order_type=body.orderType,
         status="completed", tax_mode=plan.tax_mode, subtotal=p.subtotal, discount_amount=p.discount_amount,
         discount_reason=plan.discount_reason, tax_amount=p.tax_amount, tip_amount=p.tip_amount,
         rounding_adjustment=p.rounding_adjustment, total=p.total, refunded_amount=Decimal("0.00"),
@@ -178,27 +245,55 @@ def _new_order(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
         customer_name=body.customerName or None, order_notes=body.orderNotes or None, idempotency_key=key,
         request_hash=fingerprint, created_at=now, sale_at=sale_at, client_created_at=body.clientCreatedAt,
         created_by=actor.user_id, created_by_name=actor.display_name or actor.username, shift_id=shift_id,
-        reprint_count=0,
-        # Empty collections up front: once the row is flushed, touching an unloaded one would SELECT it.
-        items=[], payments=[], tax_lines=[],
+        reprint_count=0, receipt_number=None, order_number=None, last_reprint=None, voided_at=None, voided_by=None,
+        void_reason=None,
     )
-
-
-def _add_details(order: Order, plan: OrderPlan) -> None:
+    items, modifiers = [], []
     for n, line in enumerate(plan.lines, start=1):
-        order.items.append(OrderItem(
-            id=new_id(), line_no=n, menu_item_id=line.menu_item_id, product_name=line.product_name,
-            size=line.size, category=line.category, quantity=line.quantity, unit_price=line.unit_price,
-            line_total=line.line_total, discount_share=line.discount_share, tax_rate=line.tax_rate,
-            paid_total=line.paid_total, recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe],
-            counted=line.counted, price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0,
-            modifiers=[OrderItemModifier(id=new_id(), modifier_id=m.id, name=m.name, price_delta=m.price_delta)
-                       for m in line.modifiers]))
-    for group in plan.priced.tax_breakdown:
-        order.tax_lines.append(OrderTaxLine(rate=group.rate, base=group.base, tax=group.tax))
-    for seq, pay in enumerate(plan.payments, start=1):
-        order.payments.append(Payment(id=new_id(), seq=seq, method=pay.method, amount=pay.amount,
-                                      tendered=pay.tendered, change=pay.change, reference=pay.reference))
+        item_id = new_id()
+        items.append(dict(
+            id=item_id, order_id=order_id, line_no=n, menu_item_id=line.menu_item_id,
+            product_name=line.product_name, size=line.size, category=line.category, quantity=line.quantity,
+            unit_price=line.unit_price, line_total=line.line_total, discount_share=line.discount_share,
+            tax_rate=line.tax_rate, paid_total=line.paid_total,
+            recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe], counted=line.counted,
+            price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0))
+        modifiers.extend(dict(id=new_id(), order_item_id=item_id, modifier_id=m.id, name=m.name,
+                              price_delta=m.price_delta) for m in line.modifiers)
+    tax_lines = [dict(order_id=order_id, rate=g.rate, base=g.base, tax=g.tax) for g in p.tax_breakdown]
+    payments = [dict(id=new_id(), order_id=order_id, seq=seq, method=pay.method, amount=pay.amount,
+                     tendered=pay.tendered, change=pay.change, reference=pay.reference)
+                for seq, pay in enumerate(plan.payments, start=1)]
+    view = SimpleNamespace(
+        **order, items=[SimpleNamespace(**it, modifiers=[SimpleNamespace(**m) for m in modifiers
+                                                         if m["order_item_id"] == it["id"]]) for it in items],
+        tax_lines=[SimpleNamespace(**t) for t in tax_lines], payments=[SimpleNamespace(**pay) for pay in payments])
+    return _SaleRows(order, items, modifiers, tax_lines, payments, view)
+
+
+def _insert_sale(session: Session, rows: _SaleRows) -> bool:
+    """Insert the order and its lines, modifiers, tax lines and payments (no ORM unit of work);
+    False, with nothing written, when the order's idempotency key is already taken."""
+    details = (rows.items, rows.modifiers, rows.tax_lines, rows.payments)
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"o_" + key: value for key, value in rows.order.items()}
+        for (prefix, table), values in zip(_DETAIL_TABLES, details, strict=True):
+            params.update({prefix + c.key: [row[c.key] for row in values] for c in table.columns})
+        return session.execute(_INSERT_SALE_PG, params).first() is not None
+    if rows.order["idempotency_key"] is None:
+        session.execute(_INSERT_ORDER, rows.order)
+    else:
+        try:
+            with session.begin_nested():
+                session.execute(_INSERT_ORDER, rows.order)
+        except IntegrityError as exc:
+            if not _is_key_conflict(exc):
+                raise
+            return False
+    for statement, values in zip(_INSERT_DETAILS, details, strict=True):
+        if values:
+            session.execute(statement, values)
+    return True
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -231,56 +326,53 @@ class OrderController:
     @staticmethod
     def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
                idempotency_key: str | None = None, store_settings: dict[str, Any] | None = None,
-               ) -> tuple[dict[str, Any], bool]:
-        """Price, pay and record a sale -> (Order resource, created?); created is False for a replay."""
+               catalogue_cache: CatalogueCache | None = None) -> tuple[dict[str, Any], bool]:
+        """Price, pay and record a sale -> (Order resource, created?); created is False for a replay.
+
+        `catalogue_cache`: the process's menu catalogue (see MenuController.catalogue_for_order).
+        """
         store_id = actor.store_id
         key = idempotency_key or body.clientOrderId
         fingerprint = body.fingerprint() if key else None
-        if key:
+        first = session.execute(_KEY_AND_SHIFT, {"store_id": store_id, "key": key, "user_id": actor.user_id}).one()
+        if key and first.taken is not None:
             # Fast path for a retry of a committed sale; the unique constraint below is the real guard.
-            replay = _replay(session, store_id, key, fingerprint)
+            replay = _replay(session, store_id, key, fingerprint, probe=False)
             if replay is not None:
                 return replay, False
         _check_permissions(body, actor)
         sale_at = _sale_time(body, now)
         cfg = store_settings or SettingsController.current(session, settings, store_id)
         catalogue = MenuController.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
-                                                       store_id)
+                                                       store_id, catalogue_cache)
         plan = plan_order(body, catalogue, cfg)
-        shift_id = open_shift_id(session, actor.user_id)
+        shift_id = first.shift_id
         if shift_id is None and cfg.get("requireOpenShift"):
             raise Conflict("Open a shift before taking orders", error_code="SHIFT_NOT_OPEN")
 
-        order = _new_order(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, key=key,
-                           fingerprint=fingerprint, now=now, sale_at=sale_at)
-        if key:
-            try:
-                # On PostgreSQL a concurrent twin waits here until the first commits, then conflicts.
-                with session.begin_nested():
-                    session.add(order)
-                    session.flush()
-            except IntegrityError as exc:
-                if not _is_key_conflict(exc):
-                    raise
-                replay = _replay(session, store_id, key, fingerprint)
-                if replay is None:
-                    raise Conflict("The same order is being submitted right now; retry") from None
-                return replay, False
-        else:
-            session.add(order)
-        _add_details(order, plan)
-        session.flush()
+        rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, key=key,
+                          fingerprint=fingerprint, now=now, sale_at=sale_at)
+        if not _insert_sale(session, rows):
+            replay = _replay(session, store_id, key, fingerprint) if key else None
+            if replay is None:
+                raise Conflict("The same order is being submitted right now; retry")
+            return replay, False
+        order = rows.view
+        # Shaped now, before the hot row locks below; only the numbers are filled in under them.
+        resource = serialize_order(order)
+
+        # From here to commit, sales queue on the rows of shared ingredients and then on the store's counter
+        # row: what follows is a few round trips (stock, counter, journal + numbers on PostgreSQL) and no slow work.
         take_stock(session, store_id=store_id, lines=order.items, user_id=actor.user_id, reference=order.id,
                    reason="sale", now=now, allow_negative=bool(cfg.get("allowNegativeStock", True)))
-
-        # Last: the counter row (receipt number + journal head) is locked from here to commit.
         receipt, seq, head = journal.take_counter(session, store_id, receipt=True)
-        order.receipt_number = receipt
-        order.order_number = order_number(receipt)
+        order.receipt_number, order.order_number = receipt, order_number(receipt)
         journal.append_entry(session, store_id=store_id, seq=seq, prev_hash=head, entry_type="order",
-                             reference_id=order.id, content=journal.order_content(order), now=now)
-        session.flush()
-        return serialize_order(order), True
+                             reference_id=order.id, content=journal.order_content(order), now=now,
+                             same_trip=(_SET_NUMBERS, {"o_id": order.id, "o_receipt": order.receipt_number,
+                                                       "o_number": order.order_number}))
+        resource["receiptNumber"], resource["orderNumber"] = order.receipt_number, order.order_number
+        return resource, True
 
     @staticmethod
     def get(session: Session, order_id: str) -> dict[str, Any]:

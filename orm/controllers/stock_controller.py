@@ -1,10 +1,14 @@
-"""Stock levels change here and only here: one atomic UPDATE per item plus an append-only movement.
+"""Stock levels change here and only here: atomic UPDATEs plus an append-only movement per item.
 
-Every change is `UPDATE inventory_items SET current_stock = current_stock + :delta WHERE id = :id
-[AND current_stock + :delta >= 0] RETURNING ...` — never read-modify-write — so concurrent sales and
-adjustments never lose an update (PostgreSQL row locks / SQLite's single writer serialise them), and
-each writes a `stock_movements` row with the level it resulted in. The movements of an item therefore
-always sum to its current stock.
+Every change is `current_stock = current_stock + :delta [WHERE current_stock + :delta >= 0]` in SQL,
+never read-modify-write, so concurrent sales and adjustments never lose an update (PostgreSQL row
+locks / SQLite's single writer serialise them), and each writes a `stock_movements` row with the level
+it resulted in. The movements of an item therefore always sum to its current stock.
+
+A sale touches several items that every other sale touches too (beans, cups, lids): their row locks
+are what sales queue on, held until commit. On PostgreSQL `apply_movements` therefore changes all
+items and writes all movements in ONE statement (rows locked in id order first, so two sales cannot
+deadlock); elsewhere it runs one UPDATE per item and one multi-row INSERT.
 
 Movement resource: {id, inventoryItemId, itemName, unit, type, delta, resultingLevel, reason,
 reference, userId, userName, createdAt}; `delta` is signed (a sale of 18 g of beans is -0.018 kg).
@@ -14,12 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Boolean, Date, String, bindparam, column, func, select, text, update
 from sqlalchemy.orm import Session
 
 from orm.controllers.alerts_controller import AlertsController, ItemState
@@ -30,10 +35,61 @@ from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.models.model_identity import User
 from orm.models.model_inventory import MOVEMENT_TYPES, InventoryItem, StockMovement
-from orm.types import MILLI, new_id
+from orm.types import MILLI, Quantity, UTCDateTime, new_id, to_minor
 from settings import Settings
 
 ADJUSTMENT_TYPES = ("restock", "waste", "count", "correction")
+
+# PostgreSQL: lock the items in id order (MATERIALIZED: evaluated on its own, rows locked as the sort
+# emits them; an item is only updated once the CTE has locked it), change them, and write their
+# movements, in one round trip. Arrays keep the text fixed, so it is compiled once, whatever the lines.
+_PG_APPLY = text("""
+WITH v AS (
+    SELECT * FROM unnest(CAST(:item_ids AS varchar[]), CAST(:deltas AS bigint[]),
+                         CAST(:movement_ids AS varchar[])) AS v(id, delta, movement_id)
+), locked AS MATERIALIZED (
+    SELECT i.id FROM inventory_items AS i
+    WHERE i.store_id = :store_id AND i.id IN (SELECT v.id FROM v)
+    ORDER BY i.id FOR UPDATE
+), changed AS (
+    UPDATE inventory_items AS i
+    SET current_stock = i.current_stock + v.delta, updated_at = :now,
+        last_restocked = CASE WHEN :restock THEN :now ELSE i.last_restocked END
+    FROM v
+    WHERE i.id = v.id AND i.id IN (SELECT locked.id FROM locked)
+      AND (:allow_negative OR v.delta >= 0 OR i.current_stock + v.delta >= 0)
+    RETURNING i.id, i.current_stock, i.min_stock_level, i.name, i.unit, i.expiry_date, i.is_active,
+              v.delta, v.movement_id
+), movements AS (
+    INSERT INTO stock_movements (id, store_id, inventory_item_id, movement_type, delta, resulting_level,
+                                 user_id, reason, reference, created_at)
+    SELECT changed.movement_id, :store_id, changed.id, :movement_type, changed.delta, changed.current_stock,
+           :user_id, :reason, :reference, :now
+    FROM changed
+)
+SELECT changed.id, changed.current_stock, changed.min_stock_level, changed.name, changed.unit,
+       changed.expiry_date, changed.is_active, changed.movement_id,
+       (SELECT users.username FROM users WHERE users.id = :user_id) AS user_name
+FROM changed
+""").bindparams(bindparam("now", type_=UTCDateTime())).columns(
+    column("id", String()), column("current_stock", Quantity()), column("min_stock_level", Quantity()),
+    column("name", String()), column("unit", String()), column("expiry_date", Date()),
+    column("is_active", Boolean()), column("movement_id", String()), column("user_name", String()))
+
+
+@dataclass(frozen=True)
+class _Changed:
+    """One item after its UPDATE: what the movement, the alert rules and the resource need."""
+
+    item_id: str
+    delta: Decimal
+    level: Decimal
+    min_level: Decimal
+    name: str
+    unit: str
+    expiry: date | None
+    is_active: bool
+    movement_id: str
 
 
 def serialize_movement(mv: StockMovement, item_name: str, unit: str, user_name: str | None) -> dict[str, Any]:
@@ -66,9 +122,23 @@ def _expire_loaded(session: Session, item_id: str) -> None:
         session.expire(loaded)
 
 
-def _apply_one(session: Session, *, store_id: str, item_id: str, delta: Decimal, movement_type: str,
-               user_id: str | None, user_name: str | None, reason: str, reference: str | None,
-               now: datetime, allow_negative: bool) -> dict[str, Any]:
+def _refuse(session: Session, store_id: str, item_id: str, delta: Decimal) -> NoReturn:
+    """The UPDATE of `item_id` changed nothing: the item is unknown, or too little is left."""
+    found = session.execute(select(InventoryItem.name, InventoryItem.current_stock, InventoryItem.unit)
+                            .where(InventoryItem.id == item_id, InventoryItem.store_id == store_id)).one_or_none()
+    if found is None:
+        raise NotFound(f"Inventory item {item_id} not found")
+    name, level, unit = found
+    raise Conflict(
+        f"Not enough {name} in stock: {plain_number(level)} {unit} left, "
+        f"{plain_number(-delta)} {unit} would be taken",
+        data={"inventoryItemId": item_id, "currentStock": level, "requested": delta},
+    )
+
+
+def _update_one(session: Session, *, store_id: str, item_id: str, delta: Decimal, movement_type: str,
+                now: datetime, allow_negative: bool) -> _Changed:
+    """The portable path: one atomic UPDATE ... RETURNING (no movement yet)."""
     values: dict[str, Any] = {"current_stock": InventoryItem.current_stock + delta, "updated_at": now}
     if movement_type == "restock":
         values["last_restocked"] = now
@@ -83,26 +153,72 @@ def _apply_one(session: Session, *, store_id: str, item_id: str, delta: Decimal,
         stmt = stmt.where(InventoryItem.current_stock + delta >= Decimal("0"))
     row = session.execute(stmt).one_or_none()
     if row is None:
-        found = session.execute(select(InventoryItem.name, InventoryItem.current_stock, InventoryItem.unit)
-                                .where(InventoryItem.id == item_id, InventoryItem.store_id == store_id)).one_or_none()
-        if found is None:
-            raise NotFound(f"Inventory item {item_id} not found")
-        name, level, unit = found
-        raise Conflict(
-            f"Not enough {name} in stock: {plain_number(level)} {unit} left, "
-            f"{plain_number(-delta)} {unit} would be taken",
-            data={"inventoryItemId": item_id, "currentStock": level, "requested": delta},
-        )
-    _expire_loaded(session, item_id)
+        _refuse(session, store_id, item_id, delta)
     level, min_level, name, unit, expiry, is_active = row
-    movement = StockMovement(id=new_id(), store_id=store_id, inventory_item_id=item_id, movement_type=movement_type,
-                             delta=delta, resulting_level=level, user_id=user_id, reason=reason[:255],
-                             reference=(reference or None) and reference[:64], created_at=now)
-    session.add(movement)
-    state = ItemState(item_id, store_id, name, unit, level, min_level, expiry, is_active)
-    AlertsController.on_stock_crossing(session, state, stock_condition(level - delta, min_level),
-                                       stock_condition(level, min_level), now)
-    return serialize_movement(movement, name, unit, user_name)
+    return _Changed(item_id, delta, level, min_level, name, unit, expiry, is_active, new_id())
+
+
+def _update_all_pg(session: Session, *, store_id: str, changes: list[tuple[str, Decimal]], movement_type: str,
+                   user_id: str | None, reason: str, reference: str | None, now: datetime,
+                   allow_negative: bool) -> tuple[list[_Changed], str | None]:
+    """PostgreSQL: every item and its movement in one statement -> (changes in id order, user name)."""
+    ids = [item_id for item_id, _ in changes]
+    movement_ids = [new_id() for _ in changes]
+    rows = {row.id: row for row in session.execute(_PG_APPLY, {
+        "item_ids": ids, "deltas": [to_minor(delta, 1000) for _, delta in changes], "movement_ids": movement_ids,
+        "store_id": store_id, "now": now, "restock": movement_type == "restock", "allow_negative": allow_negative,
+        "movement_type": movement_type, "user_id": user_id, "reason": reason[:255],
+        "reference": (reference or None) and reference[:64]})}
+    for item_id, delta in changes:
+        if item_id not in rows:  # the first refused item in id order, as the one-by-one path would find it
+            _refuse(session, store_id, item_id, delta)
+    changed = [_Changed(item_id, delta, rows[item_id].current_stock, rows[item_id].min_stock_level,
+                        rows[item_id].name, rows[item_id].unit, rows[item_id].expiry_date,
+                        rows[item_id].is_active, rows[item_id].movement_id)
+               for item_id, delta in changes]
+    user_name = rows[ids[0]].user_name if user_id else None
+    return changed, user_name
+
+
+def _insert_movements(session: Session, changed: list[_Changed], *, store_id: str, movement_type: str,
+                      user_id: str | None, reason: str, reference: str | None, now: datetime) -> None:
+    """One multi-row INSERT for the portable path."""
+    session.execute(StockMovement.__table__.insert(), [
+        {"id": c.movement_id, "store_id": store_id, "inventory_item_id": c.item_id,
+         "movement_type": movement_type, "delta": c.delta, "resulting_level": c.level, "user_id": user_id,
+         "reason": reason[:255], "reference": (reference or None) and reference[:64], "created_at": now}
+        for c in changed])
+
+
+def _after_change(session: Session, changed: list[_Changed], *, store_id: str, movement_type: str,
+                  user_id: str | None, user_name: str | None, reason: str, reference: str | None,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Alerts for threshold crossings and the movement resources, in the order given."""
+    movements = []
+    for c in changed:
+        _expire_loaded(session, c.item_id)
+        before, after = stock_condition(c.level - c.delta, c.min_level), stock_condition(c.level, c.min_level)
+        if before != after:
+            state = ItemState(c.item_id, store_id, c.name, c.unit, c.level, c.min_level, c.expiry, c.is_active)
+            AlertsController.on_stock_crossing(session, state, before, after, now)
+        movements.append({
+            "id": c.movement_id, "inventoryItemId": c.item_id, "itemName": c.name, "unit": c.unit,
+            "type": movement_type, "delta": c.delta, "resultingLevel": c.level, "reason": reason[:255],
+            "reference": (reference or None) and reference[:64], "userId": user_id, "userName": user_name,
+            "createdAt": now,
+        })
+    return movements
+
+
+def _apply_one(session: Session, *, store_id: str, item_id: str, delta: Decimal, movement_type: str,
+               user_id: str | None, user_name: str | None, reason: str, reference: str | None,
+               now: datetime, allow_negative: bool) -> dict[str, Any]:
+    changed = [_update_one(session, store_id=store_id, item_id=item_id, delta=delta, movement_type=movement_type,
+                           now=now, allow_negative=allow_negative)]
+    record = {"store_id": store_id, "movement_type": movement_type, "user_id": user_id, "reason": reason,
+              "reference": reference, "now": now}
+    _insert_movements(session, changed, **record)
+    return _after_change(session, changed, user_name=user_name, **record)[0]
 
 
 def _quantity(value: Decimal | int | str) -> Decimal:
@@ -128,14 +244,15 @@ class StockController:
         * `lines`: (inventory_item_id, signed delta) in the item's unit; a sale deducts (negative),
           a refund restocks (positive). Lines of the same item are summed first; each sum is rounded
           to 3 decimals (half up) and an item whose sum is zero is left alone (no movement).
-        * Items are updated in ascending id order, so two orders sharing ingredients lock rows in
+        * Items are locked in ascending id order, so two orders sharing ingredients lock rows in
           the same order and cannot deadlock each other.
         * `movement_type` is one of sale, refund, restock, waste, count, correction, import
           (restock also sets lastRestocked); `reference` is e.g. the order id.
         * `allow_negative=False`: a line that would take an item below zero raises Conflict (409)
-          with data {inventoryItemId, currentStock, requested}; earlier lines of this call are
-          already applied, so the caller's transaction must roll back (unit_of_work does that when
-          the exception leaves the unit of work). Pass settings `allowNegativeStock` for sales.
+          with data {inventoryItemId, currentStock, requested} for the first such item in id order;
+          other lines of this call may already be applied, so the caller's transaction must roll
+          back (unit_of_work does that when the exception leaves the unit of work). Pass settings
+          `allowNegativeStock` for sales.
         * An unknown item id raises NotFound.
         * Crossing into low_stock / out_of_stock raises the alert in the same transaction, and
           crossing out of it resolves it; `AlertsController.raised_in(session)` lists what was raised.
@@ -146,17 +263,21 @@ class StockController:
         totals: dict[str, Decimal] = defaultdict(Decimal)
         for item_id, delta in lines:
             totals[item_id] += Decimal(delta)
-        user_name = _user_name(session, user_id)
-        movements = []
-        for item_id in sorted(totals):
-            delta = _quantity(totals[item_id])
-            if delta == 0:
-                continue
-            movements.append(_apply_one(session, store_id=store_id, item_id=item_id, delta=delta,
-                                        movement_type=movement_type, user_id=user_id, user_name=user_name,
-                                        reason=reason, reference=reference, now=now,
-                                        allow_negative=allow_negative))
-        return movements
+        changes = [(item_id, delta) for item_id in sorted(totals) if (delta := _quantity(totals[item_id])) != 0]
+        if not changes:
+            return []
+        record = {"store_id": store_id, "movement_type": movement_type, "user_id": user_id, "reason": reason,
+                  "reference": reference, "now": now}
+        session.flush()  # the statements below bypass the ORM: pending rows go first, as autoflush would
+        if session.get_bind().dialect.name == "postgresql":
+            changed, user_name = _update_all_pg(session, changes=changes, allow_negative=allow_negative, **record)
+        else:
+            changed = [_update_one(session, store_id=store_id, item_id=item_id, delta=delta,
+                                   movement_type=movement_type, now=now, allow_negative=allow_negative)
+                       for item_id, delta in changes]
+            _insert_movements(session, changed, **record)
+            user_name = _user_name(session, user_id)
+        return _after_change(session, changed, user_name=user_name, **record)
 
     @staticmethod
     def set_level(session: Session, *, store_id: str, item_id: str, new_level: Decimal, movement_type: str,
