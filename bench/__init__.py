@@ -1,0 +1,1 @@
+"""The CafePOS benchmark harness: `make bench` (bench/run.py --help)."""

@@ -1,0 +1,240 @@
+"""Bulk-load sales history with SQL (PostgreSQL), not through the API.
+
+Order n (1, 2, 3, ...) is a completed eat-in sale of 3 lines, at a steady
+`per_day` orders a day going back from yesterday (order 1 is the latest), so
+growing the history adds older days and leaves the last 30 days as they were.
+Each order gets rows that agree with each other the way `POST /orders` writes
+them (exclusive tax mode, no discount, no tip):
+
+* order_items: unit price and tax rate from the menu, line_total = price x qty,
+  paid_total = line_total + the line's share of its rate group's tax
+  (largest remainder, as order_checkout.paid_totals);
+* order_tax_lines: per rate, base = sum of line totals, tax = half-up(base x rate);
+* orders: subtotal, tax_amount, total = subtotal + tax; gapless receipt numbers
+  continuing the store's counter (which is moved on), orderNumber "A-000123";
+* payments: every third order by card (exactly the total), the others cash,
+  tendered up to the next 5.00 with the change recorded.
+
+Not written: journal entries (so GET /journal/verify reports the history as
+unjournaled), stock movements (history took no stock: recipe = []), refunds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
+
+from orm.db import normalise_url
+from orm.models.base import DEFAULT_STORE_ID
+
+HISTORY_TERMINALS = ("HIST-1", "HIST-2")
+STAFF = ("admin", "manager", "cashier", "trainee")
+RATE_SCALE = 100_000
+
+# Column -> SQL over the per-order row `o` (see _ORDER_ROWS).
+ORDER_COLUMNS = {
+    "id": "o.order_id", "store_id": ":store_id", "order_number": "o.order_number",
+    "receipt_number": "o.receipt_number", "terminal_id": "o.terminal_id", "order_type": "'eat_in'",
+    "status": "'completed'", "tax_mode": "'exclusive'", "subtotal": "o.subtotal", "discount_amount": "0",
+    "discount_reason": "NULL", "tax_amount": "o.tax_amount", "tip_amount": "0", "rounding_adjustment": "0",
+    "total": "o.total", "refunded_amount": "0", "payment_method": "o.method", "amount_paid": "o.amount_paid",
+    "change_given": "o.change", "customer_name": "o.customer_name", "order_notes": "NULL",
+    "idempotency_key": "NULL", "request_hash": "NULL", "created_at": "o.sale_at", "sale_at": "o.sale_at",
+    "client_created_at": "NULL", "created_by": "o.staff_id", "created_by_name": "o.staff_name",
+    "shift_id": "NULL", "reprint_count": "0", "last_reprint": "NULL", "voided_at": "NULL",
+    "voided_by": "NULL", "void_reason": "NULL",
+}
+ITEM_COLUMNS = {
+    "id": "md5(:tag || '-item-' || l.n || '-' || l.l)::uuid::text", "order_id": "l.order_id", "line_no": "l.l",
+    "menu_item_id": "l.menu_item_id", "product_name": "l.name", "size": "l.size", "category": "l.category",
+    "quantity": "l.qty", "unit_price": "l.price_c", "line_total": "l.line_total", "discount_share": "0",
+    "tax_rate": "l.rate_u", "price_overridden": "false", "notes": "NULL", "refunded_quantity": "0",
+    "paid_total": "l.line_total + l.tax_share", "recipe": "'[]'", "counted": "false",
+}
+TAX_COLUMNS = {"order_id": "t.order_id", "rate": "t.rate_u", "base": "t.base", "tax": "t.tax"}
+PAYMENT_COLUMNS = {
+    "id": "md5(:tag || '-pay-' || o.n)::uuid::text", "order_id": "o.order_id", "seq": "1", "method": "o.method",
+    "amount": "o.total", "tendered": "o.tendered", "change": "o.change", "reference": "NULL",
+}
+
+_LINES = """
+CREATE TEMP TABLE bench_lines ON COMMIT DROP AS
+WITH raw AS (
+    SELECT n, l, m.id AS menu_item_id, m.name, m.size, m.category, m.price_c, m.rate_u,
+           CASE WHEN (n + l) % 3 = 0 THEN 2 ELSE 1 END AS qty
+    FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS n
+    CROSS JOIN generate_series(1, 3) AS l
+    JOIN bench_menu m ON m.idx = (n * 31 + l * 17) % :menu_size
+), priced AS (
+    SELECT raw.*, price_c * qty AS line_total,
+           CAST(sum(price_c * qty) OVER (PARTITION BY n, rate_u) AS bigint) AS base
+    FROM raw
+), taxed AS (
+    SELECT priced.*, (2 * base * rate_u + :scale) / (2 * :scale) AS group_tax
+    FROM priced
+), shared AS (
+    SELECT taxed.*, group_tax * line_total / base AS q, group_tax * line_total % base AS r
+    FROM taxed
+)
+SELECT n, l, md5(:tag || '-order-' || n)::uuid::text AS order_id, menu_item_id, name, size, category,
+       price_c, rate_u, qty, line_total, base, group_tax,
+       q + CASE WHEN row_number() OVER (PARTITION BY n, rate_u ORDER BY r DESC, l)
+                     <= group_tax - sum(q) OVER (PARTITION BY n, rate_u) THEN 1 ELSE 0 END AS tax_share
+FROM shared
+"""
+
+_ORDER_ROWS = """
+CREATE TEMP TABLE bench_orders ON COMMIT DROP AS
+WITH sums AS (
+    SELECT n, min(order_id) AS order_id, CAST(sum(line_total) AS bigint) AS subtotal,
+           CAST(sum(tax_share) AS bigint) AS tax_amount
+    FROM bench_lines GROUP BY n
+), shaped AS (
+    SELECT sums.*, subtotal + tax_amount AS total,
+           CASE WHEN n % 3 = 0 THEN 'card' ELSE 'cash' END AS method,
+           n + :receipt_offset AS receipt_number,
+           ((CAST(:yesterday AS date) - CAST((n - 1) / :per_day AS integer))
+             + make_interval(secs => 25200 + (n * 7919) % 43200)) AT TIME ZONE :tz AS sale_at
+    FROM sums
+)
+SELECT shaped.*,
+       CASE WHEN method = 'cash' THEN ((total + 499) / 500) * 500 END AS tendered,
+       CASE WHEN method = 'cash' THEN ((total + 499) / 500) * 500 - total ELSE 0 END AS change,
+       CASE WHEN method = 'cash' THEN ((total + 499) / 500) * 500 ELSE total END AS amount_paid,
+       'A-' || CASE WHEN receipt_number >= 100000 THEN receipt_number::text
+                    ELSE lpad(receipt_number::text, 6, '0') END AS order_number,
+       CASE WHEN n % 2 = 0 THEN 'HIST-1' ELSE 'HIST-2' END AS terminal_id,
+       CASE WHEN n % 4 = 0 THEN 'Guest ' || (n % 3000) END AS customer_name,
+       s.id AS staff_id, s.name AS staff_name
+FROM shaped JOIN bench_staff s ON s.idx = shaped.n % :staff_size
+"""
+
+_TAX_ROWS = """
+SELECT DISTINCT ON (n, rate_u) order_id, rate_u, base, group_tax AS tax FROM bench_lines
+ORDER BY n, rate_u
+"""
+
+
+@dataclass
+class MenuRow:
+    id: str
+    name: str
+    size: str
+    category: str
+    price: Decimal
+    tax_rate: Decimal
+
+
+def menu_rows(menu: list[dict[str, Any]]) -> list[MenuRow]:
+    """The items history sells, from GET /menu_items (effective eat-in tax rates)."""
+    return [MenuRow(m["id"], m["name"], m.get("size") or "", m.get("category") or "", Decimal(m["price"]),
+                    Decimal(m["taxRate"])) for m in menu if m.get("isActive", True)]
+
+
+def _insert(table: str, columns: dict[str, str], source: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns.values())} FROM {source}"
+
+
+def check_columns(url: str) -> None:
+    """Fail clearly if the order tables gained a required column this loader does not fill."""
+    from orm.models import Base
+
+    for table, columns in (("orders", ORDER_COLUMNS), ("order_items", ITEM_COLUMNS),
+                           ("order_tax_lines", TAX_COLUMNS), ("payments", PAYMENT_COLUMNS)):
+        model = Base.metadata.tables[table]
+        unknown = set(columns) - set(model.columns.keys())
+        missing = [c.name for c in model.columns
+                   if c.name not in columns and not c.nullable and c.server_default is None]
+        if unknown or missing:
+            raise RuntimeError(f"bench/history.py is out of date for {table}: "
+                               f"missing {missing}, unknown {sorted(unknown)}")
+
+
+class HistoryLoader:
+    def __init__(self, url: str, menu: list[MenuRow], *, per_day: int, yesterday: date, tz: str,
+                 chunk: int = 100_000, tag: str = "bench", log: Callable[[str], None] = print) -> None:
+        check_columns(url)
+        if not menu:
+            raise RuntimeError("the menu is empty: nothing to build history from")
+        self.engine = create_engine(normalise_url(url))
+        self.menu = menu
+        self.per_day = per_day
+        self.yesterday = yesterday
+        self.tz = tz
+        self.chunk = chunk
+        self.tag = tag
+        self.log = log
+
+    def loaded(self, conn: Connection) -> int:
+        return conn.scalar(text("SELECT count(*) FROM orders WHERE terminal_id = ANY(:t)"),
+                           {"t": list(HISTORY_TERMINALS)}) or 0
+
+    def grow_to(self, target: int) -> dict[str, Any]:
+        """Add history until `target` history orders exist; returns counts and seconds taken."""
+        started = time.perf_counter()
+        with self.engine.connect() as conn:
+            have = self.loaded(conn)
+        first = have + 1
+        while first <= target:
+            last = min(target, first + self.chunk - 1)
+            with self.engine.begin() as conn:
+                self._load_chunk(conn, first, last)
+            self.log(f"  history: {last:,}/{target:,} orders")
+            first = last + 1
+        seconds = time.perf_counter() - started
+        self.analyze()
+        with self.engine.connect() as conn:
+            counts = {t: conn.scalar(text(f"SELECT count(*) FROM {t}"))
+                      for t in ("orders", "order_items", "payments", "order_tax_lines")}
+            span = conn.execute(text("SELECT min(sale_at), max(sale_at) FROM orders WHERE terminal_id = ANY(:t)"),
+                                {"t": list(HISTORY_TERMINALS)}).one()
+        return {"history_orders": target, "load_seconds": round(seconds, 1), "rows": counts,
+                "oldest_sale": span[0].isoformat() if span[0] else None,
+                "newest_sale": span[1].isoformat() if span[1] else None}
+
+    def _load_chunk(self, conn: Connection, first: int, last: int) -> None:
+        conn.execute(text("CREATE TEMP TABLE bench_menu (idx int PRIMARY KEY, id text, name text, size text, "
+                          "category text, price_c bigint, rate_u bigint) ON COMMIT DROP"))
+        conn.execute(text("INSERT INTO bench_menu VALUES (:idx, :id, :name, :size, :category, :price_c, :rate_u)"),
+                     [{"idx": i, "id": m.id, "name": m.name, "size": m.size, "category": m.category,
+                       "price_c": int(m.price * 100), "rate_u": int(m.tax_rate * RATE_SCALE)}
+                      for i, m in enumerate(self.menu)])
+        conn.execute(text("CREATE TEMP TABLE bench_staff ON COMMIT DROP AS "
+                          "SELECT (row_number() OVER (ORDER BY username) - 1)::int AS idx, id, "
+                          "coalesce(nullif(trim(first_name || ' ' || last_name), ''), username) AS name "
+                          "FROM users WHERE username = ANY(:names)"), {"names": list(STAFF)})
+        staff = conn.scalar(text("SELECT count(*) FROM bench_staff"))
+        if not staff:
+            raise RuntimeError("no demo staff in the database (run the identity seed first)")
+        # Receipt numbers continue the store's series, gapless; the counter row is locked meanwhile.
+        last_receipt = conn.scalar(text("SELECT last_receipt_number FROM store_counters WHERE store_id = :s "
+                                        "FOR UPDATE"), {"s": DEFAULT_STORE_ID})
+        if last_receipt is None:
+            raise RuntimeError("the default store has no store_counters row")
+        params = {"first": first, "last": last, "menu_size": len(self.menu), "scale": RATE_SCALE, "tag": self.tag,
+                  "receipt_offset": last_receipt - (first - 1), "yesterday": self.yesterday,
+                  "per_day": self.per_day, "tz": self.tz, "staff_size": staff, "store_id": DEFAULT_STORE_ID}
+        conn.execute(text(_LINES), params)
+        conn.execute(text(_ORDER_ROWS), params)
+        conn.execute(text(_insert("orders", ORDER_COLUMNS, "bench_orders o")), params)
+        conn.execute(text(_insert("order_items", ITEM_COLUMNS, "bench_lines l")), params)
+        conn.execute(text(_insert("order_tax_lines", TAX_COLUMNS, f"({_TAX_ROWS}) t")), params)
+        conn.execute(text(_insert("payments", PAYMENT_COLUMNS, "bench_orders o")), params)
+        conn.execute(text("UPDATE store_counters SET last_receipt_number = last_receipt_number + :k "
+                          "WHERE store_id = :s"), {"k": last - first + 1, "s": DEFAULT_STORE_ID})
+
+    def analyze(self) -> None:
+        """What autovacuum would have done by the time a real store had this much history."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("orders", "order_items", "order_tax_lines", "payments"):
+                conn.execute(text(f"VACUUM (ANALYZE) {table}"))
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,135 @@
+"""Run wrk and turn its output into one checked figure.
+
+Every run loads bench/lua/stats.lua (optionally after a scenario prelude that
+defines `bench_init`/`bench_request`), whose done() prints the status counts,
+error counts and latency percentiles as one JSON line.  wrk's own text
+("Requests/sec", "Non-2xx or 3xx responses", "Socket errors") is parsed as a
+cross-check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+INSTALL_HINT = "sudo apt-get install -y wrk"
+
+
+class WrkMissing(RuntimeError):
+    pass
+
+
+def wrk_path() -> str:
+    path = shutil.which("wrk")
+    if not path:
+        raise WrkMissing(f"wrk is not installed: {INSTALL_HINT}")
+    return path
+
+
+@dataclass
+class Figure:
+    """One measured load: throughput, latency and whether every answer was right."""
+
+    name: str
+    url: str
+    requests: int
+    duration_s: float
+    rps: float
+    p50_ms: float
+    p75_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    statuses: dict[str, int]
+    socket_errors: dict[str, int]
+    non_2xx: int
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    connections: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def script_for(prelude: str | None, workdir: Path, name: str) -> Path:
+    """stats.lua, preceded by a scenario's prelude when it has one."""
+    stats = (LUA_DIR / "stats.lua").read_text()
+    if not prelude:
+        return LUA_DIR / "stats.lua"
+    path = workdir / f"{name}.lua"
+    path.write_text(prelude.rstrip() + "\n\n" + stats)
+    return path
+
+
+def run_wrk(name: str, url: str, *, duration: float, connections: int, threads: int, workdir: Path,
+            headers: dict[str, str] | None = None, prelude: str | None = None, timeout_s: int = 10) -> Figure:
+    script = script_for(prelude, workdir, name)
+    threads = max(1, min(threads, connections))  # wrk wants at least one connection per thread
+    cmd = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
+           f"--timeout={timeout_s}s", "--latency", "-s", str(script)]
+    for key, value in (headers or {}).items():
+        cmd += ["-H", f"{key}: {value}"]
+    cmd.append(url)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+    fig = parse_output(name, url, proc.stdout)
+    fig.connections = connections
+    fig.extra["wrk_threads"] = threads
+    fig.extra["wrk_cpu_s"] = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
+    return fig
+
+
+def parse_output(name: str, url: str, text: str) -> Figure:
+    match = re.search(r"^BENCH_JSON (\{.*\})\s*$", text, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"wrk printed no BENCH_JSON line (is bench/lua/stats.lua loaded?):\n{text}")
+    data = json.loads(match.group(1))
+    pct = data["latency_us"]["percentiles"]
+    statuses = {str(k): int(v) for k, v in sorted(data["statuses"].items())}
+    errors = {k: int(v) for k, v in data["errors"].items() if k != "status"}
+    duration_s = data["duration_us"] / 1e6
+    fig = Figure(
+        name=name, url=url, requests=data["requests"], duration_s=round(duration_s, 2),
+        rps=round(data["requests"] / duration_s, 1) if duration_s else 0.0,
+        p50_ms=pct["50"] / 1000, p75_ms=pct["75"] / 1000, p90_ms=pct["90"] / 1000, p99_ms=pct["99"] / 1000,
+        max_ms=data["latency_us"]["max"] / 1000, statuses=statuses, socket_errors=errors,
+        non_2xx=sum(n for s, n in statuses.items() if not 200 <= int(s) <= 299), ok=True,
+    )
+    fig.problems = check(fig, data, text)
+    fig.ok = not fig.problems
+    return fig
+
+
+def check(fig: Figure, data: dict, text: str) -> list[str]:
+    """Everything that makes a figure worthless: errors, non-2xx answers, disagreeing counts."""
+    problems: list[str] = []
+    if fig.requests == 0:
+        problems.append("no request completed")
+    if fig.non_2xx:
+        sample = data.get("first_failure", "")
+        problems.append(f"{fig.non_2xx} non-2xx responses (first: {sample[:200]!r})")
+    bad_sockets = {k: v for k, v in fig.socket_errors.items() if v}
+    if bad_sockets:
+        problems.append(f"socket errors {bad_sockets}")
+    # wrk's text counts 4xx/5xx in "Non-2xx or 3xx"; 3xx slip through it, our status counts catch them.
+    m = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
+    text_non2xx = int(m.group(1)) if m else 0
+    if text_non2xx != data["errors"]["status"]:
+        problems.append(f"wrk text says {text_non2xx} non-2xx/3xx, its summary {data['errors']['status']}")
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m and sum(int(x) for x in m.groups()) != sum(fig.socket_errors.values()):
+        problems.append(f"wrk text socket errors {m.groups()} disagree with {fig.socket_errors}")
+    counted = sum(fig.statuses.values())
+    if counted != fig.requests:
+        problems.append(f"{counted} responses counted by status, wrk completed {fig.requests}")
+    return problems
