@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orm.controllers.settings_controller import EMAIL
+from orm.controllers.settings_controller import email_addresses
 
 PaymentFilter = Literal["all", "cash", "card", "split"]
 
@@ -57,16 +57,7 @@ class DailySalesQuery(_Params):
 
 
 def _addresses(value: list[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    out: list[str] = []
-    for i, address in enumerate(value):
-        address = address.strip()
-        if len(address) > 254 or not EMAIL.fullmatch(address):
-            raise ValueError(f"entry {i + 1} ({address!r}) is not an e-mail address")
-        if address.lower() not in {a.lower() for a in out}:
-            out.append(address)
-    return out
+    return None if value is None else email_addresses(value)
 
 
 class EmailSummaryRequest(_Params):

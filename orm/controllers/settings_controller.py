@@ -33,6 +33,18 @@ TIME_OF_DAY = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 # Deliberately simple: catches typos ("anna@", "anna cafe.de"); the SMTP server has the last word.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 EMAIL = re.compile(rf"^[^@\s,;<>\"]+@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def email_addresses(values: list[str]) -> list[str]:
+    """Trimmed, validated e-mail addresses without case-insensitive duplicates (recipient lists)."""
+    out: list[str] = []
+    for i, address in enumerate(values):
+        address = address.strip()
+        if len(address) > 254 or not EMAIL.fullmatch(address):
+            raise ValueError(f"entry {i + 1} ({address!r}) is not an e-mail address")
+        if address.lower() not in {a.lower() for a in out}:
+            out.append(address)
+    return out
 MAX_RECIPIENTS = 20
 
 # Settings resource key -> StoreSettings column (the editable ones).
@@ -180,14 +192,7 @@ class SettingsUpdate(BaseModel):
     @field_validator("dailyEmailRecipients")
     @classmethod
     def _recipients(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for i, address in enumerate(v):
-            address = address.strip()
-            if len(address) > 254 or not EMAIL.fullmatch(address):
-                raise ValueError(f"entry {i + 1} ({address!r}) is not an e-mail address")
-            if address.lower() not in {a.lower() for a in out}:
-                out.append(address)
-        return out
+        return email_addresses(v)
 
     def changes(self) -> dict[str, Any]:
         """The editable keys the client sent (camelCase)."""
