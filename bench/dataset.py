@@ -141,8 +141,8 @@ def seed_staff(url: str) -> None:
 
 def seed_stock(url: str) -> dict[str, str]:
     """The ingredients, with plenty in stock; returns name -> inventory item id."""
+    from orm.column_types import new_id
     from orm.models import Base
-    from orm.types import new_id
 
     table = Base.metadata.tables["inventory_items"]
     ids = {name: new_id() for name, _, _ in INGREDIENTS}

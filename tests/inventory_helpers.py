@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from orm.column_types import utcnow
 from orm.controllers.inventory_controller import InventoryController
 from orm.controllers.inventory_schemas import InventoryItemCreate
 from orm.controllers.principal import Principal
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
 from orm.models.permissions_catalog import BUILTIN_ROLES
-from orm.types import utcnow
 from settings import Settings
 from tests.conftest import run_unit
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from orm.column_types import new_id, utcnow
 from orm.controllers.alerts_controller import AlertsController, period_key
 from orm.controllers.settings_controller import SettingsController
 from orm.controllers.stock_controller import StockController
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.models.model_inventory import InventoryItem, JobRun, StockAlert
 from orm.models.model_settings import StoreSettings
-from orm.types import new_id, utcnow
 from services.stock_alerts_service import StockAlertsService, create_service
 from tests.conftest import run_unit
 from tests.inventory_helpers import STORE, alerts_of, count, make_item, open_alerts

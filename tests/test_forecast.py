@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from orm.column_types import utcnow
 from orm.controllers.forecast_controller import ForecastController, cover_for
 from orm.controllers.inventory_controller import InventoryController
 from orm.controllers.stock_controller import StockController
-from orm.types import utcnow
 from tests.conftest import run_unit
 from tests.inventory_helpers import NOW, STORE, make_item, principal
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from orm.column_types import utcnow
 from orm.models.model_identity import AuditChange
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.seed.inventory import PRODUCTION_ITEMS, TEST_ITEMS, seed_production, seed_test
-from orm.types import utcnow
 from tests.conftest import run_unit
 from tests.inventory_helpers import alerts_of, count, level, make_item, movements_of, open_alerts
 

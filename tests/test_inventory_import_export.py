@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from orm.column_types import utcnow
 from orm.controllers.inventory_csv_controller import export_rows
 from orm.models.model_inventory import InventoryItem, StockMovement
-from orm.types import utcnow
 from tests.conftest import run_unit
 from tests.inventory_helpers import count, level, make_item, movement_sum, movements_of, principal
 

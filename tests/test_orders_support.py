@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orm.column_types import utcnow
 from orm.controllers.menu_controller import MenuController
 from orm.controllers.menu_schemas import MenuItemCreate
 from orm.models.base import DEFAULT_STORE_ID
@@ -32,7 +33,6 @@ from orm.models.model_orders import (
     Shift,
     ShiftCashMovement,
 )
-from orm.types import utcnow
 from settings import Settings
 from tests.conftest import run_unit
 

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
+from orm.column_types import utcnow
 from orm.controllers.errors import Conflict, NotFound
 from orm.controllers.stock_controller import StockController
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.models.model_inventory import StockMovement
-from orm.types import utcnow
 from tests.conftest import run_unit
 from tests.inventory_helpers import STORE, count, level, make_item, movement_sum, movements_of, open_alerts
 

@@ -30,6 +30,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id
 from orm.controllers.errors import Conflict, NotFound, ValidationFailed
 from orm.controllers.inventory_rules import is_expired, is_expiring, plain_number, stock_condition, store_today
 from orm.controllers.paging import Page, listing
@@ -46,7 +47,6 @@ from orm.models.model_inventory import (
     StockAlert,
 )
 from orm.models.model_store import Store
-from orm.types import new_id
 from settings import Settings
 
 ITEM_CONDITIONS = ("low_stock", "out_of_stock", "expiring")

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from orm.column_types import utcnow
 from orm.controllers.principal import Principal
 from orm.models.model_identity import AuditChange
-from orm.types import utcnow
 
 
 def _plain(value: Any) -> Any:

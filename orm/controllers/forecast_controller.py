@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orm.column_types import MILLI
 from orm.models.model_inventory import InventoryItem, StockMovement
-from orm.types import MILLI
 
 WINDOW_DAYS = 28
 REORDER_HORIZON_DAYS = 7

@@ -21,6 +21,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id
 from orm.controllers.alerts_controller import AlertsController
 from orm.controllers.audit import record_change
 from orm.controllers.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -32,7 +33,6 @@ from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.controllers.stock_controller import StockController
 from orm.models.model_inventory import InventoryItem
-from orm.types import new_id
 from settings import Settings
 
 ZERO = Decimal("0")

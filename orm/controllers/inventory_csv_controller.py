@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id
 from orm.controllers.alerts_controller import AlertsController
 from orm.controllers.audit import record_change
 from orm.controllers.csv_io import (
@@ -45,7 +46,6 @@ from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.controllers.stock_controller import StockController
 from orm.models.model_inventory import UNITS, InventoryItem
-from orm.types import new_id
 from settings import Settings
 
 COLUMNS = ("name", "category", "supplier", "unit", "currentStock", "minStockLevel", "maxStockLevel",

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.dml import UpdateBase
 
+from orm.column_types import UTCDateTime, new_id
 from orm.models.model_orders import JournalEntry, Order, OrderItem, Refund, StoreCounter
-from orm.types import UTCDateTime, new_id
 
 GENESIS = "0" * 64
 VERIFY_BATCH = 500

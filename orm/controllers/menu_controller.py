@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id, utcnow
 from orm.controllers import menu_catalogue, menu_import, menu_modifiers, menu_revision
 from orm.controllers.audit import record_change
 from orm.controllers.csv_io import RowErrors
@@ -34,7 +35,6 @@ from orm.controllers.paging import Page
 from orm.controllers.principal import Principal
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
-from orm.types import new_id, utcnow
 from settings import Settings
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id, utcnow
 from orm.controllers import menu_revision
 from orm.controllers.audit import record_change
 from orm.controllers.csv_io import (
@@ -43,7 +44,6 @@ from orm.controllers.csv_io import (
 from orm.controllers.errors import Conflict, ValidationFailed
 from orm.controllers.principal import Principal
 from orm.models.model_menu import MenuCategory, MenuItem
-from orm.types import new_id, utcnow
 
 COLUMNS = ("name", "category", "size", "price", "description", "isActive", "sku", "barcode", "taxRate")
 REQUIRED = ("name", "price")

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id
 from orm.controllers import menu_catalogue
 from orm.controllers.errors import Conflict, ValidationFailed
 from orm.controllers.menu_schemas import ModifierGroupIn, ModifierIn, RecipeLineIn
@@ -28,7 +29,6 @@ from orm.models.model_menu import (
     ModifierGroup,
     ModifierRecipeLine,
 )
-from orm.types import new_id
 
 
 class FieldProblems:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from orm.column_types import money
 from orm.controllers.errors import ValidationFailed
 from orm.controllers.order_schemas import OrderCreate, PaymentIn
 from orm.controllers.pricing import Discount, PricedOrder, PriceLine, price_order
-from orm.types import money
 
 CASH_INCREMENT = Decimal("0.05")
 ZERO = Decimal("0.00")

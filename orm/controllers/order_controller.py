@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from orm.column_types import new_id
 from orm.controllers import journal
 from orm.controllers.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orm.controllers.menu_catalogue import CatalogueCache
@@ -47,7 +48,6 @@ from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.models.model_orders import Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment, Shift
-from orm.types import new_id
 from settings import Settings
 
 MAX_OFFLINE_AGE = timedelta(hours=72)

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id
 from orm.controllers import journal
 from orm.controllers.errors import Conflict, ValidationFailed
 from orm.controllers.order_controller import load_order, open_shift_id, serialize_order
@@ -43,7 +44,6 @@ from orm.controllers.order_stock import put_back_stock
 from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.models.model_orders import Order, OrderItem, Refund, RefundItem, Shift
-from orm.types import new_id
 from settings import Settings
 
 ZERO = Decimal("0.00")

@@ -1,6 +1,6 @@
 """Small SQL building blocks shared by the report queries (SQLite and PostgreSQL alike).
 
-Money columns are stored as integer cents (orm/types.Money); report sums are
+Money columns are stored as integer cents (orm/column_types.Money); report sums are
 computed on those integers in SQL - exact on both databases - and turned into
 Decimals once, here, when the (few) aggregate rows come back.
 """
@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 CENT = Decimal("0.01")
-RATE_SCALE = 100_000  # orm/types.Rate stores 0.08 as 8000
+RATE_SCALE = 100_000  # orm/column_types.Rate stores 0.08 as 8000
 
 
 class EpochBucket(FunctionElement):

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import MILLI, to_minor, utcnow
 from orm.controllers.audit import diff, record_change
 from orm.controllers.errors import Conflict, NotFound
 from orm.controllers.principal import Principal
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_settings import StoreSettings
 from orm.models.model_store import Store
-from orm.types import MILLI, to_minor, utcnow
 from settings import Settings
 
 DEFAULT_TAX_RATE = Decimal("0.08")

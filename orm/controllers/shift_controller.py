@@ -23,13 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.column_types import new_id
 from orm.controllers.errors import Conflict, NotFound, PermissionDenied
 from orm.controllers.order_schemas import ShiftCashIn, ShiftClose, ShiftOpen
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.controllers.principal import Principal
 from orm.models.model_identity import User
 from orm.models.model_orders import Order, Payment, Refund, Shift, ShiftCashMovement
-from orm.types import new_id
 
 ZERO = Decimal("0.00")
 MANAGER_PERMISSION = "sales.refund"

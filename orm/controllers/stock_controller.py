@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, Date, String, bindparam, column, func, select, text, update
 from sqlalchemy.orm import Session
 
+from orm.column_types import MILLI, Quantity, UTCDateTime, new_id, to_minor
 from orm.controllers.alerts_controller import AlertsController, ItemState
 from orm.controllers.errors import Conflict, NotFound, ValidationFailed
 from orm.controllers.inventory_rules import plain_number, stock_condition
@@ -35,7 +36,6 @@ from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.models.model_identity import User
 from orm.models.model_inventory import MOVEMENT_TYPES, InventoryItem, StockMovement
-from orm.types import MILLI, Quantity, UTCDateTime, new_id, to_minor
 from settings import Settings
 
 ADJUSTMENT_TYPES = ("restock", "waste", "count", "correction")

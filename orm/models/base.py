@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from orm.types import UTCDateTime, new_id, utcnow
+from orm.column_types import UTCDateTime, new_id, utcnow
 
 # Deterministic constraint names so alembic migrations behave the same on both databases.
 NAMING = {

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from orm.column_types import UTCDateTime
 from orm.models.base import Base, created_at_column, id_column, updated_at_column
-from orm.types import UTCDateTime
 
 
 class Permission(Base):

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from orm.column_types import Quantity, UnitCost, UTCDateTime
 from orm.models.base import DEFAULT_STORE_ID, Base, created_at_column, id_column, updated_at_column
-from orm.types import Quantity, UnitCost, UTCDateTime
 
 UNITS = ("kg", "g", "l", "ml", "pcs")
 MOVEMENT_TYPES = ("sale", "refund", "restock", "waste", "count", "correction", "import")

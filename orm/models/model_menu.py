@@ -17,8 +17,8 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from orm.column_types import Money, Quantity, Rate
 from orm.models.base import DEFAULT_STORE_ID, Base, created_at_column, id_column, updated_at_column
-from orm.types import Money, Quantity, Rate
 
 
 def _store_column() -> Mapped[str]:

@@ -14,8 +14,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from orm.column_types import Money, Rate, UTCDateTime
 from orm.models.base import DEFAULT_STORE_ID, Base, id_column
-from orm.types import Money, Rate, UTCDateTime
 
 
 class Shift(Base):

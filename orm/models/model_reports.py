@@ -16,8 +16,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from orm.column_types import UTCDateTime
 from orm.models.base import DEFAULT_STORE_ID, Base, id_column
-from orm.types import UTCDateTime
 
 
 class ReportEmailRun(Base):

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from orm.column_types import Quantity, Rate, UTCDateTime
 from orm.models.base import Base
-from orm.types import Quantity, Rate, UTCDateTime
 
 
 class StoreSettings(Base):

@@ -16,11 +16,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orm.column_types import utcnow
 from orm.controllers.inventory_controller import InventoryController, find_by_name
 from orm.controllers.inventory_schemas import InventoryItemCreate
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
-from orm.types import utcnow
 from settings import Settings
 
 D = Decimal

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orm.column_types import utcnow
 from orm.controllers.auth_controller import display_name, effective_permissions
 from orm.controllers.errors import Conflict, ValidationFailed
 from orm.controllers.menu_controller import MenuController
@@ -37,7 +38,6 @@ from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import JournalEntry, Order, Refund, Shift
-from orm.types import utcnow
 from settings import Settings
 
 DAYS = 30
