@@ -1,6 +1,7 @@
 """CafePOS server: `make_app(settings)` builds the Tornado application, `main()` runs it.
 
     python main.py            # serve on PORT (8880) against DATABASE_URL (SQLite by default)
+    python main.py create-admin --username NAME [--pin PIN] [--password-stdin]   # see admin_cli.py
 """
 
 from __future__ import annotations
@@ -245,6 +246,17 @@ def _forward_stop_signals_to_workers() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["create-admin"]:
+        from admin_cli import run
+
+        return run(argv[1:])
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
+    if argv:
+        print(f"unknown command {argv[0]!r}; commands: create-admin (or none to serve)", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
     except SettingsError as exc:
