@@ -39,6 +39,9 @@ async def execute(page: Page, op: str, body: str | None = None) -> tuple[str, st
 async def test_docs_render_and_authorize_works_in_chromium(server, demo_users):
     chromium = chromium_or_skip()
     async with Browser.launch(chromium) as page:
+        await page.send("Page.addScriptToEvaluateOnNewDocument", source=(
+            "window.__cspViolations = []; document.addEventListener('securitypolicyviolation',"
+            " e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"))
         await page.goto(f"{server.base_url}/docs")
         count = await page.wait_for("document.querySelectorAll('.opblock').length",
                                     "the operation list rendered")
@@ -46,6 +49,11 @@ async def test_docs_render_and_authorize_works_in_chromium(server, demo_users):
         paths = await page.eval("[...document.querySelectorAll('.opblock-summary-path')].map(e => e.dataset.path)")
         assert count > 50 and "/orders" in paths and "/auth/login" in paths
         assert "Swagger UI" not in await page.text(".errors-wrapper")
+        # Everything came from this server (no CDN, no validator badge), under its CSP.
+        loaded = await page.eval("performance.getEntriesByType('resource').map(e => e.name)"
+                                 ".filter(url => !url.startsWith('data:'))")
+        assert loaded and all(url.startswith(server.base_url + "/") for url in loaded), loaded
+        assert await page.eval("window.__cspViolations") == []
 
         # Without a token a protected operation is refused (so the later 200 is the token's doing).
         status, _ = await execute(page, ME)
@@ -91,8 +99,10 @@ async def test_openapi_declares_bearer_auth_for_protected_operations(client):
 async def test_docs_page_loads_only_local_swagger_ui_5(client):
     page = await client.get("/docs")
     assert page.status == 200 and b"http://" not in page.body and b"https://" not in page.body
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
     init = await client.get("/docs/static/docs-init.js")
     assert b"persistAuthorization: true" in init.body and b'url: "/openapi.json"' in init.body
+    assert b"validatorUrl: null" in init.body
     bundle = await client.get("/docs/static/swagger-ui-bundle.js")
     assert bundle.status == 200
     assert b'"5.' in bundle.body  # Swagger UI 5: the first major that renders OpenAPI 3.1
