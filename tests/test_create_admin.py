@@ -3,6 +3,7 @@ then the running server: the new admin logs in with password and PIN, and the au
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -86,7 +87,13 @@ async def test_create_admin_logs_in_is_audited_and_idempotent(settings, server, 
     assert updates[0]["actorName"] == "command line: main.py create-admin"
 
 
-async def test_create_admin_refuses_weak_password_and_bad_input(settings):
+def test_create_admin_refuses_weak_password_and_bad_input(settings, monkeypatch):
+    """Refusals come before any database work: checked in-process through the same entry point."""
+    from admin_cli import run
+
+    for name, value in (("DATABASE_URL", settings.database_url), ("JWT_SECRET", TEST_JWT_SECRET),
+                        ("PIN_PEPPER", settings.pin_pepper), ("BCRYPT_ROUNDS", "4")):
+        monkeypatch.setenv(name, value)
     cases = [
         (("--username", "boss"), "short\n", "password: must be at least 8 characters"),
         (("--username", "boss"), " " * 10 + "\n", "password: must not be blank"),
@@ -96,15 +103,18 @@ async def test_create_admin_refuses_weak_password_and_bad_input(settings):
         (("--username", "boss", "--email", "not-an-address"), PASSWORD + "\n", "email: is not a valid e-mail"),
     ]
     for args, stdin, message in cases:
-        done = create_admin(settings, *args, "--password-stdin", stdin=stdin)
-        assert done.returncode == 1, (args, done.stdout, done.stderr)
-        assert message in done.stderr, (args, done.stderr)
+        out, err = io.StringIO(), io.StringIO()
+        code = run([*args, "--password-stdin"], stdin=io.StringIO(stdin), stdout=out, stderr=err)
+        assert code == 1, (args, out.getvalue(), err.getvalue())
+        assert message in err.getvalue(), (args, err.getvalue())
+        assert stdin.strip() not in err.getvalue() or not stdin.strip()  # the password is never echoed
     assert count_users(settings, "boss") == 0 and count_users(settings, "b") == 0
 
     # No terminal and no --password-stdin: no prompt that would hang, a clear way out.
-    done = create_admin(settings, "--username", "boss", stdin=PASSWORD + "\n")
-    assert done.returncode == 1 and "--password-stdin" in done.stderr
-    usage = create_admin(settings, stdin="")
+    err = io.StringIO()
+    assert run(["--username", "boss"], stdin=io.StringIO(PASSWORD + "\n"), stderr=err) == 1
+    assert "--password-stdin" in err.getvalue()
+    usage = create_admin(settings, stdin="")  # a real process: argparse's exit code
     assert usage.returncode == 2 and "--username" in usage.stderr
 
 

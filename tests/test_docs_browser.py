@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.browser import Browser, Page, chromium_or_skip
 
 LOGIN = "#operations-auth-LoginHandler_post"
@@ -36,6 +38,7 @@ async def execute(page: Page, op: str, body: str | None = None) -> tuple[str, st
     return status, text
 
 
+@pytest.mark.timeout(300)  # a browser start on a busy 2-core machine; each wait is bounded anyway
 async def test_docs_render_and_authorize_works_in_chromium(server, demo_users):
     chromium = chromium_or_skip()
     async with Browser.launch(chromium) as page:
