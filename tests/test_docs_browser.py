@@ -112,3 +112,14 @@ async def test_docs_page_loads_only_local_swagger_ui_5(client):
     css = await client.get("/docs/static/swagger-ui.css")
     assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
     assert (await client.get("/docs/static/../settings.py")).status == 404
+
+
+def test_missing_chromium_skips_locally_but_fails_in_ci(monkeypatch, tmp_path):
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser on it
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        chromium_or_skip()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must install it"):
+        chromium_or_skip()
