@@ -119,8 +119,8 @@ def nested(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
-@pytest.mark.parametrize("body", [nested(170), nested(5000), b"[" * 400 + b"]" * 400, b'{"items":' + b"[" * 450 + b"]" * 450 + b"}",
-                                  b"[" * 100_000])
+@pytest.mark.parametrize("body", [nested(170), nested(5000), b"[" * 400 + b"]" * 400,
+                                  b'{"items":' + b"[" * 450 + b"]" * 450 + b"}", b"[" * 100_000])
 async def test_deeply_nested_json_is_400_even_before_login(server, admin, body):
     c = server.client()
     try:
