@@ -107,10 +107,10 @@ def validate(s: Settings) -> Settings:
         problems.append("SMTP_SECURITY must be starttls, ssl or none")
     if not (4 <= s.bcrypt_rounds <= 16):
         problems.append("BCRYPT_ROUNDS must be between 4 and 16")
-    if s.session_idle_minutes < 1:
-        problems.append("SESSION_IDLE_MINUTES must be at least 1")
-    if s.session_max_hours < 1:
-        problems.append("SESSION_MAX_HOURS must be at least 1")
+    if not (1 <= s.session_idle_minutes <= 366 * 24 * 60):
+        problems.append("SESSION_IDLE_MINUTES must be between 1 and 527040 (a year)")
+    if not (1 <= s.session_max_hours <= 366 * 24):
+        problems.append("SESSION_MAX_HOURS must be between 1 and 8784 (a year)")
     if s.max_body_bytes < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
     if not (s.database_url.startswith("sqlite") or s.database_url.startswith("postgresql")):

@@ -136,6 +136,7 @@ async def test_shorter_caps_apply_to_logins_already_open(settings, clock, demo_u
 def test_session_caps_are_validated():
     from settings import Settings, SettingsError, validate
 
-    for bad in ({"session_idle_minutes": 0}, {"session_max_hours": 0}):
+    for bad in ({"session_idle_minutes": 0}, {"session_max_hours": 0}, {"session_idle_minutes": 10**9},
+                {"session_max_hours": 10**9}):
         with pytest.raises(SettingsError):
             validate(Settings(jwt_secret="x" * 32, **bad))
