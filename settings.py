@@ -43,9 +43,8 @@ class Settings:
     auto_migrate: bool = True
     jwt_secret: str = ""
     pin_pepper: str = ""
-    access_token_minutes: int = 15
-    refresh_token_hours: int = 12
-    remember_me_days: int = 30
+    session_idle_minutes: int = 720
+    session_max_hours: int = 24
     bcrypt_rounds: int = 12
     cors_origins: tuple[str, ...] = ("http://localhost:3000", "http://localhost:5173")
     uploads_dir: Path = BASE_DIR / "uploads"
@@ -108,8 +107,10 @@ def validate(s: Settings) -> Settings:
         problems.append("SMTP_SECURITY must be starttls, ssl or none")
     if not (4 <= s.bcrypt_rounds <= 16):
         problems.append("BCRYPT_ROUNDS must be between 4 and 16")
-    if s.access_token_minutes < 1:
-        problems.append("ACCESS_TOKEN_MINUTES must be at least 1")
+    if not (1 <= s.session_idle_minutes <= 366 * 24 * 60):
+        problems.append("SESSION_IDLE_MINUTES must be between 1 and 527040 (a year)")
+    if not (1 <= s.session_max_hours <= 366 * 24):
+        problems.append("SESSION_MAX_HOURS must be between 1 and 8784 (a year)")
     if s.max_body_bytes < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
     if not (s.database_url.startswith("sqlite") or s.database_url.startswith("postgresql")):

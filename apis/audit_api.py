@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apis.base import BaseHandler, page_from_query
 from apis.users_api import bool_query
 from orm.controllers.audit_controller import AttemptFilter, AuditController, ChangeFilter
 from orm.controllers.errors import ValidationFailed
+from orm.controllers.timewindow import is_date_only, parse_bound
 
 TIME_QUERY = {
     "from": {"type": "string", "description": "ISO date or datetime (UTC unless an offset is given), inclusive"},
     "to": {"type": "string", "description": "ISO date (that whole day) or datetime, inclusive"},
     "page": {"type": "integer"}, "perPage": {"type": "integer"},
 }
+UTC_ZONE = ZoneInfo("UTC")  # audit times are UTC unless an offset is given
 ATTEMPT_QUERY = {**TIME_QUERY, "username": {"type": "string"}, "method": {"type": "string"},
                  "address": {"type": "string"}}
 
@@ -24,18 +26,8 @@ def instant_query(handler: BaseHandler, name: str, *, end: bool) -> datetime | N
     raw = (handler.get_query_argument(name, "") or "").strip()
     if not raw:
         return None
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        # An unencoded "+02:00" in a query string arrives as " 02:00".
-        moment = datetime.fromisoformat(re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed(f"{name} must be an ISO date or datetime",
-                               field_errors={name: "must be an ISO date or datetime"}) from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment + timedelta(microseconds=1) if end else moment
+    moment = parse_bound(raw, name, UTC_ZONE, is_end=end)
+    return moment + timedelta(microseconds=1) if end and not is_date_only(raw) else moment
 
 
 def _text(handler: BaseHandler, name: str) -> str | None:

@@ -72,7 +72,7 @@ def setup(ctx: AppContext) -> None:
     async def authenticate(token: str) -> Principal:
         now = ctx.clock()
         claims = verified.claims(token, secret=ctx.settings.jwt_secret, now=now)
-        return await ctx.run_db_read(AuthController.principal_for, claims["sub"], claims["sid"], now)
+        return await ctx.run_db_read(AuthController.principal_for, claims["sub"], claims["sid"], now, ctx.settings)
 
     ctx.extras["authenticator"] = authenticate
 
@@ -175,7 +175,7 @@ class ValidateSessionHandler(BaseHandler):
     api_doc = {"post": {"summary": "Check the current session → {valid, user, sessionExpiry}", "tags": ["auth"]}}
 
     async def post(self) -> None:
-        self.success(await self.run_db(AuthController.validate_session, self.principal))
+        self.success(await self.run_db(AuthController.validate_session, self.principal, self.ctx.settings))
 
 
 class PasswordResetRequestHandler(AuthHandler):

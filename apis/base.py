@@ -281,6 +281,8 @@ class BaseHandler(tornado.web.RequestHandler):
         ctype = self.request.headers.get("Content-Type", "application/json")
         if ctype and "json" not in ctype.lower() and "text/plain" not in ctype.lower():
             raise UnsupportedMediaType("Content-Type must be application/json")
+        if jsonutil.nesting_exceeds(raw):
+            raise InvalidJSON(f"Malformed JSON: nested deeper than {jsonutil.MAX_NESTING_DEPTH} levels")
         try:
             data = jsonutil.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from apis.base import BaseHandler, page_from_query
@@ -28,18 +27,9 @@ MOVEMENT_QUERY = {
 }
 
 
-def _when(handler: BaseHandler, name: str) -> date | datetime | None:
-    raw = (handler.get_query_argument(name, None) or "").strip()
-    if not raw:
-        return None
-    message = "must be an ISO date (YYYY-MM-DD) or a datetime with a time zone (2026-11-23T10:00:00Z)"
-    try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else datetime.fromisoformat(raw)
-    except ValueError:
-        value = None
-    if value is None or (isinstance(value, datetime) and value.tzinfo is None):
-        raise ValidationFailed(f"{name} {message}", field_errors={name: message})
-    return value
+def _when(handler: BaseHandler, name: str) -> str | None:
+    """`from`/`to` as sent; StockController.movements reads them in the store's time zone."""
+    return (handler.get_query_argument(name, None) or "").strip() or None
 
 
 class InventoryHandler(BaseHandler):

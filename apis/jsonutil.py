@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import simplejson
+
+# No request body of ours nests deeper than a handful of levels; a parser (and every recursive
+# walk after it) given thousands of levels runs out of stack, so deeper bodies are refused first.
+MAX_NESTING_DEPTH = 32
+# A string (to its closing quote, or to the end when unterminated, so no quote is scanned twice)
+# or one bracket: finding them is linear in the body, whatever it contains.
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\Z)|[\[\]{}]', re.S)
+_OPENERS = frozenset(b"[{")
 
 
 def iso_utc(value: datetime) -> str:
@@ -31,6 +40,23 @@ def dumps(obj: Any) -> str:
     # use_decimal writes Decimal('3.50') as the number 3.50, never through a float.
     return simplejson.dumps(obj, use_decimal=True, default=_default, ensure_ascii=False,
                             separators=(",", ":"))
+
+
+def nesting_exceeds(raw: bytes, limit: int = MAX_NESTING_DEPTH) -> bool:
+    """Whether the arrays and objects of a JSON text nest deeper than `limit` (brackets inside
+    strings do not count).  Checked before parsing, so no parser recursion ever sees such a body."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(raw):
+        byte = raw[match.start()]
+        if byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte != 0x22:  # a closing bracket
+            depth -= 1
+    return False
 
 
 def loads(text: str | bytes) -> Any:

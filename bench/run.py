@@ -114,7 +114,7 @@ class Bench:
         port = free_port()
         env = dict(os.environ)
         env.update(DATABASE_URL=self.url, PORT=str(port), ADDRESS="127.0.0.1", WORKERS=str(workers),
-                   AUTO_MIGRATE="true", SEED_DEMO_DATA="false", ACCESS_TOKEN_MINUTES="240", PYTHONUNBUFFERED="1")
+                   AUTO_MIGRATE="true", SEED_DEMO_DATA="false", PYTHONUNBUFFERED="1")
         if workers > 1:  # main.py empties and uses it; keeps the shared metric files out of /tmp
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self.workdir / "metrics-multiproc")
         return Server(f"cafepos W={workers}", [sys.executable, str(REPO / "main.py")], env, port,

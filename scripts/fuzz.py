@@ -8,6 +8,9 @@
 Every operation of GET /openapi.json is called with generated requests: valid ones and invalid ones
 (as admin) and a few without a token.  Each answer must not be a 5xx, must use a status code and
 content type the document declares for that operation, and must match the documented body schema.
+Boundary values (scripts/fuzz_strategies.py) are swapped into every query parameter and top-level JSON
+field whose name says it is a date, a number or free text (`boundary_hooks`), so out-of-calendar dates,
+2**63 and "²" are tried everywhere, not only what the JSON Schema alone would suggest.
 Prints the operations tried, the requests sent, the 5xx found and the contract violations; exits 1 when
 any was found.  `run_fuzz()` is also what tests/test_fuzz_schemathesis.py runs (a CI-sized budget).
 Only ever talks to the server it is given (loopback by default).
@@ -41,6 +44,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.core.failures import Failure, FailureGroup
+
+if __package__ in (None, ""):  # run as a script: make `scripts.` importable like under pytest
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts import fuzz_strategies as boundaries
 
 ROOT = Path(__file__).resolve().parents[1]
 # Lenient by design, so not checked: empty query values mean "not given" (negative_data_rejection), and
@@ -161,6 +168,22 @@ def _fuzz_operation(op: Any, *, base_url: str, headers: dict[str, str], mode: Ge
     one()
 
 
+def boundary_hooks(schema: Any) -> None:
+    """Swap boundary values into the query parameters and top-level JSON fields of known kinds."""
+    from hypothesis import strategies as st
+
+    @schema.hook
+    def flatmap_query(context: Any, query: dict[str, Any] | None) -> Any:
+        declared = [p.name for p in context.operation.query] if context.operation is not None else []
+        return boundaries.with_boundaries(dict(query or {}), boundaries.for_query, declared=declared)
+
+    @schema.hook
+    def flatmap_body(context: Any, body: Any) -> Any:
+        if not isinstance(body, dict):
+            return st.just(body)
+        return boundaries.with_boundaries(body, boundaries.for_json)
+
+
 def run_fuzz(base_url: str, *, token: str | None, max_examples: int = 5, anonymous_examples: int = 2,
              seed_value: int = 20261123, params_for: ParamsFor | None = None, skip: Iterable[str] = (),
              time_budget: float | None = None, log: Callable[[str], None] | None = None) -> FuzzReport:
@@ -173,6 +196,7 @@ def run_fuzz(base_url: str, *, token: str | None, max_examples: int = 5, anonymo
     started = time.monotonic()
     doc = requests.get(base_url.rstrip("/") + "/openapi.json", timeout=30).json()
     schema = schemathesis.openapi.from_dict(doc)
+    boundary_hooks(schema)
     operations = [r.ok() for r in schema.get_all_operations()]
     skipped = set(skip)
     operations = [op for op in operations if f"{op.method.upper()} {op.path}" not in skipped]

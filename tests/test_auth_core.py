@@ -12,7 +12,7 @@ async def test_password_login_returns_token_pair_and_user(client, demo_users):
     assert resp.status == 200, resp.body
     data = resp.data
     assert set(data) >= {"user", "token", "refreshToken", "expiresIn", "sessionExpiry"}
-    assert data["expiresIn"] == 15 * 60
+    assert data["expiresIn"] == 720 * 60  # SESSION_IDLE_MINUTES: the token lives as long as the login
     user = data["user"]
     assert user["username"] == "manager" and user["role"] == "manager" and user["hasPin"] is True
     assert "menu.edit" in user["permissions"] and "roles.manage" not in user["permissions"]

@@ -4,6 +4,14 @@ A login is split in three steps so bcrypt never holds a database connection:
 `begin_login` (DB: rate limit, lock check, credentials) -> `security.check_secret`
 (CPU pool) -> `complete_login` or `record_failed_login` (DB).  The handler
 orchestrates them: two short transactions and one hash check per attempt.
+
+Session lifetime (API.md Auth): every request reads the login row, so revocation and
+deactivation act at once and a short-lived access token would add no safety, only
+lost sales on terminals that never refresh.  An access token therefore lives as long
+as its login, which ends on logout/revocation, after SESSION_IDLE_MINUTES without a
+request, or SESSION_MAX_HOURS after sign-in.  `rememberMe` is recorded on the login
+but lengthens nothing: a remembered login that outlived the caps would be exactly the
+forgotten, still-signed-in terminal they exist to end.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from orm.controllers import login_guard, security
-from orm.controllers.errors import Unauthorized
+from orm.controllers.errors import TokenExpired, Unauthorized
 from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.models.model_identity import (
@@ -40,7 +48,8 @@ _ROLE_PERMS, _OVERRIDES = RolePermission.__table__, UserPermissionOverride.__tab
 _PRINCIPAL = (
     select(
         _USERS.c.id, _USERS.c.username, _USERS.c.first_name, _USERS.c.last_name, _USERS.c.is_active,
-        _ROLES.c.name.label("role"), _LOGINS.c.revoked_at, _LOGINS.c.expires_at,
+        _ROLES.c.name.label("role"), _LOGINS.c.revoked_at, _LOGINS.c.expires_at, _LOGINS.c.created_at,
+        _LOGINS.c.last_seen_at,
         select(func.aggregate_strings(_ROLE_PERMS.c.permission, ","))
         .where(_ROLE_PERMS.c.role_id == _USERS.c.role_id).scalar_subquery().label("role_permissions"),
         select(func.aggregate_strings(case((_OVERRIDES.c.granted, "+"), else_="-") + _OVERRIDES.c.permission, ","))
@@ -49,6 +58,22 @@ _PRINCIPAL = (
     .select_from(_USERS.join(_LOGINS, _LOGINS.c.user_id == _USERS.c.id).join(_ROLES, _ROLES.c.id == _USERS.c.role_id))
     .where(_USERS.c.id == bindparam("user_id"), _LOGINS.c.id == bindparam("session_id"))
 )
+
+
+# A login's last request is written at most this often, so idle tracking costs one small
+# UPDATE per terminal a minute, not a write on every request; the idle timeout may run
+# up to this much early.
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+def session_end(*, created_at: datetime, expires_at: datetime, last_seen_at: datetime,
+                settings: Settings) -> datetime:
+    """When a login ends if no further request comes: idle limit or hard cap, whichever is first.
+
+    The caps come from the current settings, so lowering them applies to logins already open.
+    """
+    return min(expires_at, created_at + timedelta(hours=settings.session_max_hours),
+               last_seen_at + timedelta(minutes=settings.session_idle_minutes))
 
 
 @dataclass(frozen=True)
@@ -210,11 +235,9 @@ class AuthController:
         user = session.get(User, user_id)
         if user is None or not user.is_active:  # deactivated between the hash check and now
             raise Unauthorized(GENERIC_LOGIN_ERROR)
-        lifetime = (timedelta(days=settings.remember_me_days) if remember_me
-                    else timedelta(hours=settings.refresh_token_hours))
         login = AuthSession(user_id=user.id, method=method, remember_me=remember_me, address=ctx.address,
-                            user_agent=ctx.user_agent[:300], created_at=ctx.now,
-                            expires_at=ctx.now + lifetime)
+                            user_agent=ctx.user_agent[:300], created_at=ctx.now, last_seen_at=ctx.now,
+                            expires_at=ctx.now + timedelta(hours=settings.session_max_hours))
         session.add(login)
         session.flush()
         user.last_login = ctx.now
@@ -228,15 +251,18 @@ class AuthController:
         refresh = security.new_opaque_token()
         session.add(RefreshToken(session_id=login.id, token_hash=security.token_digest(refresh),
                                  created_at=now, expires_at=login.expires_at))
+        # The token's own expiry is the login's hard cap; the idle limit is checked per request.
         token, _expires = security.issue_access_token(
             user_id=user.id, session_id=login.id, secret=settings.jwt_secret, now=now,
-            lifetime=timedelta(minutes=settings.access_token_minutes))
+            lifetime=login.expires_at - now)
+        ends = session_end(created_at=login.created_at, expires_at=login.expires_at,
+                           last_seen_at=login.last_seen_at, settings=settings)
         return {
             "user": serialize_user(user, effective_permissions(session, user)),
             "token": token,
             "refreshToken": refresh,
-            "expiresIn": settings.access_token_minutes * 60,
-            "sessionExpiry": login.expires_at,
+            "expiresIn": max(0, int((ends - now).total_seconds())),
+            "sessionExpiry": ends,
         }
 
     @staticmethod
@@ -263,9 +289,11 @@ class AuthController:
             AuthController.record_failed_login(session, method="refresh", username=user.username, user_id=user.id,
                                                reason="refresh_reuse", ctx=ctx)
             return None
-        if (row.expires_at <= ctx.now or login.revoked_at is not None or login.expires_at <= ctx.now
-                or not user.is_active):
+        ends = session_end(created_at=login.created_at, expires_at=login.expires_at,
+                           last_seen_at=login.last_seen_at, settings=settings)
+        if row.expires_at <= ctx.now or login.revoked_at is not None or ends <= ctx.now or not user.is_active:
             return None
+        login.last_seen_at = max(login.last_seen_at, ctx.now)  # a refresh is a request too
         return AuthController._token_pair(session, user, login, settings, ctx.now)
 
     @staticmethod
@@ -276,21 +304,31 @@ class AuthController:
                             .values(revoked_at=now, revoked_reason="logout"))
 
     @staticmethod
-    def validate_session(session: Session, principal: Principal) -> dict[str, Any]:
+    def validate_session(session: Session, principal: Principal, settings: Settings) -> dict[str, Any]:
         login = session.get(AuthSession, principal.session_id)
-        return {"valid": True, "user": AuthController.me(session, principal.user_id),
-                "sessionExpiry": login.expires_at if login else None}
+        ends = session_end(created_at=login.created_at, expires_at=login.expires_at,
+                           last_seen_at=login.last_seen_at, settings=settings) if login else None
+        return {"valid": True, "user": AuthController.me(session, principal.user_id), "sessionExpiry": ends}
 
     @staticmethod
-    def principal_for(session: Session, user_id: str, session_id: str, now: datetime) -> Principal:
-        """Checked on every request: a revoked login or deactivated user is refused at once."""
+    def principal_for(session: Session, user_id: str, session_id: str, now: datetime,
+                      settings: Settings) -> Principal:
+        """Checked on every request: a revoked, idle or too old login or a deactivated user is refused
+        at once.  A live login's last-seen time moves forward, at most once a minute."""
         row = session.execute(_PRINCIPAL, {"user_id": user_id, "session_id": session_id}).first()
         if row is None:
             raise Unauthorized("Invalid token")
         if not row.is_active:
             raise Unauthorized("This account is deactivated")
-        if row.revoked_at is not None or row.expires_at <= now:
+        if row.revoked_at is not None:
             raise Unauthorized("This session has ended; please sign in again")
+        if session_end(created_at=row.created_at, expires_at=row.expires_at, last_seen_at=row.last_seen_at,
+                       settings=settings) <= now:
+            raise TokenExpired("This session has expired; please sign in again")
+        if now - row.last_seen_at >= LAST_SEEN_GRANULARITY:
+            session.execute(update(AuthSession)
+                            .where(AuthSession.id == session_id, AuthSession.last_seen_at < now)
+                            .values(last_seen_at=now))
         permissions = set(row.role_permissions.split(",")) if row.role_permissions else set()
         for override in row.overrides.split(",") if row.overrides else ():
             if override[0] == "+":

@@ -45,6 +45,7 @@ from orm.controllers.inventory_controller import shows_costs
 from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
 from orm.controllers.stock_controller import StockController
+from orm.controllers.timewindow import day_in_range, instant_in_range
 from orm.models.model_inventory import UNITS, InventoryItem
 from settings import Settings
 
@@ -148,9 +149,14 @@ def _date(text: str, line: int, errors: RowErrors) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.add(line, "expiryDate", "must be a date written as YYYY-MM-DD")
+        return None
+    try:
+        return day_in_range(day)
+    except ValueError as exc:
+        errors.add(line, "expiryDate", str(exc))
         return None
 
 
@@ -162,7 +168,11 @@ def _datetime(text: str, line: int, errors: RowErrors) -> datetime | None:
     except ValueError:
         errors.add(line, "lastRestocked", "must be a date and time such as 2026-11-23T08:30:00Z")
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return instant_in_range(value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+    except ValueError as exc:
+        errors.add(line, "lastRestocked", str(exc))
+        return None
 
 
 def _differs(item: InventoryItem, plan: Planned) -> bool:

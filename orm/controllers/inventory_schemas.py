@@ -6,7 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from orm.controllers.timewindow import day_in_range
 
 MAX_QUANTITY = Decimal("999999999")
 
@@ -27,6 +29,7 @@ Level = Annotated[Decimal, Field(ge=0, le=MAX_QUANTITY, decimal_places=3)]
 SignedQuantity = Annotated[Decimal, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, decimal_places=3)]
 Cost = Annotated[Decimal, Field(ge=0, le=Decimal("99999999"), decimal_places=4)]
 # An empty barcode is no barcode.
+ExpiryDate = Annotated[date, AfterValidator(day_in_range)]
 Barcode = Annotated[Annotated[str, Field(max_length=64)] | None,
                     BeforeValidator(lambda v: (_strip(v) or None) if isinstance(v, str) else v)]
 
@@ -49,7 +52,7 @@ class InventoryItemCreate(_Body):
     maxStockLevel: Level | None = None
     costPerUnit: Cost | None = None
     barcode: Barcode = None
-    expiryDate: date | None = None
+    expiryDate: ExpiryDate | None = None
 
     @model_validator(mode="after")
     def _levels(self) -> InventoryItemCreate:
@@ -75,7 +78,7 @@ class InventoryItemUpdate(_Body):
     maxStockLevel: Level | None = None
     costPerUnit: Cost | None = None
     barcode: Barcode = None
-    expiryDate: date | None = None
+    expiryDate: ExpiryDate | None = None
     isActive: bool | None = None
     id: Any = None
     status: Any = None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from orm.column_types import new_id
-from orm.controllers import journal
+from orm.controllers import journal, timewindow
 from orm.controllers.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orm.controllers.menu_catalogue import CatalogueCache
 from orm.controllers.menu_controller import MenuController
@@ -52,6 +52,9 @@ from settings import Settings
 
 MAX_OFFLINE_AGE = timedelta(hours=72)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# A search that is a receipt number: ASCII digits only (str.isdigit also takes "²", which int()
+# refuses) and few enough to fit the 32-bit column (a longer one would overflow SQLite's binding).
+RECEIPT_NUMBER = re.compile(r"[0-9]{1,9}")
 ORDER_NUMBER_PREFIX = "A-"
 SORTS = {"createdAt": Order.created_at, "timestamp": Order.created_at, "saleAt": Order.sale_at,
          "total": Order.total, "receiptNumber": Order.receipt_number}
@@ -307,19 +310,7 @@ def parse_bound(raw: str | None, timezone: str | None, *, end: bool, field: str)
     """ISO date or datetime; a date means that whole day in the store's zone (`end` includes it)."""
     if not raw:
         return None
-    zone = _zone(timezone)
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), zone)
-        else:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone)
-    except ValueError:
-        raise ValidationFailed(f"{field} must be an ISO date or date-time",
-                               field_errors={field: "must be an ISO date or date-time"}) from None
-    return moment.astimezone(UTC)
+    return timewindow.parse_bound(raw, field, _zone(timezone), is_end=end)
 
 
 class OrderController:
@@ -386,11 +377,12 @@ class OrderController:
         if query.status:
             q = q.where(Order.status == query.status)
         start = parse_bound(query.from_, timezone, end=False, field="from")
-        end = parse_bound(query.to, timezone, end=len(query.to or "") == 10, field="to")
+        whole_day = timewindow.is_date_only(query.to)
+        end = parse_bound(query.to, timezone, end=whole_day, field="to")
         if start:
             q = q.where(Order.sale_at >= start)
         if end:
-            q = q.where(Order.sale_at < end if len(query.to or "") == 10 else Order.sale_at <= end)
+            q = q.where(Order.sale_at < end if whole_day else Order.sale_at <= end)
         if query.createdBy:
             q = q.where(Order.created_by == query.createdBy)
         if query.paymentMethod:
@@ -401,7 +393,7 @@ class OrderController:
             term = re.sub(r"([\\%_])", r"\\\1", query.search.strip())
             conditions = [Order.order_number.ilike(f"%{term}%", escape="\\"),
                           Order.customer_name.ilike(f"%{term}%", escape="\\")]
-            if query.search.strip().isdigit():
+            if RECEIPT_NUMBER.fullmatch(query.search.strip()):  # ASCII digits that fit the column
                 conditions.append(Order.receipt_number == int(query.search.strip()))
             q = q.where(or_(*conditions))
         field = (sort or "-createdAt").strip()

@@ -13,7 +13,18 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from orm.controllers.timewindow import instant_in_range
 
 MAX_ORDER_LINES = 200  # the same limit as pricing.MAX_LINES
 MAX_LINE_QUANTITY = 999
@@ -93,7 +104,7 @@ class OrderCreate(_Body):
     orderNotes: str | None = Field(default=None, max_length=500)
     clientOrderId: str | None = Field(default=None, min_length=1, max_length=128)
     terminalId: str | None = Field(default=None, min_length=1, max_length=64)
-    clientCreatedAt: AwareDatetime | None = None
+    clientCreatedAt: Annotated[AwareDatetime, AfterValidator(instant_in_range)] | None = None
 
     @model_validator(mode="after")
     def _payment_given(self) -> OrderCreate:

@@ -116,11 +116,24 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> dict[str, 
         )
     except jwt.InvalidTokenError:
         raise Unauthorized("Invalid token") from None
-    # Expiry and issue time are checked against the injectable clock, not the wall clock.
-    if int(claims["exp"]) <= int(now.timestamp()):
-        raise TokenExpired("Token has expired")
-    if int(claims["iat"]) > int(now.timestamp()) + IAT_LEEWAY_SECONDS:
+    # A correctly signed token is still input: every claim we use must have the type we issue
+    # ("exp": "tomorrow" or a NUL in "sid" is a 401, not a 500 further on).
+    exp, iat = claims["exp"], claims["iat"]
+    if not (_is_timestamp(exp) and _is_timestamp(iat) and _is_id(claims["sub"]) and _is_id(claims["sid"])
+            and claims.get("typ") == "access"):
         raise Unauthorized("Invalid token")
-    if claims.get("typ") != "access":
+    # Expiry and issue time are checked against the injectable clock, not the wall clock.
+    if exp <= int(now.timestamp()):
+        raise TokenExpired("Token has expired")
+    if iat > int(now.timestamp()) + IAT_LEEWAY_SECONDS:
         raise Unauthorized("Invalid token")
     return claims
+
+
+def _is_timestamp(value: Any) -> bool:
+    """Whole seconds since the epoch, as issue_access_token writes them (no floats, bools or text)."""
+    return type(value) is int and 0 <= value < 2**63
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isprintable()

@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Date, String, bindparam, column, func, select, text, update
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from orm.controllers.inventory_rules import plain_number, stock_condition
 from orm.controllers.paging import Page, listing
 from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
+from orm.controllers.timewindow import is_date_only, parse_bound, store_zone
 from orm.models.model_identity import User
 from orm.models.model_inventory import MOVEMENT_TYPES, InventoryItem, StockMovement
 from settings import Settings
@@ -225,14 +225,6 @@ def _quantity(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(MILLI, rounding=ROUND_HALF_UP)
 
 
-def _bound(value: date | datetime | None, timezone: str, *, end: bool) -> datetime | None:
-    """A date means the whole day in the store's time zone (`to` includes it)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    start = datetime.combine(value, time(0), tzinfo=ZoneInfo(timezone))
-    return start + timedelta(days=1) if end else start
-
-
 class StockController:
     @staticmethod
     def apply_movements(session: Session, *, store_id: str, lines: Sequence[tuple[str, Decimal]],
@@ -346,11 +338,12 @@ class StockController:
     @staticmethod
     def movements(session: Session, settings: Settings, store_id: str, page: Page, *, item_id: str | None = None,
                   require_item: bool = False, movement_type: str | None = None,
-                  since: date | datetime | None = None, until: date | datetime | None = None) -> dict[str, Any]:
+                  since: str | None = None, until: str | None = None) -> dict[str, Any]:
         """The audit trail, newest first -> {movements, total, page, perPage, pages}.
 
-        `since`/`until` are datetimes, or dates meaning whole days in the store's time zone
-        (`until` includes its day). `require_item`: an unknown item_id is a 404, not an empty list.
+        `since`/`until` are ISO date-times with a zone, or dates meaning whole days in the store's
+        time zone (`until` includes its day), parsed by timewindow.parse_bound.
+        `require_item`: an unknown item_id is a 404, not an empty list.
         """
         if require_item and item_id is not None and session.scalar(
                 select(InventoryItem.id).where(InventoryItem.id == item_id,
@@ -368,13 +361,14 @@ class StockController:
             query = query.where(StockMovement.inventory_item_id == item_id)
         if movement_type:
             query = query.where(StockMovement.movement_type == movement_type)
-        start = _bound(since, timezone, end=False)
-        if start is not None:
-            query = query.where(StockMovement.created_at >= start)
-        if isinstance(until, datetime):
-            query = query.where(StockMovement.created_at <= until)
-        elif until is not None:
-            query = query.where(StockMovement.created_at < _bound(until, timezone, end=True))
+        zone = store_zone(timezone)
+        if since:
+            query = query.where(StockMovement.created_at >= parse_bound(since, "from", zone, is_end=False,
+                                                                         allow_naive=False))
+        if until:
+            end = parse_bound(until, "to", zone, is_end=True, allow_naive=False)
+            query = query.where(StockMovement.created_at < end if is_date_only(until)
+                                else StockMovement.created_at <= end)
         total = session.scalar(select(func.count()).select_from(query.with_only_columns(StockMovement.id)
                                                                 .subquery())) or 0
         query = query.order_by(StockMovement.created_at.desc(), StockMovement.id.desc())

@@ -13,6 +13,15 @@ offset the zone uses in the window (DST transitions happen on such
 boundaries too); `bucket_seconds` picks 1 h for whole-hour zones (nearly all)
 and 30/15 min for zones like Asia/Kolkata or Asia/Kathmandu.  At most
 24 x 4 rows per day come back, never order rows.
+
+Every date and date-time a client sends (report windows, order and audit filters, stock
+movement filters, `clientCreatedAt`, the e-mail summary's day) is read here: `parse_day`,
+`parse_bound` and `check_instant` are the one place where text becomes a time, so a value
+the calendar cannot hold - or that our own arithmetic (the day after, the week before, a
+time-zone offset) would push off the calendar - is a 400, never an OverflowError and a 500.
+Supported: 1970-01-01 to 2999-12-31, far from both ends of Python's calendar (year 1 to
+9999), so two years of windows either side stay on it, and never before the Unix epoch, so
+SQL's epoch buckets are never negative.
 """
 
 from __future__ import annotations
@@ -25,7 +34,59 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from orm.controllers.errors import ValidationFailed
 
 MAX_WINDOW_DAYS = 731  # two years of daily chart points is plenty for one response
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# An unencoded "+02:00" in a query string arrives as " 02:00".
+_SPACED_OFFSET = re.compile(r" ([0-9]{2}(:?[0-9]{2})?)$")
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive
+OUT_OF_RANGE = f"must be between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+
+
+def out_of_range(field: str) -> ValidationFailed:
+    return ValidationFailed(f"{field} {OUT_OF_RANGE}", field_errors={field: OUT_OF_RANGE})
+
+
+def day_in_range(day: date) -> date:
+    """`day` if it lies in the supported range, else ValueError (pydantic validators use this)."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(OUT_OF_RANGE)
+    return day
+
+
+def instant_in_range(moment: datetime) -> datetime:
+    """An aware datetime, unchanged, if it lies in the supported range, else ValueError.
+
+    Converting 0001-01-01T00:00+05:00 to UTC leaves the calendar (OverflowError): that is
+    out of range too.
+    """
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(OUT_OF_RANGE) from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(OUT_OF_RANGE)
+    return moment
+
+
+def check_day(day: date, field: str) -> date:
+    """`day_in_range`, failing as a 400 that names `field`."""
+    try:
+        return day_in_range(day)
+    except ValueError:
+        raise out_of_range(field) from None
+
+
+def check_instant(moment: datetime, field: str) -> datetime:
+    """`instant_in_range` as UTC, failing as a 400 that names `field`."""
+    try:
+        return instant_in_range(moment).astimezone(UTC)
+    except ValueError:
+        raise out_of_range(field) from None
+
+
+def is_date_only(text: str | None) -> bool:
+    return bool(text) and _DATE_ONLY.match(text.strip()) is not None  # type: ignore[union-attr]
 
 
 def store_zone(name: str) -> ZoneInfo:
@@ -104,34 +165,41 @@ def parse_day(raw: str | None, field: str, zone: ZoneInfo, now: datetime) -> dat
     try:
         if not _DATE_ONLY.match(raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed(f"{field} must be a date like 2026-10-25",
                                field_errors={field: "must be a date YYYY-MM-DD"}) from None
+    return check_day(day, field)
 
 
-def parse_bound(raw: str, field: str, zone: ZoneInfo, *, is_end: bool) -> datetime:
-    """An ISO date or datetime -> UTC instant.
+def parse_bound(raw: str, field: str, zone: ZoneInfo, *, is_end: bool, allow_naive: bool = True) -> datetime:
+    """An ISO date or datetime -> UTC instant, in the supported range (else a 400).
 
     A date means the local midnight starting it - for an end bound the midnight
     after it, so `end_date=2026-10-25` includes that whole day.  A datetime with
-    an offset (or Z) is taken as is; one without is local store time.  A datetime
-    end bound is exclusive.
+    an offset (or Z) is taken as is; one without is local time in `zone` (refused
+    when not `allow_naive`).  For a datetime, whether an end bound is inclusive is
+    the caller's rule (`is_date_only` tells the two apart).
     """
     text = raw.strip()
-    problem = {field: "must be an ISO date (2026-10-25) or date-time (2026-10-25T08:00:00Z)"}
+    problem = "must be an ISO date (2026-10-25) or date-time (2026-10-25T08:00:00Z)"
+    if not allow_naive:
+        problem = "must be an ISO date (2026-10-25) or a date-time with a time zone (2026-10-25T08:00:00Z)"
     try:
         if _DATE_ONLY.match(text):
-            day = date.fromisoformat(text)
+            day = check_day(date.fromisoformat(text), field)
             return local_midnight(day + timedelta(days=1) if is_end else day, zone)
-        if len(text) < 16 or text[10] not in "Tt ":
+        if len(text) < 13 or text[10] not in "Tt " or not text.isascii():
             raise ValueError
+        text = _SPACED_OFFSET.sub(r"+\1", text) if len(text) > 19 else text
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
     except ValueError:
-        raise ValidationFailed(f"{field} is not a valid date", field_errors=problem) from None
+        raise ValidationFailed(f"{field} {problem}", field_errors={field: problem}) from None
     if parsed.tzinfo is None:
+        if not allow_naive:
+            raise ValidationFailed(f"{field} {problem}", field_errors={field: problem})
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    return check_instant(parsed, field)
 
 
 def month_start(day: date) -> date:

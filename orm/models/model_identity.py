@@ -81,7 +81,12 @@ class UserPermissionOverride(Base):
 
 
 class AuthSession(Base):
-    """One login. Access tokens name it (sid); revoking it ends every token of that login."""
+    """One login. Access tokens name it (sid); revoking it ends every token of that login.
+
+    It also ends `SESSION_IDLE_MINUTES` after `last_seen_at` (moved forward at most once a
+    minute, see auth_controller.principal_for) or `SESSION_MAX_HOURS` after `created_at`;
+    `expires_at` is that hard cap as computed at sign-in.
+    """
 
     __tablename__ = "auth_sessions"
 
@@ -94,6 +99,7 @@ class AuthSession(Base):
     user_agent: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
