@@ -203,7 +203,7 @@ def test_secrets_local_state_and_tooling_stay_out_of_the_build_context(path):
     "main.py", "orm/db.py", "apis/base.py", "orm/migrations/versions/0001_initial.py", "requirements.lock",
     "requirements-dev.lock", "pyproject.toml", "pytest.ini", "tests/test_foundation.py", "bench/run.py",
     "scripts/healthcheck.py", "scripts/ensure_database.py", ".env.example", "alembic.ini",
-    "uploads/menu_items/.gitkeep",
+    "uploads/menu_items/.gitkeep", "Dockerfile", ".dockerignore", "docker-compose.yml", "Makefile",
 ])
 def test_what_the_image_needs_is_in_the_build_context(path):
     assert not ignored(path, dockerignore()), path
