@@ -40,7 +40,6 @@ lock: $(DEV_STAMP)  ## re-pin both lock files from pyproject.toml (UPGRADE=1: ne
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --output-file requirements.lock pyproject.toml
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --extra dev --constraint requirements.lock \
 		--output-file requirements-dev.lock pyproject.toml
-	rm -rf cafepos.egg-info
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
