@@ -113,8 +113,8 @@ def validate(s: Settings) -> Settings:
         problems.append("SESSION_MAX_HOURS must be between 1 and 8784 (a year)")
     if s.max_body_bytes < 1024:
         problems.append("MAX_BODY_BYTES must be at least 1024")
-    if not (s.database_url.startswith("sqlite") or s.database_url.startswith("postgresql")):
-        problems.append("DATABASE_URL must start with sqlite:// or postgresql://")
+    if not s.database_url.startswith(("sqlite", "postgresql", "postgres://")):
+        problems.append("DATABASE_URL must start with sqlite://, postgresql:// or postgres://")
     try:
         ZoneInfo(s.store_timezone)
     except (ZoneInfoNotFoundError, ValueError):

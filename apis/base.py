@@ -64,7 +64,7 @@ MAX_PAGE_NUMBER = 1_000_000_000
 def unstorable_text(value: Any) -> bool:
     """A NUL character or an unpaired surrogate in any string (keys included) of a parsed value.
 
-    PostgreSQL refuses both in text (psycopg2 raises before the query is sent), so they are
+    PostgreSQL refuses both in text (psycopg raises before the query is sent), so they are
     refused at the edge with a 400 instead of surfacing as a 500 from deep inside a controller.
     """
     if isinstance(value, str):

@@ -31,13 +31,22 @@ MAX_ATTEMPTS = 5
 _read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=False)
 
 
+# Every way of naming PostgreSQL in DATABASE_URL means the one driver we ship: psycopg 3.
+_PG_SCHEMES = ("postgres://", "postgresql://", "postgresql+psycopg2://")
+
+
 def normalise_url(url: str) -> str:
-    """`postgresql://` and `postgres://` both mean psycopg2."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    """`postgresql://`, `postgres://` (and an old `postgresql+psycopg2://`) mean psycopg 3."""
+    for scheme in _PG_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
     return url
+
+
+def pg_error_code(exc: BaseException) -> str | None:
+    """The SQLSTATE of a PostgreSQL error (psycopg 3 `sqlstate`; `pgcode` was psycopg2's name)."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
 def make_engine(
@@ -94,8 +103,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
-        code = getattr(exc.orig, "pgcode", None)
-        if code in RETRYABLE_PG_CODES:
+        if pg_error_code(exc) in RETRYABLE_PG_CODES:
             return True
         if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
             return True

@@ -27,8 +27,9 @@ HOW IT TRAVELS
   where there is only one server process.
 * PostgreSQL: every event is also sent with pg_notify('cafepos_events', json)
   on a pooled connection in the DB executor.  Each process keeps one
-  dedicated autocommit psycopg2 connection that LISTENs on the channel, read
-  by loop.add_reader on its socket - no thread, no polling.  A process skips
+  dedicated autocommit psycopg (3) connection that LISTENs on the channel,
+  read by loop.add_reader on its socket and drained with a non-blocking
+  `notifies(timeout=0)` - no thread, no polling.  A process skips
   the notifications it sent itself (`origin`), since its own subscribers
   already had them.  A lost listener connection is re-opened with backoff.
 """
@@ -65,7 +66,7 @@ class EventBus(Service):
             else cross_process
         self._subscribers: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._listener: Any = None  # psycopg2 connection
+        self._listener: Any = None  # psycopg.Connection
         self._listener_fd: int | None = None
         self._reconnect: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
@@ -192,18 +193,17 @@ class EventBus(Service):
         log.info("listening for live events on %s", CHANNEL)
 
     def _connect_blocking(self) -> Any:
-        import psycopg2
+        import psycopg
 
         engine = self.ctx.engine
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         params = dict(cparams)
+        params.pop("context", None)  # SQLAlchemy's type adapters: not needed for text payloads
         params.update(application_name="cafepos-events", keepalives=1, keepalives_idle=30,
                       keepalives_interval=10, keepalives_count=3)
         params.setdefault("connect_timeout", 5)
-        conn = psycopg2.connect(*cargs, **params)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"LISTEN {CHANNEL}")
+        conn = psycopg.connect(*cargs, autocommit=True, **params)
+        conn.execute(f"LISTEN {CHANNEL}")
         return conn
 
     def _on_readable(self) -> None:
@@ -211,15 +211,15 @@ class EventBus(Service):
         if conn is None:
             return
         try:
-            conn.poll()
+            # timeout=0: take what the socket holds now, never wait on the IOLoop.
+            payloads = [note.payload for note in conn.notifies(timeout=0)]
         except Exception as exc:
             log.warning("event listener connection lost (%s); reconnecting", type(exc).__name__)
             self._close_listener()
             self._schedule_reconnect()
             return
-        while conn.notifies:
-            note = conn.notifies.pop(0)
-            self._deliver(note.payload)
+        for payload in payloads:
+            self._deliver(payload)
 
     def _close_listener(self) -> None:
         if self._listener_fd is not None and self._loop is not None and not self._loop.is_closed():

@@ -145,3 +145,21 @@ async def test_a_lost_listener_connection_is_reopened(servers) -> None:
     finally:
         sender.cancel()
     assert bus_a.status()["listening"] is True
+
+
+@pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY between processes needs PostgreSQL")
+async def test_a_burst_of_notifications_arrives_whole_in_order_and_once(servers) -> None:
+    """Many NOTIFYs land in one socket read or in several: the listener drains them all, none twice."""
+    bus_a, bus_b = (event_bus_for(s.ctx) for s in servers)
+    await bus_a.start()
+    got_a = Received()
+    bus_a.subscribe(got_a)
+
+    def burst() -> None:  # blocking publishes from a thread: one NOTIFY after another, as fast as they go
+        for n in range(200):
+            bus_b.publish({"type": "order", "orderId": f"burst-{n}"})
+
+    await asyncio.get_running_loop().run_in_executor(None, burst)
+    await got_a.wait_for(lambda e: e.get("orderId") == "burst-199")
+    ids = [e["orderId"] for e in got_a.events if str(e.get("orderId", "")).startswith("burst-")]
+    assert ids == [f"burst-{n}" for n in range(200)]

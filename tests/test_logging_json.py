@@ -91,7 +91,7 @@ def test_redact_blanks_known_secret_shapes():
         '{"password": "hunter2", "username": "anna"}': "hunter2",
         "{'refreshToken': 'r-e-f-r-e-s-h', 'a': 1}": "r-e-f-r-e-s-h",
         "pinCode=4711": "4711",
-        "(psycopg2.errors.UniqueViolation) duplicate key\n[SQL: INSERT INTO users ...]\n"
+        "(psycopg.errors.UniqueViolation) duplicate key\n[SQL: INSERT INTO users ...]\n"
         "[parameters: {'password_hash': '$2b$12$abcdefghijkl'}]": "$2b$12$abcdefghijkl",
         f"uri='/x?{jwt}'": jwt,
     }
