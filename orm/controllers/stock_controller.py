@@ -185,8 +185,7 @@ def _update_all_pg(session: Session, *, store_id: str, changes: list[tuple[str, 
     rows = {row.id: row for row in session.execute(_PG_APPLY, {
         "item_ids": ids, "deltas": [to_minor(delta, 1000) for _, delta in changes], "movement_ids": movement_ids,
         "store_id": store_id, "now": now, "stamp": apply_stamp(now), "restock": movement_type == "restock",
-        "allow_negative": allow_negative,
-        "movement_type": movement_type, "user_id": user_id, "reason": reason[:255],
+        "allow_negative": allow_negative, "movement_type": movement_type, "user_id": user_id, "reason": reason[:255],
         "reference": (reference or None) and reference[:64]})}
     for item_id, delta in changes:
         if item_id not in rows:  # the first refused item in id order, as the one-by-one path would find it
@@ -205,8 +204,8 @@ def _insert_movements(session: Session, changed: list[_Changed], *, store_id: st
     session.execute(StockMovement.__table__.insert(), [
         {"id": c.movement_id, "store_id": store_id, "inventory_item_id": c.item_id,
          "movement_type": movement_type, "delta": c.delta, "resulting_level": c.level, "seq": c.seq,
-         "user_id": user_id,
-         "reason": reason[:255], "reference": (reference or None) and reference[:64], "created_at": now}
+         "user_id": user_id, "reason": reason[:255], "reference": (reference or None) and reference[:64],
+         "created_at": now}
         for c in changed])
 
 
