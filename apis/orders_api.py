@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from apis.base import BaseHandler, page_from_query
+from apis.order_resources import OrderHistoryOut, OrderOneOut, with_legacy_aliases
 from orm.controllers.alerts_controller import AlertsController
 from orm.controllers.errors import ServiceUnavailable, ValidationFailed
 from orm.controllers.order_controller import OrderController
@@ -57,7 +58,8 @@ class OrdersHandler(OrderHandlerBase):
 
     permissions = {"GET": "sales.view_history", "POST": "sales.process"}
     api_doc = {
-        "get": {"summary": "Order history (list key: orders)", "query": LIST_QUERY, "tags": ["orders"]},
+        "get": {"summary": "Order history (list key: orders)", "query": LIST_QUERY, "response": OrderHistoryOut,
+                "tags": ["orders"]},
         "post": {"summary": "Create an order: priced, paid, stock deducted, numbered and journaled in one "
                             "transaction. Idempotency-Key header (or clientOrderId) makes retries safe.",
                  "body": OrderCreate, "creates": True, "tags": ["orders"]},
@@ -98,17 +100,17 @@ class OrdersHandler(OrderHandlerBase):
         zone = (await cache.get(store_id))["storeTimezone"] if cache is not None else self.ctx.settings.store_timezone
         data = await self.run_db(OrderController.list, page, query, store_id=self.principal.store_id,
                                  timezone=zone, sort=sort)
-        self.success(data)
+        self.success({**data, "orders": [with_legacy_aliases(order) for order in data["orders"]]})
 
 
 class OrderHandler(OrderHandlerBase):
     """One order."""
 
     permissions = {"GET": "sales.view_history"}
-    api_doc = {"get": {"summary": "One order", "tags": ["orders"]}}
+    api_doc = {"get": {"summary": "One order", "response": OrderOneOut, "tags": ["orders"]}}
 
     async def get(self, order_id: str) -> None:
-        self.success({"order": await self.run_db(OrderController.get, order_id)})
+        self.success({"order": with_legacy_aliases(await self.run_db(OrderController.get, order_id))})
 
 
 class OrderRefundHandler(OrderHandlerBase):

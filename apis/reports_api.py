@@ -13,8 +13,9 @@ SALES_QUERY: dict[str, Any] = {
     "start_date": {"type": "string", "description": "ISO date or date-time; default: the 1st of this month"},
     "end_date": {"type": "string", "description": "ISO date (that whole day included) or date-time (exclusive); "
                                                   "default: end of today"},
-    "payment_method": {"type": "string", "enum": ["all", "cash", "card", "split"]},
-    "category": {"type": "string", "description": "menu category; empty = all"},
+    "payment_method": {"type": "string", "enum": ["all", "cash", "card", "split"],
+                       "description": "empty, undefined or null also mean all"},
+    "category": {"type": "string", "description": "menu category; empty, all, undefined or null = every category"},
     "storeId": {"type": "string", "description": "one store; default all"},
 }
 # Interactive requests give up on a dead SMTP server quickly; the scheduler retries longer.

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from apis.order_resources import with_legacy_aliases
 from orm.models.base import DEFAULT_STORE_ID
 from tests.test_orders_support import CARD, cafe_fixture, cash, line, pastries_left, row_counts, stock_levels  # noqa: F401
 
@@ -64,7 +65,8 @@ async def test_order_resource_has_the_contract_shape(as_role, cafe, demo_users) 
     assert (order["customerName"], order["orderNotes"], order["reprintCount"]) == ("Bob", "table 4", 0)
     assert order["createdAt"].endswith("Z") and order["clientCreatedAt"] is None
     got = await c.get(f"/orders/{order['id']}")
-    assert got.status == 200 and got.data["order"] == order
+    # The same order, plus the deprecated snake_case aliases GET carries (API.md, Legacy aliases).
+    assert got.status == 200 and got.data["order"] == with_legacy_aliases(order)
 
 
 async def test_exclusive_mixed_rates_with_percent_discount_and_tip(as_role, cafe) -> None:

@@ -171,9 +171,10 @@ async def test_movements_sum_to_level_after_mixed_sequence(settings, admin, demo
 
 
 async def test_movement_lists_filters_and_paging(settings, admin, as_role):
-    beans = make_item(settings, "Beans", stock="5")
-    milk = make_item(settings, "Milk", unit="l", stock="5")
     t0 = utcnow() - timedelta(days=3)
+    # Stocked before the history below: the trail lists changes in the order they were applied.
+    beans = make_item(settings, "Beans", stock="5", now=t0 - timedelta(days=1))
+    milk = make_item(settings, "Milk", unit="l", stock="5", now=t0 - timedelta(days=1))
     apply(settings, [(beans["id"], D("-1"))], now=t0)
     apply(settings, [(beans["id"], D("-1"))], now=t0 + timedelta(days=1))
     apply(settings, [(milk["id"], D("-1"))], now=t0 + timedelta(days=2))

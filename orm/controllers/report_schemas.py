@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from orm.controllers.settings_controller import email_addresses
 
 PaymentFilter = Literal["all", "cash", "card", "split"]
+NO_FILTER = frozenset({"", "all", "undefined", "null"})
+
+
+def _means_all(value: object) -> bool:
+    """A cleared select box sends "", and the web client sends its unset state as the literal text
+    "undefined" or "null": like "all", they mean no filter (API.md, dashboard)."""
+    return isinstance(value, str) and value.strip().lower() in NO_FILTER
 
 
 class _Params(BaseModel):
@@ -36,11 +43,14 @@ class SalesQuery(_Params):
     @field_validator("payment_method", mode="before")
     @classmethod
     def _method(cls, v: object) -> object:
-        # An empty parameter (a cleared select box) means "all".
-        if isinstance(v, str):
-            v = v.strip().lower()
-            return v or "all"
-        return v
+        if _means_all(v):
+            return "all"
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _category(cls, v: object) -> object:
+        return None if _means_all(v) else v
 
     @property
     def method(self) -> str | None:

@@ -4,9 +4,11 @@ What the numbers mean is written down in report_queries.py (revenue, refunds, li
 and timewindow.py (days, hours, windows).  The dashboard's own choices:
 
 * Window: `start_date`/`end_date` (dates are whole local days; default: this month to date).
-* `dailyRevenue`/`dailyTransactions`: the window's LAST local day (today by default);
-  `weeklyRevenue`: the 7 local days ending with it; `monthlyRevenue`: its calendar month up
-  to and including it - all with the same filters, so they may reach back before the window.
+* `dailyRevenue`/`dailyTransactions`: today (store time) when the window includes today - a
+  client's "This Month" runs to the month's end, and its "Today" tile must not read a future
+  day - else the window's last local day; `weeklyRevenue`: the 7 local days ending with that
+  day; `monthlyRevenue`: its calendar month up to and including it - all with the same
+  filters, so they may reach back before the window.
 * `comparisonData.previousPeriod`: the same number of local days just before the window
   (the same duration for date-time windows); `change`: percent, 2 places; from 0 to something
   is +100, from 0 to 0 is 0.
@@ -42,6 +44,7 @@ from orm.controllers.timewindow import (
     Window,
     bucket_seconds,
     business_day,
+    local_date,
     local_midnight,
     parse_day,
     resolve_window,
@@ -82,27 +85,29 @@ def _figures(sums: q.Sums) -> dict[str, Any]:
 
 
 def _metrics(
-    session: Session, scope: q.Scope, window: Window,
+    session: Session, scope: q.Scope, window: Window, now: datetime,
 ) -> tuple[dict[str, Any], list[q.BucketRow], q.Sums, q.Coverage]:
     """The `metrics` object, the bucket rows (for charts), the previous period's sums and the
     window's coverage (which days came from the rollup)."""
     previous = window.previous()
-    last_day = window.last_day
-    week_first, month_first = last_day - timedelta(days=6), last_day.replace(day=1)
+    today = local_date(now, scope.zone)
+    # The day the daily/weekly/monthly figures end with (module docstring).
+    anchor = today if window.first_day <= today <= window.last_day else window.last_day
+    week_first, month_first = anchor - timedelta(days=6), anchor.replace(day=1)
     lo = min(previous.start, local_midnight(min(week_first, month_first), scope.zone))
     cov = sections.plan(session, scope, lo, window.end, cuts=(window.start, previous.start))
     rows = sections.buckets(session, scope, cov, start=window.start, previous_start=previous.start,
                             bucket_size=bucket_seconds(Window(lo, window.end, scope.zone)))
     current = q.total(rows, q.PERIOD_CURRENT)
     by_day = q.sums_by_day(rows, (q.PERIOD_EARLIER, q.PERIOD_PREVIOUS, q.PERIOD_CURRENT))
-    daily = by_day.get(last_day, q.Sums())
+    daily = by_day.get(anchor, q.Sums())
     customers, returning = q.customers(session, scope, window.start, window.end)
     figures = _figures(current)
     metrics = {
         "totalRevenue": figures["revenue"],
         "dailyRevenue": money(daily.revenue),
-        "weeklyRevenue": money(q.between(by_day, week_first, last_day).revenue),
-        "monthlyRevenue": money(q.between(by_day, month_first, last_day).revenue),
+        "weeklyRevenue": money(q.between(by_day, week_first, anchor).revenue),
+        "monthlyRevenue": money(q.between(by_day, month_first, anchor).revenue),
         "totalTransactions": current.transactions,
         "dailyTransactions": daily.transactions,
         "averageOrderValue": figures["averageOrderValue"],
@@ -161,7 +166,7 @@ class ReportsController:
         scope, _cfg = _scope(session, settings, query.storeId, actor.store_id, method=query.method,
                              category=query.category_name)
         window = resolve_window(query.start_date, query.end_date, scope.zone, now)
-        metrics, rows, previous, cov = _metrics(session, scope, window)
+        metrics, rows, previous, cov = _metrics(session, scope, window, now)
         by_day = q.sums_by_day(rows, (q.PERIOD_CURRENT,))
         chart = [{"date": d.isoformat(), "revenue": money(by_day.get(d, q.Sums()).revenue),
                   "transactions": by_day.get(d, q.Sums()).transactions} for d in window.days()]
@@ -189,7 +194,7 @@ class ReportsController:
         """The dashboard's default `metrics` (this month to date) for the live WebSocket."""
         scope, _cfg = _scope(session, settings, store_id, anchor_store)
         window = resolve_window(None, None, scope.zone, now)
-        return _metrics(session, scope, window)[0]
+        return _metrics(session, scope, window, now)[0]
 
     @staticmethod
     def daily_sales(session: Session, settings: Settings, *, day: str | date | None, store_id: str | None,

@@ -5,6 +5,12 @@ never read-modify-write, so concurrent sales and adjustments never lose an updat
 locks / SQLite's single writer serialise them), and each writes a `stock_movements` row with the level
 it resulted in. The movements of an item therefore always sum to its current stock.
 
+The same UPDATE sets the item's `movement_seq`, stored on the movement as `seq`: the apply-order stamp,
+max(microseconds of the unit of work's clock, previous stamp + 1). Row locks make it strictly increase
+per item in the order the changes were applied (whatever order the requests arrived in), and it stays
+close to time across items, so the trail sorts by it (newest first) and each row's resulting level is
+the previous row's of that item plus its delta.
+
 A sale touches several items that every other sale touches too (beans, cups, lids): their row locks
 are what sales queue on, held until commit. On PostgreSQL `apply_movements` therefore changes all
 items and writes all movements in ONE statement (rows locked in id order first, so two sales cannot
@@ -19,11 +25,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NoReturn
 
-from sqlalchemy import Boolean, Date, String, bindparam, column, func, select, text, update
+from sqlalchemy import BigInteger, Boolean, Date, String, bindparam, case, column, func, select, text, update
 from sqlalchemy.orm import Session
 
 from orm.column_types import MILLI, Quantity, UTCDateTime, new_id, to_minor
@@ -54,27 +60,35 @@ WITH v AS (
 ), changed AS (
     UPDATE inventory_items AS i
     SET current_stock = i.current_stock + v.delta, updated_at = :now,
+        movement_seq = CASE WHEN i.movement_seq >= :stamp THEN i.movement_seq + 1 ELSE :stamp END,
         last_restocked = CASE WHEN :restock THEN :now ELSE i.last_restocked END
     FROM v
     WHERE i.id = v.id AND i.id IN (SELECT locked.id FROM locked)
       AND (:allow_negative OR v.delta >= 0 OR i.current_stock + v.delta >= 0)
     RETURNING i.id, i.current_stock, i.min_stock_level, i.name, i.unit, i.expiry_date, i.is_active,
-              v.delta, v.movement_id
+              i.movement_seq, v.delta, v.movement_id
 ), movements AS (
-    INSERT INTO stock_movements (id, store_id, inventory_item_id, movement_type, delta, resulting_level,
+    INSERT INTO stock_movements (id, store_id, inventory_item_id, movement_type, delta, resulting_level, seq,
                                  user_id, reason, reference, created_at)
     SELECT changed.movement_id, :store_id, changed.id, :movement_type, changed.delta, changed.current_stock,
-           :user_id, :reason, :reference, :now
+           changed.movement_seq, :user_id, :reason, :reference, :now
     FROM changed
 )
 SELECT changed.id, changed.current_stock, changed.min_stock_level, changed.name, changed.unit,
-       changed.expiry_date, changed.is_active, changed.movement_id,
+       changed.expiry_date, changed.is_active, changed.movement_id, changed.movement_seq,
        (SELECT users.username FROM users WHERE users.id = :user_id) AS user_name
 FROM changed
-""").bindparams(bindparam("now", type_=UTCDateTime())).columns(
+""").bindparams(bindparam("now", type_=UTCDateTime()), bindparam("stamp", type_=BigInteger())).columns(
     column("id", String()), column("current_stock", Quantity()), column("min_stock_level", Quantity()),
     column("name", String()), column("unit", String()), column("expiry_date", Date()),
-    column("is_active", Boolean()), column("movement_id", String()), column("user_name", String()))
+    column("is_active", Boolean()), column("movement_id", String()), column("movement_seq", BigInteger()),
+    column("user_name", String()))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def apply_stamp(now: datetime) -> int:
+    """The lowest apply-order stamp a change at `now` gets: whole microseconds since the epoch."""
+    return (now - _EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,7 @@ class _Changed:
     expiry: date | None
     is_active: bool
     movement_id: str
+    seq: int
 
 
 def serialize_movement(mv: StockMovement, item_name: str, unit: str, user_name: str | None) -> dict[str, Any]:
@@ -139,14 +154,17 @@ def _refuse(session: Session, store_id: str, item_id: str, delta: Decimal) -> No
 def _update_one(session: Session, *, store_id: str, item_id: str, delta: Decimal, movement_type: str,
                 now: datetime, allow_negative: bool) -> _Changed:
     """The portable path: one atomic UPDATE ... RETURNING (no movement yet)."""
-    values: dict[str, Any] = {"current_stock": InventoryItem.current_stock + delta, "updated_at": now}
+    stamp, seq = apply_stamp(now), InventoryItem.movement_seq
+    values: dict[str, Any] = {"current_stock": InventoryItem.current_stock + delta, "updated_at": now,
+                              "movement_seq": case((seq >= stamp, seq + 1), else_=stamp)}
     if movement_type == "restock":
         values["last_restocked"] = now
     stmt = (update(InventoryItem)
             .where(InventoryItem.id == item_id, InventoryItem.store_id == store_id)
             .values(**values)
             .returning(InventoryItem.current_stock, InventoryItem.min_stock_level, InventoryItem.name,
-                       InventoryItem.unit, InventoryItem.expiry_date, InventoryItem.is_active)
+                       InventoryItem.unit, InventoryItem.expiry_date, InventoryItem.is_active,
+                       InventoryItem.movement_seq)
             .execution_options(synchronize_session=False))
     if delta < 0 and not allow_negative:
         # Taking stock away must not end below zero; adding to a negative level is always fine.
@@ -154,8 +172,8 @@ def _update_one(session: Session, *, store_id: str, item_id: str, delta: Decimal
     row = session.execute(stmt).one_or_none()
     if row is None:
         _refuse(session, store_id, item_id, delta)
-    level, min_level, name, unit, expiry, is_active = row
-    return _Changed(item_id, delta, level, min_level, name, unit, expiry, is_active, new_id())
+    level, min_level, name, unit, expiry, is_active, seq = row
+    return _Changed(item_id, delta, level, min_level, name, unit, expiry, is_active, new_id(), seq)
 
 
 def _update_all_pg(session: Session, *, store_id: str, changes: list[tuple[str, Decimal]], movement_type: str,
@@ -166,15 +184,15 @@ def _update_all_pg(session: Session, *, store_id: str, changes: list[tuple[str, 
     movement_ids = [new_id() for _ in changes]
     rows = {row.id: row for row in session.execute(_PG_APPLY, {
         "item_ids": ids, "deltas": [to_minor(delta, 1000) for _, delta in changes], "movement_ids": movement_ids,
-        "store_id": store_id, "now": now, "restock": movement_type == "restock", "allow_negative": allow_negative,
-        "movement_type": movement_type, "user_id": user_id, "reason": reason[:255],
+        "store_id": store_id, "now": now, "stamp": apply_stamp(now), "restock": movement_type == "restock",
+        "allow_negative": allow_negative, "movement_type": movement_type, "user_id": user_id, "reason": reason[:255],
         "reference": (reference or None) and reference[:64]})}
     for item_id, delta in changes:
         if item_id not in rows:  # the first refused item in id order, as the one-by-one path would find it
             _refuse(session, store_id, item_id, delta)
     changed = [_Changed(item_id, delta, rows[item_id].current_stock, rows[item_id].min_stock_level,
                         rows[item_id].name, rows[item_id].unit, rows[item_id].expiry_date,
-                        rows[item_id].is_active, rows[item_id].movement_id)
+                        rows[item_id].is_active, rows[item_id].movement_id, rows[item_id].movement_seq)
                for item_id, delta in changes]
     user_name = rows[ids[0]].user_name if user_id else None
     return changed, user_name
@@ -185,8 +203,9 @@ def _insert_movements(session: Session, changed: list[_Changed], *, store_id: st
     """One multi-row INSERT for the portable path."""
     session.execute(StockMovement.__table__.insert(), [
         {"id": c.movement_id, "store_id": store_id, "inventory_item_id": c.item_id,
-         "movement_type": movement_type, "delta": c.delta, "resulting_level": c.level, "user_id": user_id,
-         "reason": reason[:255], "reference": (reference or None) and reference[:64], "created_at": now}
+         "movement_type": movement_type, "delta": c.delta, "resulting_level": c.level, "seq": c.seq,
+         "user_id": user_id, "reason": reason[:255], "reference": (reference or None) and reference[:64],
+         "created_at": now}
         for c in changed])
 
 
@@ -339,7 +358,7 @@ class StockController:
     def movements(session: Session, settings: Settings, store_id: str, page: Page, *, item_id: str | None = None,
                   require_item: bool = False, movement_type: str | None = None,
                   since: str | None = None, until: str | None = None) -> dict[str, Any]:
-        """The audit trail, newest first -> {movements, total, page, perPage, pages}.
+        """The audit trail, newest applied first -> {movements, total, page, perPage, pages}.
 
         `since`/`until` are ISO date-times with a zone, or dates meaning whole days in the store's
         time zone (`until` includes its day), parsed by timewindow.parse_bound.
@@ -371,7 +390,7 @@ class StockController:
                                 else StockMovement.created_at <= end)
         total = session.scalar(select(func.count()).select_from(query.with_only_columns(StockMovement.id)
                                                                 .subquery())) or 0
-        query = query.order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
+        query = query.order_by(StockMovement.seq.desc(), StockMovement.id.desc())
         if not page.everything:
             query = query.limit(page.per_page).offset(page.offset)
         rows = [serialize_movement(mv, name, unit, username) for mv, name, unit, username in session.execute(query)]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orm.column_types import Quantity, UnitCost, UTCDateTime
@@ -33,6 +33,9 @@ class InventoryItem(Base):
     unit: Mapped[str] = mapped_column(String(16), nullable=False)
     # Changed only by atomic `current_stock = current_stock + :delta` statements.
     current_stock: Mapped[Decimal] = mapped_column(Quantity(), nullable=False, default=Decimal("0"))
+    # The apply-order stamp of the item's latest movement, set by the same UPDATE that changes the stock
+    # (stock_controller.py): strictly increasing per item, so the movement trail sorts by it.
+    movement_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default=text("0"))
     min_stock_level: Mapped[Decimal] = mapped_column(Quantity(), nullable=False, default=Decimal("0"))
     max_stock_level: Mapped[Decimal | None] = mapped_column(Quantity(), nullable=True)
     cost_per_unit: Mapped[Decimal | None] = mapped_column(UnitCost(), nullable=True)
@@ -54,6 +57,9 @@ class StockMovement(Base):
         # The forecast sums sales/refunds of the last 28 days per store.
         Index("ix_stock_movements_store_type_created", "store_id", "movement_type", "created_at"),
         Index("ix_stock_movements_store_created", "store_id", "created_at"),
+        # The trail lists (newest first) sort by the apply-order stamp.
+        Index("ix_stock_movements_item_seq", "inventory_item_id", "seq"),
+        Index("ix_stock_movements_store_seq", "store_id", "seq"),
     )
 
     id: Mapped[str] = id_column()
@@ -62,6 +68,8 @@ class StockMovement(Base):
     movement_type: Mapped[str] = mapped_column(String(16), nullable=False)
     delta: Mapped[Decimal] = mapped_column(Quantity(), nullable=False)
     resulting_level: Mapped[Decimal] = mapped_column(Quantity(), nullable=False)
+    # The item's movement_seq this change set: the order in which the item's changes were applied.
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     # No foreign key: the trail must outlive any change to staff records.
     user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     reason: Mapped[str] = mapped_column(String(255), nullable=False, default="")
