@@ -47,6 +47,7 @@ from orm.models.model_menu import MenuCategory, MenuItem
 
 COLUMNS = ("name", "category", "size", "price", "description", "isActive", "sku", "barcode", "taxRate")
 REQUIRED = ("name", "price")
+NUMERIC = ("price", "taxRate")  # decimal commas in ;-separated files (csv_io)
 MODES = ("upsert", "create")
 MAX_ROWS = 5_000
 MAX_PRICE = Decimal("10000")
@@ -67,7 +68,8 @@ def parse_source(*, csv_bytes: bytes | None = None, json_rows: object = None) ->
     """Read and check every row (no database). File-level problems raise ValidationFailed at once."""
     errors = RowErrors()
     if csv_bytes is not None:
-        raw = read_csv(csv_bytes, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS, errors=errors)
+        raw = read_csv(csv_bytes, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS, errors=errors,
+                       numeric=NUMERIC)
     else:
         raw = rows_from_json(json_rows, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS, errors=errors)
     if not raw and not errors:
