@@ -54,6 +54,21 @@ class LinkPlan:
         return bool(self.groups or self.item_groups or self.item_recipes)
 
 
+class _Inventory:
+    """The store's inventory items by name: the exact name first, else case-insensitively."""
+
+    def __init__(self, session: Session, store_id: str) -> None:
+        self.exact: dict[str, str] = {}
+        self.folded: dict[str, str] = {}
+        for item_id, name in session.execute(select(InventoryItem.id, InventoryItem.name)
+                                             .where(InventoryItem.store_id == store_id).order_by(InventoryItem.name)):
+            self.exact[name] = item_id
+            self.folded.setdefault(name.casefold(), item_id)
+
+    def id(self, name: str) -> str | None:
+        return self.exact.get(name) or self.folded.get(name.casefold())
+
+
 def _stored(group: dict[str, Any] | None) -> tuple | None:
     if group is None:
         return None
@@ -69,10 +84,7 @@ def plan_links(session: Session, rows: list[Any], existing: dict[Key, Any], stor
     with_recipe = [r for r in rows if r.values.get(RECIPE)]
     if not with_groups and not with_recipe:
         return plan
-    inventory: dict[str, str] = {}
-    for item_id, name in session.execute(select(InventoryItem.id, InventoryItem.name)
-                                         .where(InventoryItem.store_id == store_id)):
-        inventory.setdefault(name.casefold(), item_id)
+    inventory = _Inventory(session, store_id)
     stored_groups = {g.name.casefold(): g for g in session.scalars(
         select(ModifierGroup).where(ModifierGroup.store_id == store_id))}
     active = {g.id: key for key, g in stored_groups.items() if g.is_active}
@@ -88,10 +100,10 @@ def plan_links(session: Session, rows: list[Any], existing: dict[Key, Any], stor
             modifiers, missing = [], False
             for m in entry.modifiers:
                 for name, _ in m.recipe:
-                    if name.casefold() not in inventory:
+                    if inventory.id(name) is None:
                         missing = True
                         errors.add(row.line, GROUPS, f"modifier {m.name!r}: no inventory item named {name!r}")
-                modifiers.append((m.name, m.price_delta, [(inventory.get(n.casefold(), ""), q) for n, q in m.recipe]))
+                modifiers.append((m.name, m.price_delta, [(inventory.id(n) or "", q) for n, q in m.recipe]))
             group = stored_groups.get(key)
             stored = _stored(current.get(group.id)) if group is not None and group.is_active else None
             if not missing and stored != (entry.min_select, entry.max_select, modifiers):
@@ -111,8 +123,8 @@ def plan_links(session: Session, rows: list[Any], existing: dict[Key, Any], stor
         names = [group_name(e).casefold() for e in row.values[GROUPS]]
         unknown = [group_name(e) for e in row.values[GROUPS] if not known(group_name(e))]
         for name in unknown:
-            errors.add(row.line, GROUPS, f"no modifier group named {name!r}: define it on one row, "
-                                         f"e.g. {name} (0-1): Small = 0 | Large = 0.50")
+            errors.add(row.line, GROUPS, f"no modifier group named {name!r}: define it on one of the rows as "
+                                         f"{name} (min-max): modifier = price | ...")
         item = existing.get((row.name, row.size))
         now_names = [active.get(gid) for gid in links.get(item.id, [])] if item is not None else []
         if not unknown and names != now_names:
@@ -120,10 +132,10 @@ def plan_links(session: Session, rows: list[Any], existing: dict[Key, Any], stor
             plan.changed_lines.add(row.line)
     for row in with_recipe:
         cell: RecipeCell = row.values[RECIPE]
-        missing = [name for name, _ in cell if name.casefold() not in inventory]
+        missing = [name for name, _ in cell if inventory.id(name) is None]
         for name in missing:
             errors.add(row.line, RECIPE, f"no inventory item named {name!r}")
-        wanted = [(inventory.get(name.casefold(), ""), qty) for name, qty in cell]
+        wanted = [(inventory.id(name) or "", qty) for name, qty in cell]
         item = existing.get((row.name, row.size))
         if not missing and (item is None or recipes.get(item.id, []) != wanted):
             plan.item_recipes[(row.name, row.size)] = wanted
