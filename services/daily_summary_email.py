@@ -53,8 +53,11 @@ def _cover(days: Decimal | int | None) -> str:
 
 
 def _change(now: Decimal | int, before: Decimal | int) -> str:
+    """ "+25%", "-12.5%"; "n/a" when there is nothing to compare with (a ratio to zero means nothing)."""
+    if not before:
+        return "n/a"
     change = percent_change(now, before)
-    return f"{'+' if change > 0 else ''}{change}%"
+    return f"{'+' if change > 0 else ''}{_amount(change)}%"
 
 
 def render_summary(data: dict[str, Any], *, sender: str, recipients: list[str]) -> EmailMessage:

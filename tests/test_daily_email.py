@@ -288,6 +288,17 @@ async def test_numbers_read_like_a_person_wrote_them(staff, menu, clock, inbox, 
     for html_text in (text, page):
         assert ".000" not in html_text
     assert ">8 pcs<" in page and ">12 pcs<" in page
+    assert re.search(r"Transactions +3 +0 +n/a", text) and "100.00%" not in text  # nothing last week
+
+
+@pytest.mark.parametrize(("now", "before", "expected"), [
+    (Decimal("15"), Decimal("12"), "+25%"), (Decimal("10.5"), Decimal("12"), "-12.5%"), (3, 3, "0%"),
+    (Decimal("5"), 0, "n/a"), (0, 0, "n/a"), (Decimal("3000"), Decimal("100"), "+2,900%"),
+])
+def test_changes_are_short_percentages(now, before, expected) -> None:
+    from services.daily_summary_email import _change
+
+    assert _change(now, before) == expected
 
 
 @pytest.mark.parametrize(("value", "noun", "expected"), [
