@@ -70,7 +70,7 @@ COLUMNS: dict[str, str] = {
     "allowNegativeStock": "allow_negative_stock",
     "receiptWidth": "receipt_width",
 }
-# Characters per line of receipt paper: 58 mm paper prints 32, 80 mm paper 42 or 48 (font B).
+# Characters per line of receipt paper (font A): 58 mm paper prints 32, 80 mm paper 42 or 48 by printer.
 RECEIPT_WIDTHS = (32, 42, 48)
 DEFAULT_RECEIPT_WIDTH = 42
 
