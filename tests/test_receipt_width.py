@@ -30,13 +30,17 @@ def printed_lines(raw: bytes) -> list[str]:
 
 def rush_hour_order() -> dict[str, Any]:
     """Everything a receipt can carry: modifiers, a discount, two tax rates, a tip, split payment, change."""
+    # Lines 10.00 + 6.20 + 3.00 + 6.90 = 26.10, 10 % off, VAT added on the net, a tip, card + cash.
     order = make_order(
-        tipAmount=D("1.50"), roundingAdjustment=D("0.00"), total=D("19.86"),
+        subtotal=D("26.10"), discountAmount=D("2.61"), taxAmount=D("1.40"),
+        taxBreakdown=[{"rate": D("0.026"), "base": D("9.00"), "tax": D("0.23")},
+                      {"rate": D("0.081"), "base": D("14.49"), "tax": D("1.17")}],
+        tipAmount=D("1.50"), roundingAdjustment=D("0.00"), total=D("26.39"),
         payments=[{"method": "card", "amount": D("10.00"), "tendered": None, "change": None,
                    "reference": "AUTH 829371 ****4242"},
-                  {"method": "cash", "amount": D("9.86"), "tendered": D("20.00"), "change": D("10.14"),
+                  {"method": "cash", "amount": D("16.39"), "tendered": D("20.00"), "change": D("3.61"),
                    "reference": None}],
-        paymentMethod="split", amountPaid=D("30.00"), changeGiven=D("10.14"),
+        paymentMethod="split", amountPaid=D("30.00"), changeGiven=D("3.61"),
     )
     order["items"].append({"productName": UNICODE_NAME, "size": "Large", "quantity": 1, "unitPrice": "6.50",
                            "modifiers": [{"name": "Extra Sahne", "priceDelta": "0.40"}],
@@ -60,7 +64,7 @@ def test_text_receipt_fits_each_paper_width(width: int) -> None:
     text = "\n".join(lines)
     for word in UNICODE_NAME.split():  # wrapped, never cut
         assert word in text, word
-    for expected in ("+ Oat milk (+0.50)", "Discount (Staff 10%)", "VAT 2.6% on 9.00", "VAT 8.1% on 8.28", "Tip",
+    for expected in ("+ Oat milk (+0.50)", "Discount (Staff 10%)", "VAT 2.6% on 9.00", "VAT 8.1% on 14.49", "Tip",
                      "Card", "Cash", "Tendered", "Change"):
         assert expected in text, expected
 
@@ -69,9 +73,10 @@ def test_58mm_receipt_has_every_part_on_32_columns() -> None:
     lines = render_text(rush_hour_order(), {**STORE, "receiptWidth": 32}).splitlines()
     def row(label: str, amount: str) -> str:
         return label + " " * (32 - len(label) - len(amount)) + amount
-    for expected in (row("Subtotal", "19.20"), row("Discount (Staff 10%)", "-1.92"), row("Tip", "1.50"),
-                     row("TOTAL EUR", "19.86"), row("Card", "10.00"), row("Cash", "9.86"),
-                     row("  Tendered", "20.00"), row("  Change", "10.14"), row("VAT 2.6% on 9.00", "0.23")):
+    for expected in (row("Subtotal", "26.10"), row("Discount (Staff 10%)", "-2.61"), row("Tip", "1.50"),
+                     row("TOTAL EUR", "26.39"), row("Card", "10.00"), row("Cash", "16.39"),
+                     row("  Tendered", "20.00"), row("  Change", "3.61"), row("VAT 2.6% on 9.00", "0.23"),
+                     row("VAT 8.1% on 14.49", "1.17"), row("VAT total", "1.40")):
         assert expected in lines, expected
     name_lines = [ln for ln in lines if "Schokolade" in ln or "Personen" in ln or "抹茶" in ln]
     assert len(name_lines) >= 3  # the long name wraps over several lines
@@ -87,7 +92,7 @@ def test_escpos_lines_fit_and_amounts_align(width: int) -> None:
     # "抹茶" prints as "??": the layout counts what the printer prints, so the amount still ends at the edge.
     first = next(ln for ln in lines if "Heiße" in ln)
     assert first.endswith("6.90") and len(first) == width
-    assert any(ln.startswith("TOTAL EUR") and ln.endswith("19.86") and len(ln) == width for ln in lines)
+    assert any(ln.startswith("TOTAL EUR") and ln.endswith("26.39") and len(ln) == width for ln in lines)
     assert any("??" in ln for ln in lines)
 
 
