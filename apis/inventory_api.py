@@ -135,6 +135,9 @@ class ImportHandler(BaseHandler):
     permissions = {"POST": "inventory.edit"}
     api_doc = {"post": {"summary": "Import items from CSV (multipart `file`, raw text/csv, or JSON {rows}); "
                                    "all-or-nothing, upsert by name; ?dryRun=true validates only",
+                        "description": "The columns of GET /inventory/export. A CSV whose header is separated by "
+                                       "semicolons is read with decimal commas (0,25), as a German or French "
+                                       "spreadsheet saves it; with or without a UTF-8 BOM.",
                         "query": {"dryRun": {"type": "boolean"}}, "status": 200}}
 
     async def post(self) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from apis import jsonutil
 from apis.base import BaseHandler, page_from_query
 from context import AppContext
-from orm.controllers import menu_import
+from orm.controllers import menu_export, menu_import
 from orm.controllers.csv_io import FieldError, parse_bool
 from orm.controllers.errors import ValidationFailed
 from orm.controllers.image_processing import delete_image_files
@@ -50,6 +50,12 @@ LIST_QUERY = {
     "page": {"type": "integer", "minimum": 1},
     "perPage": {"type": "integer", "minimum": 1, "maximum": 200},
 }
+
+EXPORT_CELLS = ("recipe: inventory item names with quantities, `Espresso beans:0.018;Milk:0.2`. modifierGroups: "
+                "the item's groups separated by `;`, each a group's name or its definition "
+                "`Milk (0-1): Whole milk = 0 | Oat milk = 0.50 [Oat milk:0.2]` (min-max to choose, modifiers "
+                "with price change and, in brackets, what they consume); a `\\` escapes `\\ ; | [ ] = :` "
+                "in names.")
 
 
 class _Lru:
@@ -266,10 +272,13 @@ class BulkImportHandler(BaseHandler):
     permissions = {"POST": "menu.import"}
     api_doc = {"post": {
         "summary": "Import menu items: multipart `file` (CSV), text/csv body, or JSON {rows:[...]}",
-        "description": "Columns name,category,size,price,description,isActive,sku,barcode,taxRate (name and price "
-                       "required). ?mode=upsert (default; key name+size; empty cells leave fields unchanged) or "
-                       "create; ?dryRun=true validates only. Any problem -> 400 with data {created, updated, "
-                       "skipped, rowErrors[{row, field, message}]} and nothing written.",
+        "description": "Columns name,category,size,price,description,isActive,sku,barcode,taxRate,"
+                       "takeAwayTaxRate,sortOrder,modifierGroups,recipe (name and price required; the columns of "
+                       "GET /menu_items/export). ?mode=upsert (default; key name+size; empty cells leave fields "
+                       "unchanged) or create; ?dryRun=true validates only. Any problem -> 400 with data {created, "
+                       "updated, skipped, rowErrors[{row, field, message}]} and nothing written. A CSV whose header "
+                       "is separated by semicolons is read with decimal commas (3,50), as a German or French "
+                       "spreadsheet saves it; with or without a UTF-8 BOM. " + EXPORT_CELLS,
         "query": {"mode": {"type": "string", "enum": list(menu_import.MODES)}, "dryRun": {"type": "boolean"}},
         "tags": ["menu"],
     }}
@@ -302,12 +311,33 @@ class BulkImportHandler(BaseHandler):
         self.success(result, message=message)
 
 
+class MenuExportHandler(BaseHandler):
+    """The menu as the bulk import's CSV."""
+
+    permissions = {"GET": "menu.view"}
+    api_doc = {"get": {
+        "summary": "The whole menu as CSV (RFC 4180, UTF-8 with BOM) in the bulk import's columns; re-imports "
+                   "unchanged", "raw": "text/csv", "tags": ["menu"],
+        "description": "Columns name,category,size,price,description,isActive,sku,barcode,taxRate,takeAwayTaxRate,"
+                       "sortOrder,modifierGroups,recipe; tax rates are the item's own (empty = inherited); each "
+                       "group is defined on the first item offering it and named on the others. " + EXPORT_CELLS,
+    }}
+
+    async def get(self) -> None:
+        data = await self.run_db(menu_export.export_csv, self.ctx.settings, self.principal.store_id)
+        stamp = self.ctx.clock().strftime("%Y%m%d")
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="menu-{stamp}.csv"')
+        self.finish(data)
+
+
 _ID = r"(?P<item_id>[^/]+)"
 default_handlers = [
     (r"/menu_items", MenuItemsHandler),
     (r"/menu_items/categories", CategoriesHandler),
     (r"/menu_items/categories/(?P<name>[^/]+)", CategoryHandler),
     (r"/menu_items/bulk-import", BulkImportHandler),
+    (r"/menu_items/export", MenuExportHandler),  # before /menu_items/{id}, which would take "export" as an id
     (r"/menu_items/modifier-groups", ModifierGroupsHandler),
     (r"/menu_items/modifier-groups/(?P<group_id>[^/]+)", ModifierGroupHandler),
     (r"/menu_items/" + _ID, MenuItemHandler),

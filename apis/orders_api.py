@@ -150,10 +150,11 @@ class OrderVoidHandler(OrderHandlerBase):
 
 
 class OrderReceiptHandler(OrderHandlerBase):
-    """The receipt: text (42 columns), html, escpos bytes, or json in the envelope."""
+    """The receipt: text and escpos in the `receiptWidth` setting's columns, html, or json in the envelope."""
 
     permissions = {"GET": "receipts.print"}
-    api_doc = {"get": {"summary": "Receipt of an order (format=text|html|escpos|json, default text)",
+    api_doc = {"get": {"summary": "Receipt of an order (format=text|html|escpos|json, default text; text and "
+                                  "escpos lines fit the receiptWidth setting: 32, 42 or 48 columns)",
                        "query": FORMAT_QUERY, "raw": RECEIPT_TYPES, "tags": ["orders"]}}
 
     async def get(self, order_id: str) -> None:

@@ -42,6 +42,20 @@ def _totals(hourly: Sequence[tuple[int, Decimal]]) -> list[Decimal]:
     return totals
 
 
+def hour_span(totals: Sequence[Decimal]) -> range:
+    """The hours the chart shows: the store's opening hours as the sales show them, i.e. the first
+    to the last hour with sales, one hour either side (within 0..23); the whole day without sales."""
+    busy = [hour for hour, value in enumerate(totals) if value != 0]
+    if not busy:
+        return range(24)
+    return range(max(busy[0] - 1, 0), min(busy[-1] + 1, 23) + 1)
+
+
+def hour_label(hour: int) -> str:
+    """An hour as a clock reads: 7 -> "07:00"."""
+    return f"{hour:02d}:00"
+
+
 def hourly_sales_chart(
     hourly: Sequence[tuple[int, Decimal]],
     *,
@@ -50,7 +64,7 @@ def hourly_sales_chart(
     title: str = "Sales by hour",
     currency: str = "EUR",
 ) -> bytes:
-    """PNG bar chart of revenue per hour 0..23; missing hours count as zero."""
+    """PNG bar chart of revenue per hour over the opening hours (hour_span); missing hours count as zero."""
     if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
         raise ValidationFailed(
             "Invalid chart size",
@@ -88,21 +102,23 @@ def hourly_sales_chart(
     if bottom_value < 0:
         draw.text((4, plot_bottom - line_h // 2), min_label, fill=TEXT_COLOR, font=font)
 
-    slot = (right - left) / 24
+    hours = hour_span(totals)
+    slot = (right - left) / len(hours)
     gap = max(1, round(slot * 0.2))
     # Label every hour when the labels fit, otherwise every 2nd/3rd/... hour.
     step = 1
-    while step < 24 and _text_size(draw, "23", font)[0] + 4 > slot * step:
+    while step < len(hours) and _text_size(draw, hour_label(23), font)[0] + 6 > slot * step:
         step += 1
-    for hour, value in enumerate(totals):
-        x0 = left + round(hour * slot) + gap // 2
-        x1 = left + round((hour + 1) * slot) - (gap - gap // 2) - 1
+    for position, hour in enumerate(hours):
+        value = totals[hour]
+        x0 = left + round(position * slot) + gap // 2
+        x1 = left + round((position + 1) * slot) - (gap - gap // 2) - 1
         if value != 0:
             y = y_of(value)
             color = BAR_COLOR if value > 0 else NEGATIVE_BAR_COLOR
             draw.rectangle([x0, min(y, zero_y), max(x0, x1), max(y, zero_y)], fill=color)
-        if hour % step == 0:
-            label = str(hour)
+        if position % step == 0:
+            label = hour_label(hour)
             tw = _text_size(draw, label, font)[0]
             draw.text(((x0 + x1 - tw) // 2, plot_bottom + 4), label, fill=TEXT_COLOR, font=font)
     draw.line([(left, zero_y), (right, zero_y)], fill=AXIS_COLOR)

@@ -17,7 +17,7 @@ from orm.controllers.errors import DomainError, ServiceUnavailable, ValidationFa
 from orm.controllers.report_sql import percent_change
 from orm.controllers.reports_controller import ReportsController
 from orm.controllers.settings_controller import SettingsController
-from services.charts import hourly_sales_chart
+from services.charts import hour_label, hourly_sales_chart
 from services.email_service import EmailDeliveryError, build_message, mailer_for
 
 CHART_CID = "hourly-sales"
@@ -35,9 +35,29 @@ def _money(value: Decimal, currency: str) -> str:
     return f"{currency} {value:,.2f}"
 
 
+def _amount(value: Decimal | int) -> str:
+    """A quantity as a person writes it: 8.000 -> "8", 2.500 -> "2.5", 1500 -> "1,500"."""
+    number = Decimal(value)
+    if number == number.to_integral_value():
+        return f"{int(number):,}"
+    return f"{number.normalize():,f}"
+
+
+def _count(value: Decimal | int, noun: str, plural: str | None = None) -> str:
+    """ "1 sale", "8 sales", "2.5 days": the noun agrees with the number."""
+    return f"{_amount(value)} {noun if Decimal(value) == 1 else plural or noun + 's'}"
+
+
+def _cover(days: Decimal | int | None) -> str:
+    return "n/a" if days is None else _count(days, "day")
+
+
 def _change(now: Decimal | int, before: Decimal | int) -> str:
+    """ "+25%", "-12.5%"; "n/a" when there is nothing to compare with (a ratio to zero means nothing)."""
+    if not before:
+        return "n/a"
     change = percent_change(now, before)
-    return f"{'+' if change > 0 else ''}{change}%"
+    return f"{'+' if change > 0 else ''}{_amount(change)}%"
 
 
 def render_summary(data: dict[str, Any], *, sender: str, recipients: list[str]) -> EmailMessage:
@@ -52,7 +72,7 @@ def render_summary(data: dict[str, Any], *, sender: str, recipients: list[str]) 
     rows = [
         ("Revenue", _money(totals["revenue"], currency), _money(last_week["revenue"], currency),
          _change(totals["revenue"], last_week["revenue"])),
-        ("Transactions", str(totals["transactions"]), str(last_week["transactions"]),
+        ("Transactions", _amount(totals["transactions"]), _amount(last_week["transactions"]),
          _change(totals["transactions"], last_week["transactions"])),
         ("Average sale", _money(totals["averageOrderValue"], currency),
          _money(last_week["averageOrderValue"], currency),
@@ -80,15 +100,14 @@ def _text(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str
              f"{'':14}{'Today':>16}{last_week:>16}{'Change':>10}"]
     lines += [f"{name:14}{now:>16}{before:>16}{change:>10}" for name, now, before, change in rows]
     lines += ["", "Top products"]
-    lines += [f"  {p['quantitySold']:>4} x {p['name']:<30} {_money(p['revenue'], currency):>14}" for p in top] \
-        or ["  (no sales)"]
+    lines += [f"  {_amount(p['quantitySold']):>5} x {p['name']:<30} {_money(p['revenue'], currency):>14}"
+              for p in top] or ["  (no sales)"]
     lines += ["", "Sales by hour"]
-    lines += [f"  {h['hour']:02d}:00  {h['transactions']:>4} sales  {_money(h['revenue'], currency):>14}"
-              for h in busy] or ["  (no sales)"]
+    lines += [f"  {hour_label(h['hour'])}  {_count(h['transactions'], 'sale'):>10}  "
+              f"{_money(h['revenue'], currency):>14}" for h in busy] or ["  (no sales)"]
     lines += ["", "Stock to reorder"]
-    lines += [f"  {r['name']}: {r['currentStock']} {r['unit']} left, "
-              f"{'n/a' if r['daysOfCover'] is None else r['daysOfCover']} days of cover, "
-              f"reorder {r['suggestedReorder']} {r['unit']}" for r in reorder] or ["  Nothing to reorder."]
+    lines += [f"  {r['name']}: {_amount(r['currentStock'])} {r['unit']} left, {_cover(r['daysOfCover'])} of cover, "
+              f"reorder {_amount(r['suggestedReorder'])} {r['unit']}" for r in reorder] or ["  Nothing to reorder."]
     return "\n".join(lines) + "\n"
 
 
@@ -98,12 +117,12 @@ def _html(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str
     td = '<td style="padding:4px 10px;text-align:right">'
     summary = "".join(f"<tr><th style='text-align:left;padding:4px 10px'>{e(name)}</th>{td}{e(now)}</td>"
                       f"{td}{e(before)}</td>{td}{e(change)}</td></tr>" for name, now, before, change in rows)
-    products = "".join(f"<tr><td style='padding:4px 10px'>{e(p['name'])}</td>{td}{p['quantitySold']}</td>"
+    products = "".join(f"<tr><td style='padding:4px 10px'>{e(p['name'])}</td>{td}{_amount(p['quantitySold'])}</td>"
                        f"{td}{e(_money(p['revenue'], currency))}</td></tr>" for p in top) \
         or "<tr><td colspan='3' style='padding:4px 10px'>No sales.</td></tr>"
-    stock = "".join(f"<tr><td style='padding:4px 10px'>{e(r['name'])}</td>{td}{r['currentStock']} {e(r['unit'])}"
-                    f"</td>{td}{'n/a' if r['daysOfCover'] is None else r['daysOfCover']}</td>"
-                    f"{td}{r['suggestedReorder']} {e(r['unit'])}</td></tr>" for r in reorder) \
+    stock = "".join(f"<tr><td style='padding:4px 10px'>{e(r['name'])}</td>{td}{_amount(r['currentStock'])} "
+                    f"{e(r['unit'])}</td>{td}{_cover(r['daysOfCover'])}</td>"
+                    f"{td}{_amount(r['suggestedReorder'])} {e(r['unit'])}</td></tr>" for r in reorder) \
         or "<tr><td colspan='4' style='padding:4px 10px'>Nothing to reorder.</td></tr>"
     return f"""<!doctype html>
 <html><body style="font-family:Arial,Helvetica,sans-serif;color:#1e1e1e">
@@ -118,7 +137,7 @@ def _html(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str
 {td}Sold</td>{td}Revenue</td></tr>{products}</table>
 <h3>Stock to reorder</h3>
 <table style="border-collapse:collapse"><tr><th style="text-align:left;padding:4px 10px">Item</th>
-{td}In stock</td>{td}Days of cover</td>{td}Reorder</td></tr>{stock}</table>
+{td}In stock</td>{td}Cover</td>{td}Reorder</td></tr>{stock}</table>
 </body></html>
 """
 

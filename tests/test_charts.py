@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from orm.controllers.errors import ValidationFailed
-from services.charts import BAR_COLOR, hourly_sales_chart
+from services.charts import BAR_COLOR, hour_label, hour_span, hourly_sales_chart
 
 
 def _open(png: bytes) -> Image.Image:
@@ -74,11 +74,30 @@ def test_bar_heights_follow_the_data():
 
 
 def test_different_data_gives_different_pixel_columns():
-    a = _bar_columns(_open(hourly_sales_chart([(8, Decimal(10))])))
-    b = _bar_columns(_open(hourly_sales_chart([(17, Decimal(10))])))
-    assert a and b
-    assert set(a).isdisjoint(b)
-    assert min(a) < min(b)
+    a = _bar_columns(_open(hourly_sales_chart([(8, Decimal(10)), (17, Decimal(1))])))
+    b = _bar_columns(_open(hourly_sales_chart([(8, Decimal(1)), (17, Decimal(10))])))
+    left_a, right_a = _groups(a)
+    left_b, right_b = _groups(b)
+    assert left_a == left_b and right_a == right_b  # same hours, same places
+    assert max(a[x] for x in left_a) > max(a[x] for x in right_a)
+    assert max(b[x] for x in left_b) < max(b[x] for x in right_b)
+
+
+def test_the_hour_axis_covers_the_opening_hours():
+    day = [Decimal(0)] * 24
+    assert hour_span(day) == range(24)  # no sales: the whole day
+    day[7], day[18] = Decimal("3.50"), Decimal("-2.00")  # a refund is business too
+    assert hour_span(day) == range(6, 20)  # first and last sale hour, one hour either side
+    day[0], day[23] = Decimal(1), Decimal(1)
+    assert hour_span(day) == range(0, 24)  # never beyond the day
+    assert [hour_label(h) for h in (0, 7, 23)] == ["00:00", "07:00", "23:00"]
+
+
+def test_a_day_of_opening_hours_gets_wide_bars():
+    day = _groups(_bar_columns(_open(hourly_sales_chart([(7, Decimal(5)), (8, Decimal(5))]))))
+    spread = _groups(_bar_columns(_open(hourly_sales_chart([(0, Decimal(5)), (23, Decimal(5))]))))
+    # 07:00-08:00 alone spans 4 hours of axis (06..09), midnight to 23:00 all 24.
+    assert len(day[0]) > 4 * len(spread[0])
 
 
 def test_duplicate_hours_are_summed():

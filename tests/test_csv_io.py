@@ -173,9 +173,64 @@ def test_data_instead_of_header():
     assert err["row"] == 1 and "header" in err["message"]
 
 
-def test_semicolon_separated_file_gets_a_hint():
-    err = only_error(failure("name;price\nLatte;3,50\n"))
-    assert "commas" in err["message"]
+def test_tab_separated_file_gets_a_hint():
+    err = only_error(failure("name\tprice\nLatte\t3.50\n"))
+    assert "commas" in err["message"] and "tabs" in err["message"]
+
+
+# --- a spreadsheet's locale: semicolons and decimal commas ------------------
+
+
+@pytest.mark.parametrize("bom", [b"", UTF8_BOM])
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_german_or_french_spreadsheet_is_read_with_decimal_commas(bom, newline):
+    text = newline.join([
+        "Name;Category;Price;Description;Tax Rate",
+        'Latte;Coffee;3,50;"Milk; foam, and love";0,081',
+        "Grand café;Coffee;1.234,50;;",
+        "Thé vert;Tea;1 234,5;;0,026",
+        "Petit;Tea;\u202f,5;;",
+        "Eau;Drinks;12;;0",
+        "",
+    ])
+    rows = read_menu(bom + text.encode(), numeric=("price", "taxRate"))
+    assert [(r.values["name"], r.values["price"], r.values.get("taxRate")) for r in rows] == [
+        ("Latte", "3.50", "0.081"), ("Grand café", "1234.50", ""), ("Thé vert", "1234.5", "0.026"),
+        ("Petit", "0.5", ""), ("Eau", "12", "0")]
+    assert rows[0].values["description"] == "Milk; foam, and love"
+    assert all(r.decimal == "," for r in rows)
+    # The canonical text then goes through the same strict parser as any file.
+    assert parse_decimal(rows[1].values["price"], "price", places=2) == Decimal("1234.50")
+
+
+def test_the_header_decides_the_dialect():
+    # A comma file may carry semicolons in quoted text, and a semicolon file commas.
+    comma = read_menu('name,price,description\nLatte,3.50,"a;b;c"\n', numeric=("price",))
+    assert comma[0].values == {"name": "Latte", "price": "3.50", "description": "a;b;c"} and comma[0].decimal == "."
+    semi = read_menu('name;price;description\nLatte;3,5;"x, y"\n', numeric=("price",))
+    assert semi[0].values == {"name": "Latte", "price": "3.5", "description": "x, y"} and semi[0].decimal == ","
+    # In a comma file a decimal comma is still refused rather than guessed (3.50 or 350?).
+    rows = read_menu('name,price\nLatte,"3,50"\n', numeric=("price",))
+    with pytest.raises(FieldError, match="dot for decimals"):
+        parse_decimal(rows[0].values["price"], "price", places=2)
+
+
+@pytest.mark.parametrize(("cell", "words"), [
+    ("3.50", "write 3,50"),            # a decimal dot in a decimal-comma file
+    ("0.018", "write 0,018"),
+    ("1.500", "ambiguous"),            # 1500 to a German, 1.5 to everybody else
+    ("1.5,0", "decimal comma"),
+    ("3,5,0", "decimal comma"),
+])
+def test_decimal_comma_files_refuse_what_they_cannot_mean(cell, words):
+    exc = failure(f"name;price\nLatte;{cell}\n", numeric=("price",))
+    err = only_error(exc)
+    assert err["row"] == 2 and err["field"] == "price" and words in err["message"], err
+
+
+def test_locale_rule_reaches_every_import_row_error_at_once():
+    exc = failure("name;price;taxRate\nLatte;3.50;0,08\nMocha;4,00;0.08\n", numeric=("price", "taxRate"))
+    assert [(e["row"], e["field"]) for e in exc.data["rowErrors"]] == [(2, "price"), (3, "taxRate")]
 
 
 def test_leading_blank_lines_keep_physical_line_numbers():

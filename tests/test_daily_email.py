@@ -12,10 +12,12 @@ import dataclasses
 import email
 import email.policy
 import io
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -260,3 +262,50 @@ async def test_without_recipients_nothing_is_claimed(app_server, app_settings, c
     clock.now = datetime(2026, 10, 27, 22, 0, tzinfo=UTC)
     await DailyEmailService(app_server.ctx).tick()
     assert inbox[0].messages == [] and claim_row(app_settings, date(2026, 10, 27)) is None
+
+
+async def test_numbers_read_like_a_person_wrote_them(staff, menu, clock, inbox, configured, settings) -> None:
+    from tests.inventory_helpers import make_item
+
+    make_item(settings, "Paper cups", unit="pcs", stock="8", min_level="10", max_level="20")
+    cashier = staff["cashier"]
+    # Berlin (UTC+1 on 27 Oct): two sales at 09:xx, one at 10:00.
+    sales = [clock.now - timedelta(hours=1), clock.now - timedelta(minutes=50), None]
+    for at in sales:
+        body = {"items": [{"menuItemId": menu["latte"], "quantity": 1}], "payments": [{"method": "card"}]}
+        if at is not None:
+            body["clientCreatedAt"] = at.isoformat().replace("+00:00", "Z")
+        r = await cashier.post("/orders", body)
+        assert r.status == 201, r.body
+    r = await staff["manager"].post("/reports/email-summary", {})
+    assert r.status == 200, r.body
+    got = parts(inbox[0].parsed())
+    text, page = got["text/plain"], got["text/html"]
+    assert re.search(r"09:00 +2 sales ", text) and re.search(r"10:00 +1 sale ", text), text
+    assert "1 sales" not in text
+    assert "    3 x Latte" in text
+    assert "Paper cups: 8 pcs left, n/a of cover, reorder 12 pcs" in text, text
+    for html_text in (text, page):
+        assert ".000" not in html_text
+    assert ">8 pcs<" in page and ">12 pcs<" in page
+    assert re.search(r"Transactions +3 +0 +n/a", text) and "100.00%" not in text  # nothing last week
+
+
+@pytest.mark.parametrize(("now", "before", "expected"), [
+    (Decimal("15"), Decimal("12"), "+25%"), (Decimal("10.5"), Decimal("12"), "-12.5%"), (3, 3, "0%"),
+    (Decimal("5"), 0, "n/a"), (0, 0, "n/a"), (Decimal("3000"), Decimal("100"), "+2,900%"),
+])
+def test_changes_are_short_percentages(now, before, expected) -> None:
+    from services.daily_summary_email import _change
+
+    assert _change(now, before) == expected
+
+
+@pytest.mark.parametrize(("value", "noun", "expected"), [
+    (1, "sale", "1 sale"), (0, "sale", "0 sales"), (8, "sale", "8 sales"), (1234, "sale", "1,234 sales"),
+    (Decimal("1.0"), "day", "1 day"), (Decimal("2.50"), "day", "2.5 days"), (Decimal("8.000"), "pc", "8 pcs"),
+])
+def test_counts_agree_with_their_nouns(value, noun, expected) -> None:
+    from services.daily_summary_email import _count
+
+    assert _count(value, noun) == expected

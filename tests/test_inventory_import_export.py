@@ -218,3 +218,49 @@ async def test_negative_level_reimports_unchanged(settings, admin):
     assert resp.status == 200 and resp.data["skipped"] == 1
     resp = await _import_csv(admin, "name,currentStock\r\nHam,-2\r\n")
     assert resp.status == 400 and resp.data["rowErrors"][0]["field"] == "currentStock"
+
+
+def _as_german_spreadsheet(export: bytes, *, bom: bool) -> bytes:
+    """What Excel in a German locale saves from our export: semicolons, decimal commas."""
+    rows = _rows(export)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: v.replace(".", ",") if k in ("currentStock", "minStockLevel", "maxStockLevel",
+                                                          "costPerUnit") else v for k, v in row.items()})
+    return (BOM if bom else b"") + out.getvalue().encode("utf-8")
+
+
+@pytest.mark.parametrize("bom", [True, False])
+async def test_a_german_spreadsheet_of_the_export_reimports_unchanged(settings, admin, bom):
+    items = _arrange(settings)
+    await admin.post(f"/inventory/{items[0]['id']}/adjust", {"quantity": "0.25", "type": "restock"})
+    original = (await admin.get("/inventory/export")).body
+    german = _as_german_spreadsheet(original, bom=bom)
+    assert b";" in german and b"," in german
+    resp = await _import_csv(admin, german)
+    assert resp.status == 200, resp.body
+    assert resp.data == {"created": 0, "updated": 0, "skipped": 3, "rowErrors": []}
+    # A changed level written the German way is read as the German meant it.
+    first = _rows(original)[0]
+    row_start = german.index(first["name"].encode())
+    line_end = german.index(b"\r\n", row_start)
+    cells = german[row_start:line_end].split(b";")
+    cells[list(first).index("currentStock")] = b"1.234,5"
+    changed = german[:row_start] + b";".join(cells) + german[line_end:]
+    resp = await _import_csv(admin, changed)
+    assert resp.status == 200, resp.body
+    assert resp.data["updated"] == 1
+    assert level(settings, next(i["id"] for i in items if i["name"] == first["name"].lstrip("'"))) == D("1234.5")
+
+
+async def test_a_decimal_dot_in_a_semicolon_file_is_refused_and_nothing_written(settings, admin):
+    _arrange(settings)
+    before = (await admin.get("/inventory/export")).body
+    resp = await _import_csv(admin, "name;unit;currentStock\nOat milk;l;3.50\n")
+    assert resp.status == 400
+    assert resp.data["rowErrors"] == [{"row": 2, "field": "currentStock", "message": resp.data["rowErrors"][0][
+        "message"]}]
+    assert "decimal comma" in resp.json["errors"][0] and "3,50" in resp.json["errors"][0]
+    assert (await admin.get("/inventory/export")).body == before

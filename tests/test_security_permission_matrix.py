@@ -89,6 +89,7 @@ MATRIX = [
     Row("PUT", "/menu_items/categories/Matrix", "menu.edit", lambda t: {"sortOrder": 5}),
     Row("POST", "/menu_items/bulk-import?dryRun=true", "menu.import",
         lambda t: {"rows": [{"name": unique("Imported"), "price": "1.00"}]}),
+    Row("GET", "/menu_items/export", "menu.view"),
     Row("GET", "/menu_items/modifier-groups", "menu.view"),
     Row("POST", "/menu_items/modifier-groups", "menu.create",
         lambda t: {"name": unique("Milk"), "minSelect": 0, "maxSelect": 1, "modifiers": [{"name": "Oat"}]}),

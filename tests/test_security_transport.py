@@ -232,6 +232,7 @@ async def test_security_headers_on_every_kind_of_answer(leaky_server, tokens, se
                                     headers={"Content-Type": "application/x-www-form-urlencoded"}),
             "500": await c.get("/test/leaky"),
             "csv inventory": await admin.get("/inventory/export"),
+            "csv menu": await admin.get("/menu_items/export"),
             "csv report": await admin.get("/reports/sales.csv"),
             "receipt text": await admin.get(f"/orders/{order['id']}/receipt?format=text"),
             "receipt escpos": await admin.get(f"/orders/{order['id']}/receipt?format=escpos"),

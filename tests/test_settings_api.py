@@ -19,7 +19,7 @@ SETTINGS_KEYS = {
     "storeName", "storeAddress", "vatNumber", "currency", "storeTimezone", "taxMode", "defaultTaxRate",
     "receiptHeader", "receiptFooter", "cashRounding", "dailyEmailTime", "dailyEmailRecipients",
     "lowStockDefaultMin", "alertSweepMinutes", "expiryWarningDays", "lockoutAttempts", "lockoutMinutes",
-    "requireOpenShift", "allowNegativeStock", "version", "updatedAt", "updatedBy",
+    "requireOpenShift", "allowNegativeStock", "receiptWidth", "version", "updatedAt", "updatedBy",
 }
 
 
@@ -42,6 +42,7 @@ async def test_every_role_reads_settings_with_environment_defaults(server, as_ro
         assert data["taxMode"] == "exclusive" and data["cashRounding"] == "none"
         assert data["storeTimezone"] == settings.store_timezone and data["currency"] == settings.currency
         assert data["version"] == 1 and data["dailyEmailRecipients"] == []
+        assert data["receiptWidth"] == 42
     resp = await client.get("/settings")
     assert resp.status == 401 and resp.json["errorCode"] == "UNAUTHORIZED"
 
@@ -117,10 +118,25 @@ BAD_BODIES = [
     ({"storeName": None}, "storeName"),
     ({"currency": "EURO"}, "currency"),
     ({"requireOpenShift": "yes"}, "requireOpenShift"),
+    ({"receiptWidth": 40}, "receiptWidth"),
+    ({"receiptWidth": 0}, "receiptWidth"),
+    ({"receiptWidth": "wide"}, "receiptWidth"),
+    ({"receiptWidth": True}, "receiptWidth"),
+    ({"receiptWidth": Decimal("42.5")}, "receiptWidth"),
+    ({"receiptWidth": None}, "receiptWidth"),
     ({"favouriteColour": "green"}, "favouriteColour"),
     # A valid change beside an invalid one is not applied either.
     ({"taxMode": "inclusive", "storeTimezone": "Nowhere/City"}, "storeTimezone"),
 ]
+
+
+async def test_receipt_width_takes_the_paper_sizes(server, as_role):
+    manager = as_role("manager")
+    for width in (32, 48, 42):
+        resp = await manager.put("/settings", {"receiptWidth": width})
+        assert resp.status == 200, resp.body
+        assert resp.data["settings"]["receiptWidth"] == width
+        assert (await manager.get("/settings")).data["settings"]["receiptWidth"] == width
 
 
 async def test_invalid_values_are_refused_and_nothing_is_written(server, as_role, settings):

@@ -7,15 +7,24 @@ Decisions (the API contract leaves these open):
 * ``\\r\\n``, ``\\n`` and a lone ``\\r`` (old Mac Excel) each end one line;
   line numbers count physical lines, header = line 1, and a record's line is
   the one where it starts, even when a quoted value spans several lines.
-* Only commas separate fields. Quoting is strict: an unclosed quote or text
-  after a closing quote is malformed CSV, reported with the record's line.
+* The dialect is read from the header line: commas separate fields and a dot
+  marks decimals (RFC 4180, what we export), unless the header has more
+  semicolons than commas outside quotes. Then the file is what a spreadsheet in
+  a German or French locale saves: ``;`` separates fields and numbers use a
+  decimal comma (``3,50``), optionally grouped by ``.`` or a space
+  (``1.234,50``, ``1 234,50``); a decimal dot there (``3.50``) is refused,
+  since ``1.234`` means 1234 in that locale. Columns the caller names as
+  ``numeric`` are handed over in the canonical dot form either way, and
+  ``CsvRow.decimal`` tells parsers of compound cells which mark the file uses.
+  Quoting is strict: an unclosed quote or text after a closing quote is
+  malformed CSV, reported with the record's line.
 * Header names match case-insensitively, ignoring spaces, ``_`` and ``-``
   ("Tax Rate", "tax_rate" -> ``taxRate``); ``aliases`` add other names.
 * Blank lines, and lines of only commas/spaces (Excel pads with them), are
   skipped. Trailing empty cells beyond the header are tolerated too.
-* Numbers are strict: a dot for decimals, no thousands separators, no
-  exponent, no currency symbol, no NaN/Infinity. "3,50" is refused rather
-  than guessed, since it could mean 3.50 or 350.
+* Numbers are strict: in a comma-separated file a dot for decimals, no
+  thousands separators, no exponent, no currency symbol, no NaN/Infinity.
+  "3,50" is refused there rather than guessed, since it could mean 3.50 or 350.
 * Text cells starting with = + - @ TAB or CR are written with a leading ``'``
   (OWASP CSV injection), and ``read_csv`` removes exactly that prefix again,
   so an export re-imports unchanged.
@@ -41,6 +50,11 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# A decimal-comma number: "3,50", "-0,5", ",5", "1.234,50", "1 234,50" (space, no-break or narrow no-break space).
+_COMMA_DECIMAL = re.compile(r"(?P<sign>[+-]?)(?P<int>[1-9][0-9]{0,2}(?P<sep>[. \u00a0\u202f])[0-9]{3}"
+                            r"(?:(?P=sep)[0-9]{3})*|[0-9]*)(?P<comma>,(?P<frac>[0-9]*))?")
+COMMA_DIALECT = (",", ".")  # (field separator, decimal mark)
+SEMICOLON_DIALECT = (";", ",")
 # Long enough for any real amount, short enough that Decimal's 28-digit
 # context and int()'s digit limit are never reached.
 _MAX_NUMBER_LEN = 24
@@ -134,6 +148,7 @@ class RowErrors:
 class CsvRow:
     line: int
     values: dict[str, str]
+    decimal: str = "."  # the file's decimal mark, for numbers inside compound cells (see locale_number)
 
 
 def _unusable(line: int, field: str | None, message: str) -> ValidationFailed:
@@ -223,10 +238,49 @@ def _describe(exc: csv.Error) -> str:
     return f"malformed CSV: {text}"
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+def sniff_dialect(text: str) -> tuple[str, str]:
+    """(separator, decimal mark) from the header line: the first line with more than separators and spaces."""
+    header = next((ln for ln in _LINE_BREAK.split(text) if ln.strip(" \t,;")), "")
+    counts = {",": 0, ";": 0}
+    quoted = False
+    for ch in header:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    return SEMICOLON_DIALECT if counts[";"] > counts[","] else COMMA_DIALECT
+
+
+def locale_number(text: str, field: str, decimal: str) -> str:
+    """A number as the file wrote it -> the canonical form parse_decimal reads ("1.234,5" -> "1234.5").
+
+    With a dot as decimal mark the text is returned as it is; empty text stays empty.
+    """
+    s = text.strip()
+    if decimal == "." or not s:
+        return s
+    match = _COMMA_DECIMAL.fullmatch(s)
+    if match and match["sep"] == "." and not match["comma"]:
+        # "1.500" is 1500 to a German and 1.5 to everybody else: refused rather than guessed.
+        whole = match["int"].replace(".", "")
+        raise FieldError(field, f"is ambiguous: write {match['sign']}{whole} for {whole}, or "
+                                f"{s.replace('.', ',')} for a decimal")
+    if match and (match["int"] or match["frac"]):
+        whole = match["int"].replace(match["sep"], "") if match["sep"] else match["int"]
+        frac = match["frac"]
+        return f"{match['sign']}{whole or '0'}" + (f".{frac}" if frac else "")
+    if _DECIMAL.fullmatch(s):
+        raise FieldError(field, f"this file separates columns with semicolons, so it uses a decimal comma: "
+                                f"write {s.replace('.', ',')}, not {s}")
+    if "," in s:
+        raise FieldError(field, "must be a number with a decimal comma (e.g. 3,50 or 1.234,50)")
+    return s  # not a number in any notation: parse_decimal says what is wrong
+
+
+def _records(text: str, separator: str = ",") -> Iterator[tuple[int, list[str]]]:
     """Yield (start line, cells) of each non-blank record."""
     reader = csv.reader(
-        io.StringIO(text, newline=""), strict=True, skipinitialspace=True
+        io.StringIO(text, newline=""), delimiter=separator, strict=True, skipinitialspace=True
     )
     while True:
         start = reader.line_num + 1
@@ -251,8 +305,8 @@ def _header_names(
     expected = ", ".join(columns)
     if not any(_normalise(cell) in lookup for cell in cells if cell):
         hint = ""
-        if len(cells) == 1 and (";" in cells[0] or "\t" in cells[0]):
-            hint = "; columns must be separated by commas"
+        if len(cells) == 1 and "\t" in cells[0]:
+            hint = "; columns must be separated by commas (or semicolons), not tabs"
         raise _unusable(
             line,
             None,
@@ -290,6 +344,8 @@ def _row_from_cells(
     names: list[str | None],
     required: Sequence[str],
     errors: RowErrors,
+    decimal: str = ".",
+    numeric: Sequence[str] = (),
 ) -> CsvRow | None:
     before = len(errors)
     if any(cell.strip() for cell in cells[len(names) :]):
@@ -308,10 +364,16 @@ def _row_from_cells(
             errors.add(
                 line, None, f"value in column {position + 1}, which has no header"
             )
+    for column in numeric:
+        if column in values:
+            try:
+                values[column] = locale_number(values[column], column, decimal)
+            except FieldError as exc:
+                errors.add(line, exc.field, exc.message)
     for column in required:
         if not values.get(column):
             errors.add(line, column, "is required")
-    return None if len(errors) > before else CsvRow(line, values)
+    return None if len(errors) > before else CsvRow(line, values, decimal)
 
 
 def read_csv(
@@ -322,8 +384,12 @@ def read_csv(
     max_rows: int = 10_000,
     aliases: Mapping[str, str] | None = None,
     errors: RowErrors | None = None,
+    numeric: Sequence[str] = (),
 ) -> list[CsvRow]:
     """Parse a CSV upload into rows keyed by canonical column name.
+
+    The dialect (comma + decimal dot, or semicolon + decimal comma) comes from
+    the header line; the cells of the `numeric` columns come out in dot form.
 
     A file that cannot be read at all (encoding, header, malformed quoting,
     too many rows) raises ValidationFailed. Per-row problems (too many
@@ -333,7 +399,9 @@ def read_csv(
     """
     lookup = _column_lookup(columns, required, aliases)
     collected = RowErrors() if errors is None else errors
-    records = _records(_decode(data))
+    text = _decode(data)
+    separator, decimal = sniff_dialect(text)
+    records = _records(text, separator)
     first = next(records, None)
     if first is None:
         raise _unusable(1, None, "the file is empty")
@@ -344,7 +412,7 @@ def read_csv(
             raise _unusable(
                 line, None, f"too many rows: at most {max_rows} are allowed per file"
             )
-        row = _row_from_cells(line, cells, names, required, collected)
+        row = _row_from_cells(line, cells, names, required, collected, decimal, numeric)
         if row is not None:
             rows.append(row)
     if errors is None:

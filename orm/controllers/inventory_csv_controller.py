@@ -59,6 +59,7 @@ ATTRS = {"name": "name", "category": "category", "supplier": "supplier", "unit":
          "location": "location", "barcode": "barcode", "expiryDate": "expiry_date",
          "lastRestocked": "last_restocked"}
 TEXT_LIMITS = {"name": 120, "category": 64, "supplier": 120, "location": 64, "barcode": 64}
+NUMERIC = ("currentStock", "minStockLevel", "maxStockLevel", "costPerUnit")  # decimal commas in ;-separated files
 MAX_QUANTITY = Decimal("999999999")
 
 
@@ -191,7 +192,8 @@ class InventoryImportController:
         store_id = principal.store_id
         errors = RowErrors()
         if csv_data is not None:
-            rows = read_csv(csv_data, columns=COLUMNS, required=("name",), aliases=ALIASES, errors=errors)
+            rows = read_csv(csv_data, columns=COLUMNS, required=("name",), aliases=ALIASES, errors=errors,
+                            numeric=NUMERIC)
         else:
             rows = rows_from_json(json_rows, columns=COLUMNS, required=("name",), aliases=ALIASES, errors=errors)
         errors.extend(find_duplicates(rows, lambda r: r.values["name"].casefold(), field="name"))

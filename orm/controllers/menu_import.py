@@ -1,7 +1,12 @@
 """Menu bulk import (`POST /menu_items/bulk-import`): CSV or JSON rows, all or nothing.
 
 Columns: name, category, size, price, description, isActive, sku, barcode,
-taxRate; only name and price are required.  Rows are keyed by name + size.
+taxRate, takeAwayTaxRate, sortOrder, modifierGroups, recipe; only name and
+price are required.  Rows are keyed by name + size.  The tax rates are the
+item's own (empty: inherited from the category or the settings); the
+modifierGroups and recipe cells are described in menu_csv_cells, and
+`GET /menu_items/export` writes exactly these columns, so an export
+re-imports unchanged.
 
 * mode=upsert (default): a new key creates an item, an existing key updates
   it; an empty cell leaves that field of an existing item as it is.  A row
@@ -29,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orm.column_types import new_id, utcnow
-from orm.controllers import menu_revision
+from orm.controllers import menu_import_links, menu_revision
 from orm.controllers.audit import record_change
 from orm.controllers.csv_io import (
     CsvRow,
@@ -38,15 +43,20 @@ from orm.controllers.csv_io import (
     find_duplicates,
     parse_bool,
     parse_decimal,
+    parse_int,
     read_csv,
     rows_from_json,
 )
 from orm.controllers.errors import Conflict, ValidationFailed
+from orm.controllers.menu_csv_cells import parse_groups, parse_recipe
 from orm.controllers.principal import Principal
 from orm.models.model_menu import MenuCategory, MenuItem
 
-COLUMNS = ("name", "category", "size", "price", "description", "isActive", "sku", "barcode", "taxRate")
+COLUMNS = ("name", "category", "size", "price", "description", "isActive", "sku", "barcode", "taxRate",
+           "takeAwayTaxRate", "sortOrder", "modifierGroups", "recipe")
 REQUIRED = ("name", "price")
+NUMERIC = ("price", "taxRate", "takeAwayTaxRate")  # decimal commas in ;-separated files (csv_io)
+MAX_SORT = 1_000_000
 MODES = ("upsert", "create")
 MAX_ROWS = 5_000
 MAX_PRICE = Decimal("10000")
@@ -67,7 +77,8 @@ def parse_source(*, csv_bytes: bytes | None = None, json_rows: object = None) ->
     """Read and check every row (no database). File-level problems raise ValidationFailed at once."""
     errors = RowErrors()
     if csv_bytes is not None:
-        raw = read_csv(csv_bytes, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS, errors=errors)
+        raw = read_csv(csv_bytes, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS, errors=errors,
+                       numeric=NUMERIC)
     else:
         raw = rows_from_json(json_rows, columns=COLUMNS, required=REQUIRED, max_rows=MAX_ROWS, errors=errors)
     if not raw and not errors:
@@ -78,6 +89,7 @@ def parse_source(*, csv_bytes: bytes | None = None, json_rows: object = None) ->
                                   lambda c: (by_line[c.line].name, by_line[c.line].size), field="name"))
     errors.extend(find_duplicates([c for c in raw if c.line in by_line and by_line[c.line].values.get("sku")],
                                   lambda c: by_line[c.line].values["sku"], field="sku"))
+    menu_import_links.check_definitions(rows, errors)
     return rows, errors
 
 
@@ -103,14 +115,24 @@ def _parse_row(row: CsvRow, errors: RowErrors) -> ImportRow | None:
             values["isActive"] = active
     except FieldError as exc:
         errors.add(row.line, exc.field, exc.message)
-    if cells.get("taxRate"):
-        try:
-            rate = parse_decimal(cells["taxRate"], "taxRate", places=5, min_value=Decimal("0"))
-            if rate >= 1:
-                raise FieldError("taxRate", "must be a fraction below 1 (e.g. 0.08 for 8 %)")
-            values["taxRate"] = rate.normalize() if rate else Decimal("0")
-        except FieldError as exc:
-            errors.add(row.line, exc.field, exc.message)
+    for column in ("taxRate", "takeAwayTaxRate"):
+        if cells.get(column):
+            try:
+                rate = parse_decimal(cells[column], column, places=5, min_value=Decimal("0"))
+                if rate >= 1:
+                    raise FieldError(column, "must be a fraction below 1 (e.g. 0.08 for 8 %)")
+                values[column] = rate.normalize() if rate else Decimal("0")
+            except FieldError as exc:
+                errors.add(row.line, exc.field, exc.message)
+    parsers = {"sortOrder": lambda text: parse_int(text, "sortOrder", min_value=-MAX_SORT, max_value=MAX_SORT),
+               "modifierGroups": lambda text: parse_groups(text, "modifierGroups", row.decimal),
+               "recipe": lambda text: parse_recipe(text, "recipe", row.decimal)}
+    for column, parse in parsers.items():
+        if cells.get(column):
+            try:
+                values[column] = parse(cells[column])
+            except FieldError as exc:
+                errors.add(row.line, exc.field, exc.message)
     if len(errors) > before:
         return None
     return ImportRow(row.line, cells["name"], cells.get("size", ""), price, values)
@@ -121,6 +143,7 @@ class _Plan:
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     price_changes: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)
+    unchanged: list[tuple[int, MenuItem]] = field(default_factory=list)  # (line, item) with no field change
     skipped: int = 0
 
 
@@ -151,13 +174,24 @@ def import_rows(session: Session, rows: list[ImportRow], errors: RowErrors, *, m
             errors.add(row.line, "sku", "is already used by another menu item")
             continue
         _plan_row(plan, row, item, categories, store_id, now)
+    links = menu_import_links.plan_links(session, rows, existing, store_id, errors)
     if errors:
         raise errors.exception()
+    for line, item in plan.unchanged:
+        if line in links.changed_lines:  # only its modifier groups or recipe change
+            plan.updates.append(_update_values(item, {}, now))
+        else:
+            plan.skipped += 1
     summary = errors.summary(created=len(plan.inserts), updated=len(plan.updates), skipped=plan.skipped)
     summary["dryRun"] = dry_run
     if dry_run:
         return summary
-    _write(session, plan, categories, actor, store_id, now)
+    if plan.inserts or plan.updates or categories.new or links:
+        item_ids = {key: item.id for key, item in existing.items()}  # read before _write expires them
+        item_ids.update({(v["name"], v["size"]): v["id"] for v in plan.inserts})
+        _write(session, plan, categories, actor, store_id, now)
+        if links:
+            menu_import_links.apply_links(session, links, item_ids, store_id)
     return summary
 
 
@@ -188,6 +222,10 @@ class _Categories:
         return self.ids[key]
 
 
+_FIELDS = (("description", "description"), ("isActive", "is_active"), ("sku", "sku"), ("barcode", "barcode"),
+           ("taxRate", "tax_rate"), ("takeAwayTaxRate", "take_away_tax_rate"), ("sortOrder", "sort_order"))
+
+
 def _plan_row(plan: _Plan, row: ImportRow, item: MenuItem | None, categories: _Categories, store_id: str,
               now: datetime) -> None:
     v = row.values
@@ -197,28 +235,30 @@ def _plan_row(plan: _Plan, row: ImportRow, item: MenuItem | None, categories: _C
             "id": new_id(), "store_id": store_id, "name": row.name, "size": row.size, "price": row.price,
             "category_id": category_id, "description": v.get("description", ""),
             "is_active": v.get("isActive", True), "sku": v.get("sku"), "barcode": v.get("barcode"),
-            "tax_rate": v.get("taxRate"), "sort_order": 0, "created_at": now, "updated_at": now,
+            "tax_rate": v.get("taxRate"), "take_away_tax_rate": v.get("takeAwayTaxRate"),
+            "sort_order": v.get("sortOrder", 0), "created_at": now, "updated_at": now,
         })
         return
     wanted = {"price": row.price}
-    for key, column in (("description", "description"), ("isActive", "is_active"), ("sku", "sku"),
-                        ("barcode", "barcode"), ("taxRate", "tax_rate")):
+    for key, column in _FIELDS:
         if key in v:
             wanted[column] = v[key]
     if category_id is not None:
         wanted["category_id"] = category_id
     changes = {k: val for k, val in wanted.items() if getattr(item, k) != val}
     if not changes:
-        plan.skipped += 1
+        plan.unchanged.append((row.line, item))
         return
-    # Same keys in every dict, so the ORM sends one executemany UPDATE.
-    plan.updates.append({"id": item.id, "price": row.price, "category_id": wanted.get("category_id", item.category_id),
-                         "description": wanted.get("description", item.description),
-                         "is_active": wanted.get("is_active", item.is_active), "sku": wanted.get("sku", item.sku),
-                         "barcode": wanted.get("barcode", item.barcode),
-                         "tax_rate": wanted.get("tax_rate", item.tax_rate), "updated_at": now})
+    plan.updates.append(_update_values(item, wanted, now))
     if "price" in changes:
         plan.price_changes.append((item.id, item.price, row.price))
+
+
+def _update_values(item: MenuItem, wanted: dict[str, Any], now: datetime) -> dict[str, Any]:
+    # Same keys in every dict, so the ORM sends one executemany UPDATE.
+    columns = ("price", "category_id", "description", "is_active", "sku", "barcode", "tax_rate",
+               "take_away_tax_rate", "sort_order")
+    return {"id": item.id, **{c: wanted.get(c, getattr(item, c)) for c in columns}, "updated_at": now}
 
 
 def _write(session: Session, plan: _Plan, categories: _Categories, actor: Principal | None, store_id: str,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
-PAPER_WIDTH = 42  # Font A columns on 80 mm paper
+PAPER_WIDTH = 42  # Font A columns on 80 mm paper: the default of the `receiptWidth` setting
 MIN_WIDTH = 24
 ITEM_INDENT = "    "
 # CP858 is Latin-1 plus the euro sign: covers the café's European names; what
@@ -393,19 +393,38 @@ def _layout(r: dict[str, Any], width: int) -> list[Line]:
     return out
 
 
+def _paper_width(store: dict[str, Any], width: int | None) -> int:
+    """Columns per line: `width` if given, else the store's `receiptWidth` setting, else 42."""
+    width = width or store.get("receiptWidth") or PAPER_WIDTH
+    if isinstance(width, bool) or not isinstance(width, int) or width < MIN_WIDTH:
+        raise ValueError(f"receipt width must be a whole number of at least {MIN_WIDTH} columns")
+    return width
+
+
 def render_text(order: dict[str, Any], store: dict[str, Any], *, reprint: bool = False,
-                width: int = PAPER_WIDTH) -> str:
-    """Plain-text receipt for thermal paper; no line is wider than `width` columns."""
-    if width < MIN_WIDTH:
-        raise ValueError(f"receipt width must be at least {MIN_WIDTH} columns")
+                width: int | None = None) -> str:
+    """Plain-text receipt for thermal paper; no line is wider than the paper's columns."""
+    width = _paper_width(store, width)
     lines = _layout(receipt_json(order, store, reprint=reprint), width)
     return "\n".join(text for text, _ in lines) + "\n"
 
 
 # --- ESC/POS ------------------------------------------------------------------
 
+def _as_printed(value: Any) -> Any:
+    """What the printer prints: a character outside its code page is one "?" (one column),
+    so the layout must count it as one, or right-aligned amounts drift left."""
+    if isinstance(value, str):
+        return "".join(ch if ch.encode(ESCPOS_CODEPAGE, "ignore") else "?" for ch in value)
+    if isinstance(value, dict):
+        return {key: _as_printed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_printed(item) for item in value]
+    return value
+
+
 def render_escpos(order: dict[str, Any], store: dict[str, Any], *, reprint: bool = False,
-                  open_drawer: bool | None = None) -> bytes:
+                  open_drawer: bool | None = None, width: int | None = None) -> bytes:
     """Raw printer bytes: init, the text layout, drawer kick, cut.
 
     The drawer opens for cash sales but not for reprints (a copy must not be a
@@ -414,11 +433,12 @@ def render_escpos(order: dict[str, Any], store: dict[str, Any], *, reprint: bool
     # python-escpos parses a large YAML capability file on import (~1 s): load it on first use.
     from escpos.printer import Dummy
 
-    r = receipt_json(order, store, reprint=reprint)
+    width = _paper_width(store, width)
+    r = _as_printed(receipt_json(order, store, reprint=reprint))
     printer = Dummy()
     printer.hw("INIT")
     printer.charcode(ESCPOS_CODEPAGE)
-    for text, bold in _layout(r, PAPER_WIDTH):
+    for text, bold in _layout(r, width):
         if bold:
             printer.set(bold=True)
         printer.text(text + "\n")

@@ -68,7 +68,11 @@ COLUMNS: dict[str, str] = {
     "lockoutMinutes": "lockout_minutes",
     "requireOpenShift": "require_open_shift",
     "allowNegativeStock": "allow_negative_stock",
+    "receiptWidth": "receipt_width",
 }
+# Characters per line of receipt paper (font A): 58 mm paper prints 32, 80 mm paper 42 or 48 by printer.
+RECEIPT_WIDTHS = (32, 42, 48)
+DEFAULT_RECEIPT_WIDTH = 42
 
 
 # ---- validation -------------------------------------------------------------------------
@@ -139,6 +143,8 @@ class SettingsUpdate(BaseModel):
     lockoutMinutes: Whole = Field(default=None, ge=1, le=1440)
     requireOpenShift: StrictBool = None
     allowNegativeStock: StrictBool = None
+    receiptWidth: Whole = Field(default=None, description="characters per receipt line: 32 (58 mm paper), "
+                                                          "42 or 48 (80 mm paper)")
     # Read-only parts of the resource, accepted so a client may PUT back what it got:
     # `version` (when sent) must still be current, otherwise 409; the others are ignored.
     version: Whole = Field(default=None, ge=1)
@@ -189,6 +195,13 @@ class SettingsUpdate(BaseModel):
             raise ValueError("must be a 24-hour time HH:MM, e.g. 21:00")
         return v
 
+    @field_validator("receiptWidth")
+    @classmethod
+    def _receipt_width(cls, v: int) -> int:
+        if v not in RECEIPT_WIDTHS:
+            raise ValueError("must be 32 (58 mm paper), 42 or 48 (80 mm paper)")
+        return v
+
     @field_validator("dailyEmailRecipients")
     @classmethod
     def _recipients(cls, v: list[str]) -> list[str]:
@@ -211,8 +224,8 @@ def initial_row(settings: Settings, store_id: str) -> StoreSettings:
         cash_rounding="none", daily_email_time="21:00", daily_email_recipients=[],
         low_stock_default_min=Decimal("0"), alert_sweep_minutes=15, expiry_warning_days=3,
         lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes,
-        require_open_shift=False, allow_negative_stock=True, version=1, updated_at=utcnow(),
-        updated_by=None,
+        require_open_shift=False, allow_negative_stock=True, receipt_width=DEFAULT_RECEIPT_WIDTH, version=1,
+        updated_at=utcnow(), updated_by=None,
     )
 
 
@@ -246,6 +259,7 @@ def serialize(row: StoreSettings) -> dict[str, Any]:
         "lockoutMinutes": row.lockout_minutes,
         "requireOpenShift": row.require_open_shift,
         "allowNegativeStock": row.allow_negative_stock,
+        "receiptWidth": row.receipt_width,
         "version": row.version,
         "updatedAt": row.updated_at,
         "updatedBy": row.updated_by,

@@ -35,6 +35,8 @@ class StoreSettings(Base):
     lockout_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=15)
     require_open_shift: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     allow_negative_stock: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Receipt paper in characters per line: 32 (58 mm) or 42/48 (80 mm).
+    receipt_width: Mapped[int] = mapped_column(Integer, nullable=False, default=42, server_default="42")
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,26 @@
+"""formats: the store's receipt paper width (store_settings.receipt_width)
+
+Revision ID: 0010_formats
+Revises: 0009_reports
+Create Date: 2026-12-07 04:30:00.000000
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010_formats'
+down_revision = '0009_reports'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # 42 columns (80 mm paper) for existing stores, as receipts were printed until now.
+    with op.batch_alter_table('store_settings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('receipt_width', sa.Integer(), server_default='42', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('store_settings', schema=None) as batch_op:
+        batch_op.drop_column('receipt_width')
