@@ -1,7 +1,7 @@
 """formats: the store's receipt paper width (store_settings.receipt_width)
 
-Revision ID: 0010_formats
-Revises: 0009_reports
+Revision ID: 0012_receipt_width
+Revises: 0011_movement_seq
 Create Date: 2026-12-07 04:30:00.000000
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_formats'
-down_revision = '0009_reports'
+revision = '0012_receipt_width'
+down_revision = '0011_movement_seq'
 branch_labels = None
 depends_on = None
 
