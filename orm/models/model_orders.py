@@ -71,7 +71,7 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("store_id", "receipt_number", name="uq_orders_store_receipt"),
         UniqueConstraint("store_id", "idempotency_key", name="uq_orders_store_idempotency"),
-        UniqueConstraint("store_id", "client_order_id", name="uq_orders_store_client_order"),
+        Index("uq_orders_store_client_order", "store_id", "client_order_id", unique=True),
         Index("ix_orders_store_sale_at", "store_id", "sale_at"),
         Index("ix_orders_created_at", "created_at"),
         Index("ix_orders_status", "status"),

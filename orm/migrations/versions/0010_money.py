@@ -26,9 +26,11 @@ ROLLUP_TABLES = ('report_rollup_sales', 'report_rollup_categories', 'report_roll
 
 
 def upgrade() -> None:
+    # Columns and a unique index only: SQLite adds both in place, so batch mode never has to copy
+    # orders or order_items (which rows of other tables reference).
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client_order_id', sa.String(length=128), nullable=True))
-        batch_op.create_unique_constraint('uq_orders_store_client_order', ['store_id', 'client_order_id'])
+    op.create_index('uq_orders_store_client_order', 'orders', ['store_id', 'client_order_id'], unique=True)
     with op.batch_alter_table('order_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rounding_share', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('refunded_amount', sa.BigInteger(), nullable=False, server_default='0'))
@@ -73,9 +75,8 @@ def _backfill_lines(bind) -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('order_items', schema=None) as batch_op:
-        batch_op.drop_column('refunded_amount')
-        batch_op.drop_column('rounding_share')
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_orders_store_client_order', type_='unique')
-        batch_op.drop_column('client_order_id')
+    # ALTER TABLE ... DROP COLUMN in place (SQLite >= 3.35): no copy of referenced tables.
+    op.drop_index('uq_orders_store_client_order', table_name='orders')
+    op.drop_column('orders', 'client_order_id')
+    op.drop_column('order_items', 'refunded_amount')
+    op.drop_column('order_items', 'rounding_share')
