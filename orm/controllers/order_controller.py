@@ -2,7 +2,7 @@
 
 `OrderController.create` writes, in the caller's one transaction: the order
 row with its lines, modifiers, tax lines and payments (early, so the
-(store_id, idempotency_key) and (store_id, client_order_id) unique constraints decide
+unique (store_id, idempotency_key) and (store_id, client_order_id) decide
 duplicates: ON CONFLICT in one statement on PostgreSQL, a SAVEPOINT elsewhere), then the counted-stock
 and recipe-stock deductions with their movements, and last the receipt
 number + journal entry from the store's counter row.  The ingredient rows
