@@ -43,11 +43,14 @@ def upgrade() -> None:
 
 
 def _backfill_lines(bind) -> None:
-    # Imported here: only this step needs the application's arithmetic (pure functions, no models).
-    from orm.controllers.line_money import LineState, rounding_shares, spread_refund
-
     orders = bind.execute(sa.text(
         'SELECT id, rounding_adjustment FROM orders WHERE rounding_adjustment <> 0 OR refunded_amount <> 0')).all()
+    if not orders:
+        return
+    # Only a database with such orders needs the application's arithmetic (pure functions, no models);
+    # a fresh install never imports it.
+    from orm.controllers.line_money import LineState, rounding_shares, spread_refund
+
     for order_id, rounding in orders:
         lines = bind.execute(sa.text('SELECT id, paid_total FROM order_items WHERE order_id = :o ORDER BY line_no'),
                              {'o': order_id}).all()
