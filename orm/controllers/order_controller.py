@@ -15,11 +15,8 @@ Every sale runs the same statements, so they are built once (module level)
 and written as Core statements, not ORM units of work: the sale is shaped as
 plain rows, and serialized from a read-only view of those rows.
 
-IDEMPOTENCY: the Idempotency-Key header and the body's clientOrderId are one identity.  A sale
-stores both names, idempotency_key = header (else clientOrderId) and client_order_id =
-clientOrderId (else header), each unique per store, so a replay carrying either name - or both -
-finds the earlier order (on either column), and two concurrent twins collide on a constraint
-instead of racing a read.  Both names given and naming two different earlier orders: 409.
+IDEMPOTENCY: the Idempotency-Key header and the body's clientOrderId are one identity
+(order_identity.py): a replay carrying either name finds the earlier order.
 
 orderNumber is "A-" + the receipt number zero-padded to 6 digits ("A-000123"):
 short enough to call out at the counter, unique per store, assigned on arrival
@@ -48,6 +45,7 @@ from orm.controllers.errors import Conflict, NotFound, PermissionDenied, Validat
 from orm.controllers.menu_catalogue import CatalogueCache
 from orm.controllers.menu_controller import MenuController
 from orm.controllers.order_checkout import OrderPlan, plan_order
+from orm.controllers.order_identity import NAME_TAKEN, Identity, earlier_order, is_name_conflict, no_names
 from orm.controllers.order_schemas import OrderCreate, OrderQuery
 from orm.controllers.order_stock import take_stock
 from orm.controllers.paging import Page, count_and_fetch, listing
@@ -65,14 +63,10 @@ _ORDERS, _SHIFTS = Order.__table__, Shift.__table__
 _ORDER_ITEMS, _ORDER_ITEM_MODIFIERS = OrderItem.__table__, OrderItemModifier.__table__
 _ORDER_TAX_LINES, _PAYMENTS = OrderTaxLine.__table__, Payment.__table__
 # Statements of every sale, built once.
-_NAMES = [bindparam("key"), bindparam("client")]
-_KEY_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.store_id == bindparam("store_id"),
-                                        or_(_ORDERS.c.idempotency_key.in_(_NAMES),
-                                            _ORDERS.c.client_order_id.in_(_NAMES))).limit(1)
 _OPEN_SHIFT = select(_SHIFTS.c.id).where(_SHIFTS.c.user_id == bindparam("user_id"), _SHIFTS.c.status == "open")
 _OPEN_SHIFT_SHARED = _OPEN_SHIFT.with_for_update(read=True)
 # A sale's first read, one round trip: is its key already used (a retry), and the cashier's open shift.
-_KEY_AND_SHIFT = select(_KEY_TAKEN.scalar_subquery().label("taken"),
+_KEY_AND_SHIFT = select(NAME_TAKEN.scalar_subquery().label("taken"),
                         _OPEN_SHIFT_SHARED.scalar_subquery().label("shift_id"))
 _INSERT_ORDER = insert(_ORDERS)
 _DETAIL_TABLES = (("i_", _ORDER_ITEMS), ("m_", _ORDER_ITEM_MODIFIERS), ("t_", _ORDER_TAX_LINES), ("p_", _PAYMENTS))
@@ -207,49 +201,10 @@ def _sale_time(body: OrderCreate, now: datetime) -> datetime:
     return sent
 
 
-def _is_key_conflict(exc: IntegrityError) -> bool:
-    text = str(exc.orig)
-    return any(name in text for name in ("uq_orders_store_idempotency", "orders.idempotency_key",
-                                         "uq_orders_store_client_order", "orders.client_order_id"))
-
-
-@dataclass(frozen=True)
-class _Identity:
-    """A sale's idempotency names: `key` = header else clientOrderId, `client` = clientOrderId else header."""
-
-    key: str
-    client: str
-
-    @staticmethod
-    def of(header: str | None, client_order_id: str | None) -> _Identity | None:
-        if not header and not client_order_id:
-            return None
-        return _Identity(header or client_order_id or "", client_order_id or header or "")
-
-    def params(self) -> dict[str, str]:
-        return {"key": self.key, "client": self.client}
-
-
-def _replay(session: Session, store_id: str, names: _Identity, fingerprint: str | None, *,
+def _replay(session: Session, store_id: str, names: Identity, fingerprint: str | None, *,
             probe: bool = True) -> dict[str, Any] | None:
-    # Almost every key is new: a one-column probe answers that before loading anything.
-    if probe and session.scalar(_KEY_TAKEN, {"store_id": store_id, **names.params()}) is None:
-        return None
-    wanted = (names.key, names.client)
-    found = session.scalars(with_details(
-        select(Order).where(Order.store_id == store_id,
-                            or_(Order.idempotency_key.in_(wanted), Order.client_order_id.in_(wanted)))
-        .order_by(Order.created_at, Order.id))).all()
-    if not found:
-        return None
-    if len(found) > 1:
-        raise Conflict("The Idempotency-Key and clientOrderId name two different earlier orders",
-                       data={"orderIds": [o.id for o in found]})
-    existing = found[0]
-    if existing.request_hash != fingerprint:
-        raise Conflict("This Idempotency-Key was already used for a different order",
-                       data={"orderId": existing.id})
-    return serialize_order(existing)
+    order_id = earlier_order(session, store_id, names, fingerprint, probe=probe)
+    return None if order_id is None else serialize_order(load_order(session, order_id))
 
 
 @dataclass
@@ -266,7 +221,7 @@ class _SaleRows:
 
 
 def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
-               names: _Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
+               names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
     p = plan.priced
     order_id = new_id()
     order = dict(
@@ -322,7 +277,7 @@ def _insert_sale(session: Session, rows: _SaleRows) -> bool:
             with session.begin_nested():
                 session.execute(_INSERT_ORDER, rows.order)
         except IntegrityError as exc:
-            if not _is_key_conflict(exc):
+            if not is_name_conflict(exc):
                 raise
             return False
     for statement, values in zip(_INSERT_DETAILS, details, strict=True):
@@ -367,10 +322,10 @@ class OrderController:
         `catalogue_cache`: the process's menu catalogue (see MenuController.catalogue_for_order).
         """
         store_id = actor.store_id
-        names = _Identity.of(idempotency_key, body.clientOrderId)
+        names = Identity.of(idempotency_key, body.clientOrderId)
         fingerprint = body.fingerprint() if names else None
         first = session.execute(_KEY_AND_SHIFT, {"store_id": store_id, "user_id": actor.user_id,
-                                                 **(names.params() if names else {"key": None, "client": None})}).one()
+                                                 **(names.params() if names else no_names())}).one()
         if names and first.taken is not None:
             # Fast path for a retry of a committed sale; the unique constraints below are the real guard.
             replay = _replay(session, store_id, names, fingerprint, probe=False)
