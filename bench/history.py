@@ -46,7 +46,8 @@ ORDER_COLUMNS = {
     "discount_reason": "NULL", "tax_amount": "o.tax_amount", "tip_amount": "0", "rounding_adjustment": "0",
     "total": "o.total", "refunded_amount": "0", "payment_method": "o.method", "amount_paid": "o.amount_paid",
     "change_given": "o.change", "customer_name": "o.customer_name", "order_notes": "NULL",
-    "idempotency_key": "NULL", "request_hash": "NULL", "created_at": "o.sale_at", "sale_at": "o.sale_at",
+    "idempotency_key": "NULL", "client_order_id": "NULL", "request_hash": "NULL", "created_at": "o.sale_at",
+    "sale_at": "o.sale_at",
     "client_created_at": "NULL", "created_by": "o.staff_id", "created_by_name": "o.staff_name",
     "shift_id": "NULL", "reprint_count": "0", "last_reprint": "NULL", "voided_at": "NULL",
     "voided_by": "NULL", "void_reason": "NULL",
@@ -56,7 +57,8 @@ ITEM_COLUMNS = {
     "menu_item_id": "l.menu_item_id", "product_name": "l.name", "size": "l.size", "category": "l.category",
     "quantity": "l.qty", "unit_price": "l.price_c", "line_total": "l.line_total", "discount_share": "0",
     "tax_rate": "l.rate_u", "price_overridden": "false", "notes": "NULL", "refunded_quantity": "0",
-    "paid_total": "l.line_total + l.tax_share", "recipe": "'[]'", "counted": "false",
+    "paid_total": "l.line_total + l.tax_share", "rounding_share": "0", "refunded_amount": "0", "recipe": "'[]'",
+    "counted": "false",
 }
 TAX_COLUMNS = {"order_id": "t.order_id", "rate": "t.rate_u", "base": "t.base", "tax": "t.tax"}
 PAYMENT_COLUMNS = {

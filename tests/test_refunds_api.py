@@ -36,16 +36,17 @@ async def test_refund_by_line_follows_the_rule_and_the_last_one_takes_the_rest(a
     assert first.status == 200, first.body
     refund = first.data["refund"]
     assert REFUND_KEYS <= set(refund)
-    assert refund["amount"] == D("4.37")  # half_up(13.12 / 3)
-    assert refund["items"] == [{"orderItemId": latte_line, "quantity": 1, "amount": D("4.37")}]
+    # 13.12 over 3 units by largest remainder: 4.38, 4.37, 4.37 (the extra cent to the first unit).
+    assert refund["amount"] == D("4.38")
+    assert refund["items"] == [{"orderItemId": latte_line, "quantity": 1, "amount": D("4.38")}]
     assert (refund["method"], refund["reason"], refund["createdByName"]) == ("card", "spilled", "Max Manager")
     assert first.data["order"]["status"] == "partially_refunded"
-    assert first.data["order"]["refundedAmount"] == D("4.37")
+    assert first.data["order"]["refundedAmount"] == D("4.38")
     assert first.data["order"]["items"][0]["refundedQuantity"] == 1
 
     second = await m.post(f"/orders/{order['id']}/refund", {"items": [{"orderItemId": latte_line, "quantity": 1}],
                                                             "reason": "cold", "method": "cash"})
-    assert second.data["refund"]["amount"] == D("4.38")  # half_up(13.12 * 2/3) - 4.37
+    assert second.data["refund"]["amount"] == D("4.37")
     assert second.data["refund"]["method"] == "cash"
 
     last = await m.post(f"/orders/{order['id']}/refund", {"items": [{"orderItemId": latte_line, "quantity": 1},
@@ -53,6 +54,8 @@ async def test_refund_by_line_follows_the_rule_and_the_last_one_takes_the_rest(a
                                                           "reason": "left"})
     assert last.status == 200
     # The last units bring back everything that remains: 4.37 + 3.79 and the 1.00 tip.
+    assert last.data["refund"]["items"] == [{"orderItemId": latte_line, "quantity": 1, "amount": D("5.15")},
+                                            {"orderItemId": juice_line, "quantity": 1, "amount": D("4.01")}]
     assert last.data["refund"]["amount"] == D("9.16")
     assert last.data["order"]["status"] == "refunded"
     assert last.data["order"]["refundedAmount"] == order["total"]
@@ -80,7 +83,11 @@ async def test_free_amount_then_whole_order(as_role, cafe) -> None:
     order = await sell(m, discounted_lattes(cafe))
     part = await m.post(f"/orders/{order['id']}/refund", {"amount": "2.00", "reason": "goodwill"})
     assert part.status == 200
-    assert part.data["refund"]["items"] == [] and part.data["refund"]["amount"] == D("2.00")
+    # Booked on the lines in proportion to their net (13.12 : 3.79), no goods back.
+    latte_line, juice_line = order["items"][0]["id"], order["items"][1]["id"]
+    assert part.data["refund"]["items"] == [{"orderItemId": latte_line, "quantity": 0, "amount": D("1.55")},
+                                            {"orderItemId": juice_line, "quantity": 0, "amount": D("0.45")}]
+    assert part.data["refund"]["amount"] == D("2.00")
     assert [it["refundedQuantity"] for it in part.data["order"]["items"]] == [0, 0]
     rest = await m.post(f"/orders/{order['id']}/refund", {"reason": "all of it"})
     assert rest.status == 200

@@ -12,7 +12,8 @@ Rules that are ours (pricing itself is THE RULE in pricing.py):
   no amount pays exactly the total).  Cash is "handed over" (`tendered`, else `amount`), covers
   what the cards leave, and only cash may exceed the total: the rest is change.
 * Line `paidTotal` = lineTotal - discountShare, plus (exclusive mode) the line's share of its
-  rate group's tax, split by largest remainder in cents so the lines add up exactly.
+  rate group's tax, split by largest remainder in cents so the lines add up exactly; the cash
+  rounding is split over the lines by paidTotal (`roundingShare`, line_money.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from typing import Any
 
 from orm.column_types import money
 from orm.controllers.errors import ValidationFailed
+from orm.controllers.line_money import rounding_shares
 from orm.controllers.order_schemas import OrderCreate, PaymentIn
-from orm.controllers.pricing import Discount, PricedOrder, PriceLine, price_order
+from orm.controllers.pricing import Discount, PricedOrder, PriceLine, allocate, price_order
 
 CASH_INCREMENT = Decimal("0.05")
 ZERO = Decimal("0.00")
@@ -52,6 +54,7 @@ class PlannedLine:
     discount_share: Decimal
     tax_rate: Decimal
     paid_total: Decimal
+    rounding_share: Decimal  # the line's part of the cash rounding (line_money.py)
     price_overridden: bool
     notes: str | None
     modifiers: list[PlannedModifier]
@@ -155,18 +158,6 @@ def _cents(d: Decimal) -> int:
     return int(d * 100)
 
 
-def _allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Largest remainder in cents, ties to the earlier part (as pricing.py does for discounts)."""
-    whole = sum(weights)
-    if total == 0 or whole == 0:
-        return [0] * len(weights)
-    parts = [divmod(total * w, whole) for w in weights]
-    shares = [q for q, _ in parts]
-    for i in sorted(range(len(parts)), key=lambda k: (-parts[k][1], k))[: total - sum(shares)]:
-        shares[i] += 1
-    return shares
-
-
 def paid_totals(priced: PricedOrder) -> list[Decimal]:
     """What each line cost the customer (see the module docstring); adds up to total - tip - rounding."""
     nets = [_cents(ln.line_total - ln.discount_share) for ln in priced.lines]
@@ -175,7 +166,7 @@ def paid_totals(priced: PricedOrder) -> list[Decimal]:
     out = list(nets)
     for group in priced.tax_breakdown:
         members = [i for i, ln in enumerate(priced.lines) if ln.tax_rate == group.rate]
-        for i, share in zip(members, _allocate(_cents(group.tax), [nets[i] for i in members]), strict=True):
+        for i, share in zip(members, allocate(_cents(group.tax), [nets[i] for i in members]), strict=True):
             out[i] += share
     return [(Decimal(c) / 100).quantize(CENT) for c in out]
 
@@ -273,7 +264,10 @@ def plan_order(body: OrderCreate, catalogue: dict[str, dict[str, Any]], store_se
     lines: list[PlannedLine] = []
     counted: dict[str, int] = defaultdict(int)
     ingredients: dict[str, Decimal] = defaultdict(Decimal)
-    for line, priced_line, paid in zip(body.items, priced.lines, paid_totals(priced), strict=True):
+    paid = paid_totals(priced)
+    rounding = [(Decimal(c) / 100).quantize(CENT)
+                for c in rounding_shares(_cents(priced.rounding_adjustment), [_cents(p) for p in paid])]
+    for line, priced_line, paid_total, rounding_share in zip(body.items, priced.lines, paid, rounding, strict=True):
         item = catalogue[line.item_id]
         allowed = _allowed_modifiers(item)
         recipe: dict[str, Decimal] = defaultdict(Decimal)
@@ -294,7 +288,8 @@ def plan_order(body: OrderCreate, catalogue: dict[str, dict[str, Any]], store_se
             menu_item_id=line.item_id, product_name=str(item["name"]), size=str(item.get("size") or ""),
             category=str(item.get("category") or ""), quantity=line.quantity, unit_price=priced_line.unit_price,
             line_total=priced_line.line_total, discount_share=priced_line.discount_share,
-            tax_rate=priced_line.tax_rate, paid_total=paid, price_overridden=line.priceOverride is not None,
+            tax_rate=priced_line.tax_rate, paid_total=paid_total,
+            rounding_share=rounding_share, price_overridden=line.priceOverride is not None,
             notes=line.notes or None, modifiers=mods, recipe=sorted(recipe.items()), counted=is_counted))
 
     methods = {p.method for p in planned_payments}

@@ -2,8 +2,8 @@
 
 `OrderController.create` writes, in the caller's one transaction: the order
 row with its lines, modifiers, tax lines and payments (early, so the
-(store_id, idempotency_key) unique constraint decides duplicates: ON CONFLICT
-in one statement on PostgreSQL, a SAVEPOINT elsewhere), then the counted-stock
+unique (store_id, idempotency_key) and (store_id, client_order_id) decide
+duplicates: ON CONFLICT in one statement on PostgreSQL, a SAVEPOINT elsewhere), then the counted-stock
 and recipe-stock deductions with their movements, and last the receipt
 number + journal entry from the store's counter row.  The ingredient rows
 (shared by most sales) and the counter row are the hot locks, held from there
@@ -14,6 +14,9 @@ the receipt number back, so numbers stay gapless.
 Every sale runs the same statements, so they are built once (module level)
 and written as Core statements, not ORM units of work: the sale is shaped as
 plain rows, and serialized from a read-only view of those rows.
+
+IDEMPOTENCY: the Idempotency-Key header and the body's clientOrderId are one identity
+(order_identity.py): a replay carrying either name finds the earlier order.
 
 orderNumber is "A-" + the receipt number zero-padded to 6 digits ("A-000123"):
 short enough to call out at the counter, unique per store, assigned on arrival
@@ -42,6 +45,7 @@ from orm.controllers.errors import Conflict, NotFound, PermissionDenied, Validat
 from orm.controllers.menu_catalogue import CatalogueCache
 from orm.controllers.menu_controller import MenuController
 from orm.controllers.order_checkout import OrderPlan, plan_order
+from orm.controllers.order_identity import NAME_TAKEN, Identity, earlier_order, is_name_conflict, no_names
 from orm.controllers.order_schemas import OrderCreate, OrderQuery
 from orm.controllers.order_stock import take_stock
 from orm.controllers.paging import Page, count_and_fetch, listing
@@ -62,12 +66,10 @@ _ORDERS, _SHIFTS = Order.__table__, Shift.__table__
 _ORDER_ITEMS, _ORDER_ITEM_MODIFIERS = OrderItem.__table__, OrderItemModifier.__table__
 _ORDER_TAX_LINES, _PAYMENTS = OrderTaxLine.__table__, Payment.__table__
 # Statements of every sale, built once.
-_KEY_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.store_id == bindparam("store_id"),
-                                        _ORDERS.c.idempotency_key == bindparam("key"))
 _OPEN_SHIFT = select(_SHIFTS.c.id).where(_SHIFTS.c.user_id == bindparam("user_id"), _SHIFTS.c.status == "open")
 _OPEN_SHIFT_SHARED = _OPEN_SHIFT.with_for_update(read=True)
 # A sale's first read, one round trip: is its key already used (a retry), and the cashier's open shift.
-_KEY_AND_SHIFT = select(_KEY_TAKEN.scalar_subquery().label("taken"),
+_KEY_AND_SHIFT = select(NAME_TAKEN.scalar_subquery().label("taken"),
                         _OPEN_SHIFT_SHARED.scalar_subquery().label("shift_id"))
 _INSERT_ORDER = insert(_ORDERS)
 _DETAIL_TABLES = (("i_", _ORDER_ITEMS), ("m_", _ORDER_ITEM_MODIFIERS), ("t_", _ORDER_TAX_LINES), ("p_", _PAYMENTS))
@@ -77,8 +79,8 @@ _INSERT_DETAILS = [insert(table) for _, table in _DETAIL_TABLES]
 def _pg_insert_sale() -> TextClause:
     """PostgreSQL: the order and all its detail rows in ONE statement, or nothing when its key is taken.
 
-    The order goes in with ON CONFLICT on the idempotency key's constraint (a concurrent twin
-    waits on it until the first commits, then finds it taken); the details, one array per
+    The order goes in with ON CONFLICT on its idempotency names' constraints (a concurrent twin
+    waits on them until the first commits, then finds a name taken); the details, one array per
     column, only if it did (foreign keys are checked at the end of the statement). Written as
     text from the tables' columns, so its text is the same whatever the number of lines (and
     compiled once: SQLAlchemy does not cache ON CONFLICT or multi-row VALUES).
@@ -88,7 +90,7 @@ def _pg_insert_sale() -> TextClause:
     parts = [
         f"WITH new_order AS (INSERT INTO orders ({', '.join(c.name for c in _ORDERS.columns)}) "
         f"VALUES ({', '.join(':o_' + c.key for c in _ORDERS.columns)}) "
-        "ON CONFLICT ON CONSTRAINT uq_orders_store_idempotency DO NOTHING RETURNING id)"]
+        "ON CONFLICT DO NOTHING RETURNING id)"]
     for prefix, table in _DETAIL_TABLES:
         arrays = ", ".join(f"CAST(:{prefix}{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in table.columns)
         parts.append(f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
@@ -202,24 +204,10 @@ def _sale_time(body: OrderCreate, now: datetime) -> datetime:
     return sent
 
 
-def _is_key_conflict(exc: IntegrityError) -> bool:
-    text = str(exc.orig)
-    return "uq_orders_store_idempotency" in text or "orders.idempotency_key" in text
-
-
-def _replay(session: Session, store_id: str, key: str, fingerprint: str | None, *,
+def _replay(session: Session, store_id: str, names: Identity, fingerprint: str | None, *,
             probe: bool = True) -> dict[str, Any] | None:
-    # Almost every key is new: a one-column probe answers that before loading anything.
-    if probe and session.scalar(_KEY_TAKEN, {"store_id": store_id, "key": key}) is None:
-        return None
-    existing = session.scalar(with_details(
-        select(Order).where(Order.store_id == store_id, Order.idempotency_key == key)))
-    if existing is None:
-        return None
-    if existing.request_hash != fingerprint:
-        raise Conflict("This Idempotency-Key was already used for a different order",
-                       data={"orderId": existing.id})
-    return serialize_order(existing)
+    order_id = earlier_order(session, store_id, names, fingerprint, probe=probe)
+    return None if order_id is None else serialize_order(load_order(session, order_id))
 
 
 @dataclass
@@ -236,7 +224,7 @@ class _SaleRows:
 
 
 def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
-               key: str | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
+               names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
     p = plan.priced
     order_id = new_id()
     order = dict(
@@ -245,7 +233,8 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
         discount_reason=plan.discount_reason, tax_amount=p.tax_amount, tip_amount=p.tip_amount,
         rounding_adjustment=p.rounding_adjustment, total=p.total, refunded_amount=Decimal("0.00"),
         payment_method=plan.payment_method, amount_paid=plan.amount_paid, change_given=plan.change_given,
-        customer_name=body.customerName or None, order_notes=body.orderNotes or None, idempotency_key=key,
+        customer_name=body.customerName or None, order_notes=body.orderNotes or None,
+        idempotency_key=names.key if names else None, client_order_id=names.client if names else None,
         request_hash=fingerprint, created_at=now, sale_at=sale_at, client_created_at=body.clientCreatedAt,
         created_by=actor.user_id, created_by_name=actor.display_name or actor.username, shift_id=shift_id,
         reprint_count=0, receipt_number=None, order_number=None, last_reprint=None, voided_at=None, voided_by=None,
@@ -258,7 +247,8 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
             id=item_id, order_id=order_id, line_no=n, menu_item_id=line.menu_item_id,
             product_name=line.product_name, size=line.size, category=line.category, quantity=line.quantity,
             unit_price=line.unit_price, line_total=line.line_total, discount_share=line.discount_share,
-            tax_rate=line.tax_rate, paid_total=line.paid_total,
+            tax_rate=line.tax_rate, paid_total=line.paid_total, rounding_share=line.rounding_share,
+            refunded_amount=Decimal("0.00"),
             recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe], counted=line.counted,
             price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0))
         modifiers.extend(dict(id=new_id(), order_item_id=item_id, modifier_id=m.id, name=m.name,
@@ -290,7 +280,7 @@ def _insert_sale(session: Session, rows: _SaleRows) -> bool:
             with session.begin_nested():
                 session.execute(_INSERT_ORDER, rows.order)
         except IntegrityError as exc:
-            if not _is_key_conflict(exc):
+            if not is_name_conflict(exc):
                 raise
             return False
     for statement, values in zip(_INSERT_DETAILS, details, strict=True):
@@ -323,12 +313,13 @@ class OrderController:
         `catalogue_cache`: the process's menu catalogue (see MenuController.catalogue_for_order).
         """
         store_id = actor.store_id
-        key = idempotency_key or body.clientOrderId
-        fingerprint = body.fingerprint() if key else None
-        first = session.execute(_KEY_AND_SHIFT, {"store_id": store_id, "key": key, "user_id": actor.user_id}).one()
-        if key and first.taken is not None:
-            # Fast path for a retry of a committed sale; the unique constraint below is the real guard.
-            replay = _replay(session, store_id, key, fingerprint, probe=False)
+        names = Identity.of(idempotency_key, body.clientOrderId)
+        fingerprint = body.fingerprint() if names else None
+        first = session.execute(_KEY_AND_SHIFT, {"store_id": store_id, "user_id": actor.user_id,
+                                                 **(names.params() if names else no_names())}).one()
+        if names and first.taken is not None:
+            # Fast path for a retry of a committed sale; the unique constraints below are the real guard.
+            replay = _replay(session, store_id, names, fingerprint, probe=False)
             if replay is not None:
                 return replay, False
         _check_permissions(body, actor)
@@ -341,10 +332,10 @@ class OrderController:
         if shift_id is None and cfg.get("requireOpenShift"):
             raise Conflict("Open a shift before taking orders", error_code="SHIFT_NOT_OPEN")
 
-        rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, key=key,
+        rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, names=names,
                           fingerprint=fingerprint, now=now, sale_at=sale_at)
         if not _insert_sale(session, rows):
-            replay = _replay(session, store_id, key, fingerprint) if key else None
+            replay = _replay(session, store_id, names, fingerprint) if names else None
             if replay is None:
                 raise Conflict("The same order is being submitted right now; retry")
             return replay, False

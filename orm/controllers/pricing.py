@@ -165,7 +165,7 @@ def price_order(
         by_rate.setdefault(rate, []).append(i)
     group_rates = sorted(by_rate)
     gross = [sum(totals[i] for i in by_rate[r]) for r in group_rates]
-    group_discounts = _allocate(discount_c, gross)
+    group_discounts = allocate(discount_c, gross)
 
     shares = [0] * len(lines)
     breakdown: list[TaxGroup] = []
@@ -175,7 +175,7 @@ def price_order(
     ):
         members = by_rate[rate]
         for i, share in zip(
-            members, _allocate(g_discount, [totals[i] for i in members]), strict=True
+            members, allocate(g_discount, [totals[i] for i in members]), strict=True
         ):
             shares[i] = share
         amount = g_gross - g_discount
@@ -231,8 +231,14 @@ def _money(cents: int) -> Decimal:
     return Decimal(f"{cents}E-2")
 
 
-def _allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split `total` cents in proportion to `weights` by largest remainder."""
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` (>= 0) cents in proportion to `weights` (>= 0) by largest remainder.
+
+    The one allocation of the code base: discounts over lines (here), tax over lines
+    (order_checkout.py), a line's money over its units and refunds over lines
+    (refund_allocation.py).  Parts add up to `total` exactly; ties go to the earlier part.
+    All weights 0 (or total 0): every part 0.
+    """
     whole = sum(weights)
     if total == 0 or whole == 0:
         return [0] * len(weights)

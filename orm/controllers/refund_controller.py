@@ -1,19 +1,25 @@
 """Refunds and voids: never more than was paid, stock put back, each one journaled.
 
-THE REFUND RULE
-* By line: q units of a line that sold Q units, r of them already refunded, return
-      half_up(paidTotal * (r + q) / Q) - half_up(paidTotal * r / Q)
-  where paidTotal is what the line cost the customer (its discount share taken off, its share
-  of exclusive tax added).  Refunding a line unit by unit therefore adds up to exactly paidTotal.
+THE REFUND RULE (the arithmetic is line_money.py's)
+* By line: q units of a line that sold Q units, r of them already refunded, return those units'
+  parts of the line's paidTotal allocated over its Q units (largest remainder, the one allocation
+  of the sale), never more than is still left on the line.  Refunding a line unit by unit
+  therefore adds up to exactly paidTotal.  A part may be 0 (a free or nearly free sale): the
+  goods still come back (and are restocked) while unreturned units remain, with 0 money.
 * The refund that returns the order's last remaining units returns exactly what remains
   refundable of the order, so the tip and any cash rounding go back with the last item.
 * Whole order (no items, no amount): every remaining unit, and everything that remains.
-* Free amount (`amount` without items): that amount, lines untouched; with items, `amount`
-  replaces the computed money (the items still say what came back and what is restocked).
+* Free amount (`amount` without items): that amount; with items, `amount` replaces the computed
+  money (the items still say what came back and what is restocked).
+* Every refund's money is booked on the order's lines (refund items; an amount-only refund gives
+  items of quantity 0, allocated in proportion to what is left on each line), so per-line report
+  figures add up to the order's revenue.
 * Never beyond what remains (total - refundedAmount) or beyond a line's unrefunded units: 409.
+  Money-only refunds of an order with nothing left: 409.
 * Method: as asked, else the order's method; a split order refunds by its largest payment's method.
 * Drawer: the refund counts on the refunder's open shift, else on the sale's shift if still open.
-Status becomes refunded when refundedAmount reaches the total, else partially_refunded.
+Status becomes refunded when refundedAmount reaches the total (for an order of total 0: once every
+unit is back), else partially_refunded.
 
 The order row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers
 with BEGIN IMMEDIATE), so two refunds of one order run one after the other and the second sees
@@ -25,42 +31,33 @@ everything the sale took goes back to stock.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orm.column_types import new_id
+from orm.column_types import CENT, new_id, to_minor
 from orm.controllers import journal
 from orm.controllers.errors import Conflict, ValidationFailed
+from orm.controllers.line_money import LineState, spread_refund, unit_money
 from orm.controllers.order_controller import load_order, open_shift_id, serialize_order
 from orm.controllers.order_schemas import RefundCreate, VoidRequest
 from orm.controllers.order_stock import put_back_stock
 from orm.controllers.principal import Principal
 from orm.controllers.settings_controller import SettingsController
-from orm.models.model_orders import Order, OrderItem, Refund, RefundItem, Shift
+from orm.models.model_orders import Order, Refund, RefundItem, Shift
 from settings import Settings
 
-ZERO = Decimal("0.00")
+
+def _cents(value: Decimal) -> int:
+    return to_minor(value, 100)
 
 
-def _half_up_cents(value: Fraction) -> int:
-    return math.floor(value + Fraction(1, 2))
-
-
-def line_share(line: OrderItem, already: int, units: int) -> Decimal:
-    """Money for `units` more units of `line` after `already` were refunded (THE REFUND RULE)."""
-    paid = Fraction(line.paid_total) * 100
-
-    def upto(n: int) -> int:
-        return _half_up_cents(paid * n / line.quantity)
-
-    return Decimal(upto(already + units) - upto(already)) / 100
+def _money(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(CENT)
 
 
 def serialize_refund(refund: Refund) -> dict[str, Any]:
@@ -143,42 +140,48 @@ class RefundController:
         if order.status == "voided":
             raise Conflict("A voided order cannot be refunded")
         remaining = order.total - order.refunded_amount
-        if remaining <= 0:
-            raise Conflict("This order has already been refunded in full")
         units = _requested_units(order, body)
-        lines = {it.id: it for it in order.items}
-        shares = {item_id: line_share(lines[item_id], lines[item_id].refunded_quantity, n)
-                  for item_id, n in units.items()}
-        all_back = bool(units) and all(
-            it.refunded_quantity + units.get(it.id, 0) >= it.quantity for it in order.items)
+        if remaining <= 0 and not units:
+            raise Conflict("This order has already been refunded in full")
+        lines = sorted(order.items, key=lambda it: it.line_no)
+        states = [LineState(_cents(it.paid_total), _cents(it.rounding_share), _cents(it.refunded_amount))
+                  for it in lines]
+        unit_parts = [min(unit_money(state.paid, it.quantity, it.refunded_quantity, units[it.id]), state.left)
+                      if it.id in units else 0 for it, state in zip(lines, states, strict=True)]
+        all_back = bool(units) and all(it.refunded_quantity + units.get(it.id, 0) >= it.quantity for it in lines)
         if body.amount is not None:
             amount = body.amount
         elif body.items is None or all_back:
             amount = remaining
         else:
-            amount = sum(shares.values(), ZERO)
+            amount = _money(sum(unit_parts))
         if amount > remaining:
             raise Conflict(f"At most {remaining} of this order can still be refunded",
                            data={"refundable": remaining})
-        if amount <= 0:
-            raise Conflict("Nothing is left to refund on these lines")
+        if amount <= 0 and not units:
+            raise Conflict("Nothing is left to refund on this order")
+        parts = spread_refund(states, unit_parts, _cents(amount))
 
         refund = Refund(
             id=new_id(), order_id=order.id, store_id=order.store_id, amount=amount, reason=body.reason,
             method=body.method or _default_method(order), restock=bool(body.restock and units),
             shift_id=_refund_shift(session, actor, order), created_at=now, created_by=actor.user_id,
             created_by_name=actor.display_name or actor.username,
-            items=[RefundItem(id=new_id(), order_item_id=item_id, quantity=n, amount=shares[item_id])
-                   for item_id, n in sorted(units.items(), key=lambda kv: lines[kv[0]].line_no)],
+            items=[RefundItem(id=new_id(), order_item_id=it.id, quantity=units.get(it.id, 0), amount=_money(part))
+                   for it, part in zip(lines, parts, strict=True) if it.id in units or part],
         )
         session.add(refund)
-        for item_id, n in units.items():
-            lines[item_id].refunded_quantity += n
+        for it, part in zip(lines, parts, strict=True):
+            it.refunded_quantity += units.get(it.id, 0)
+            it.refunded_amount = it.refunded_amount + _money(part)
         order.refunded_amount = order.refunded_amount + amount
-        order.status = "refunded" if order.refunded_amount >= order.total else "partially_refunded"
+        paid_back = order.refunded_amount >= order.total
+        goods_back = all(it.refunded_quantity >= it.quantity for it in lines)
+        order.status = "refunded" if paid_back and (goods_back or order.total > 0) else "partially_refunded"
         session.flush()
         if refund.restock:
-            put_back_stock(session, store_id=order.store_id, lines=[(lines[i], n) for i, n in units.items()],
+            back = [(it, units[it.id]) for it in lines if it.id in units]
+            put_back_stock(session, store_id=order.store_id, lines=back,
                            user_id=actor.user_id, reference=order.id, reason=f"refund: {body.reason}"[:255],
                            now=now)
         _, seq, head = journal.take_counter(session, order.store_id, receipt=False)

@@ -8,11 +8,12 @@ DEFINITIONS (API.md "Reports"; all money in cents inside SQL, exact on both data
 * Order revenue = total - tipAmount - refundedAmount of counted orders (tax and cash rounding
   included, tips excluded, refunds taken off the day the order was SOLD).
 * Line revenue (products, categories, and everything when a category filter is set) =
-  paidTotal - the money refunded for the line, where paidTotal is what the line cost the
-  customer (discount share off, exclusive tax share on) and the refunded money is
-  half_up(paidTotal x refundedQuantity / quantity) - exactly what THE REFUND RULE
-  (refund_controller.py) paid back, computed from the line alone.  Cash rounding, tips and
-  free-amount refunds belong to no line, so line sums may differ from order revenue by them.
+  paidTotal + roundingShare - refundedAmount of the line, where paidTotal is what the line cost
+  the customer (discount share off, exclusive tax share on), roundingShare its part of the cash
+  rounding and refundedAmount its part of every refund of the order (line_money.py: item and
+  amount-only refunds alike, tip and rounding returned with the last units too).  So the lines
+  of an order add up to its revenue exactly, and categories, products and staff all add up to
+  the total revenue.
 * Refunds = refundedAmount of every non-voided order sold in the window (fully refunded ones
   too); discounts, tax and tips = those of the counted orders, as sold.
 * Line tax (category filter): exclusive mode paidTotal - net exactly; inclusive mode
@@ -128,9 +129,13 @@ def _order_filter(scope: Scope, cov: Coverage) -> list[ColumnElement[bool]]:
 
 
 def line_refund() -> ColumnElement[int]:
-    paid, quantity = cents(OrderItem.paid_total), OrderItem.quantity
-    # half_up(paid * rq / q) in integers: floor((2 * paid * rq + q) / (2 * q)); all terms >= 0.
-    return (2 * paid * OrderItem.refunded_quantity + quantity) // (2 * quantity)
+    """The money refunded on a line (cents): its part of every refund of the order."""
+    return cents(OrderItem.refunded_amount)
+
+
+def line_revenue() -> ColumnElement[int]:
+    """A line's part of its order's revenue (cents); the lines of an order add up to it exactly."""
+    return cents(OrderItem.paid_total) + cents(OrderItem.rounding_share) - cents(OrderItem.refunded_amount)
 
 
 def line_tax() -> ColumnElement[int]:
@@ -174,7 +179,7 @@ def facts(scope: Scope, cov: Coverage, *, start: datetime, previous_start: datet
         return select(*common, *money_columns).where(*_order_filter(scope, cov)).subquery("sales")
     money_columns = [
         OrderItem.category.label("category"),
-        case((counted, cents(OrderItem.paid_total) - line_refund()), else_=0).label("revenue"),
+        case((counted, line_revenue()), else_=0).label("revenue"),
         line_refund().label("refunds"),
         case((counted, cents(OrderItem.discount_share)), else_=0).label("discounts"),
         case((counted, line_tax()), else_=0).label("tax"),
@@ -259,7 +264,7 @@ def products(session: Session, scope: Scope, cov: Coverage) -> dict[str, list[An
     """Raw per menu item: [name, category, revenue cents, units net of refunded units]."""
     if not cov.has_raw:
         return {}
-    revenue = sum_cents(cents(OrderItem.paid_total) - line_refund())
+    revenue = sum_cents(line_revenue())
     quantity = func.coalesce(func.sum(OrderItem.quantity - OrderItem.refunded_quantity), 0)
     query = (line_base(scope, cov)
              .add_columns(OrderItem.menu_item_id, func.max(OrderItem.product_name), func.max(OrderItem.category),
@@ -273,7 +278,7 @@ def categories(session: Session, scope: Scope, cov: Coverage) -> dict[str, list[
     """Raw per category: [line revenue cents, sales containing it]."""
     if not cov.has_raw:
         return {}
-    revenue = sum_cents(cents(OrderItem.paid_total) - line_refund())
+    revenue = sum_cents(line_revenue())
     query = (line_base(scope, cov)
              .add_columns(OrderItem.category, revenue, func.count(distinct(Order.id)))
              .group_by(OrderItem.category))

@@ -35,7 +35,7 @@ from sqlalchemy import BigInteger, and_, cast, delete, func, insert, literal, or
 from sqlalchemy.orm import Session
 
 from orm.controllers import report_queries as q
-from orm.controllers.report_sql import bucket_of, cents, sum_cents
+from orm.controllers.report_sql import bucket_of, sum_cents
 from orm.controllers.settings_controller import SettingsController
 from orm.controllers.timewindow import (
     Window,
@@ -245,7 +245,7 @@ def roll_day(session: Session, store_id: str, day: date, zone: Any, now: datetim
         row[0] = max(row[0] or "", name or "")
         for i, v in enumerate(values, start=1):
             row[i] += int(v or 0)
-    revenue = sum_cents(cents(OrderItem.paid_total) - q.line_refund())
+    revenue = sum_cents(q.line_revenue())
     quantity = func.coalesce(func.sum(OrderItem.quantity - OrderItem.refunded_quantity), 0)
     items = session.execute(
         q.line_base(scope, cov)

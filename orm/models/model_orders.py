@@ -71,6 +71,7 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("store_id", "receipt_number", name="uq_orders_store_receipt"),
         UniqueConstraint("store_id", "idempotency_key", name="uq_orders_store_idempotency"),
+        Index("uq_orders_store_client_order", "store_id", "client_order_id", unique=True),
         Index("ix_orders_store_sale_at", "store_id", "sale_at"),
         Index("ix_orders_created_at", "created_at"),
         Index("ix_orders_status", "status"),
@@ -102,7 +103,10 @@ class Order(Base):
     change_given: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal("0"))
     customer_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     order_notes: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The sale's idempotency identity, up to two names (order_controller.py): the Idempotency-Key
+    # header (else clientOrderId) and the clientOrderId (else the header), each unique per store.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    client_order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     # The sale time reports use: clientCreatedAt for late offline orders, else created_at.
@@ -150,6 +154,12 @@ class OrderItem(Base):
     price_overridden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     notes: Mapped[str | None] = mapped_column(String(300), nullable=True)
     refunded_quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The line's part of the order's cash rounding, and of the money refunded so far (every refund
+    # is booked on lines, line_money.py): paid_total + rounding_share - refunded_amount is the line's
+    # revenue, and the lines of an order add up to its revenue (total - tip - refunded) exactly.
+    rounding_share: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal("0"), server_default="0")
+    refunded_amount: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal("0"),
+                                                     server_default="0")
 
     modifiers: Mapped[list[OrderItemModifier]] = relationship(cascade="all, delete-orphan")
 
@@ -210,6 +220,9 @@ class Refund(Base):
 
 
 class RefundItem(Base):
+    """A refund's money on one line (line_money.py); quantity 0 = money only (an amount-only refund,
+    the tip going back with the last units), amount 0 = goods back with no money left on them."""
+
     __tablename__ = "refund_items"
 
     id: Mapped[str] = id_column()
