@@ -1,4 +1,4 @@
-"""Migration 0010_money back-fills existing orders with the arithmetic the code uses.
+"""Migration 0013_refund_lines back-fills existing orders with the arithmetic the code uses.
 
 Sales and refunds of the kinds that existed before 0010 (cash rounding, refunds of some units,
 amount-only refunds - which then left no refund items) are made through the API, the schema is
@@ -43,7 +43,7 @@ async def test_back_fill_reproduces_what_the_code_booked(as_role, cafe, settings
                                                          checked_until=sold, updated_at=sold)))
 
     config = alembic_config(settings.database_url)
-    command.downgrade(config, ScriptDirectory.from_config(config).get_revision("0010_money").down_revision)
+    command.downgrade(config, ScriptDirectory.from_config(config).get_revision("0013_refund_lines").down_revision)
     # Before 0010 an amount-only refund left no refund items.
     run_unit(settings, lambda s: s.execute(delete(RefundItem).where(RefundItem.quantity == 0)))
     command.upgrade(config, "heads")

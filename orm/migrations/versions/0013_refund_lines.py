@@ -6,8 +6,8 @@ each order's cash rounding over its lines, and each of its refunds, oldest first
 The sales rollup is emptied: its per-line figures were computed by the old rule, and the rollup
 service rebuilds it (readers fall back to the order tables meanwhile).
 
-Revision ID: 0010_money
-Revises: 0009_reports
+Revision ID: 0013_refund_lines
+Revises: 0012_receipt_width
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_money'
-down_revision = '0009_reports'
+revision = '0013_refund_lines'
+down_revision = '0012_receipt_width'
 branch_labels = None
 depends_on = None
 
