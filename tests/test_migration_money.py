@@ -44,7 +44,7 @@ async def test_back_fill_reproduces_what_the_code_booked(as_role, cafe, settings
 
     config = alembic_config(settings.database_url)
     command.downgrade(config, ScriptDirectory.from_config(config).get_revision("0013_refund_lines").down_revision)
-    # Before 0010 an amount-only refund left no refund items.
+    # Before 0013 an amount-only refund left no refund items.
     run_unit(settings, lambda s: s.execute(delete(RefundItem).where(RefundItem.quantity == 0)))
     command.upgrade(config, "heads")
 
