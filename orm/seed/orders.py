@@ -29,10 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orm.controllers.auth_controller import display_name, effective_permissions
-from orm.controllers.errors import Conflict, ValidationFailed
-from orm.controllers.menu_catalogue import CatalogueCache
 from orm.controllers.menu_controller import MenuController
-from orm.controllers.order_controller import OrderController
 from orm.controllers.order_schemas import OrderCreate, RefundCreate, ShiftClose, ShiftOpen, VoidRequest
 from orm.controllers.principal import Principal
 from orm.controllers.refund_controller import RefundController
@@ -41,10 +38,11 @@ from orm.controllers.shift_controller import ShiftController
 from orm.controllers.stock_controller import StockController
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_identity import User
-from orm.models.model_inventory import InventoryItem
+from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import JournalEntry, Order, Refund, Shift
 from orm.seed.inventory import stock_take
+from orm.seed.sales import SaleBatch
 from orm.seed.timeline import DAYS, at_local, resolve_now
 from settings import Settings
 
@@ -62,7 +60,7 @@ def _counts(session: Session) -> dict[str, int]:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
     return {"orders": count(Order), "refunds": count(Refund), "shifts": count(Shift),
-            "journal_entries": count(JournalEntry)}
+            "journal_entries": count(JournalEntry), "stock_movements": count(StockMovement)}
 
 
 def _principal(session: Session, username: str) -> Principal | None:
@@ -95,7 +93,10 @@ class _Trade:
                  catalogue: dict[str, dict[str, Any]], cfg: dict[str, Any], now: datetime) -> None:
         self.s, self.settings, self.staff, self.cfg, self.now = session, settings, staff, cfg, now
         self.catalogue = catalogue
-        self.cache = CatalogueCache()  # what the server keeps per process: the menu is read once per revision
+        # By name, not id: ids are random, and the same seed must sell the same things in any database.
+        self.item_order = sorted(catalogue, key=lambda i: (catalogue[i]["name"], catalogue[i]["size"] or ""))
+        self.batch = SaleBatch(session, DEFAULT_STORE_ID, catalogue, cfg)
+        self.shifts: dict[str, str] = {}  # user id -> open shift id
         self.rng = random.Random(SEED)
         self.zone = ZoneInfo(cfg.get("storeTimezone") or settings.store_timezone)
         self.morning_stock = {i: c["stockCount"] for i, c in catalogue.items() if c["stockCount"] is not None}
@@ -105,13 +106,13 @@ class _Trade:
         return at_local(day, time(hour, minute, second), self.zone)
 
     def basket(self, hour: int, *, counted: bool = True) -> list[dict[str, Any]]:
-        ids = [i for i in sorted(self.catalogue) if counted or self.catalogue[i]["stockCount"] is None]
+        ids = [i for i in self.item_order if counted or self.catalogue[i]["stockCount"] is None]
         weights = [_weight(_kind(self.catalogue[i]["category"]), hour) for i in ids]
         lines = []
         for item_id in dict.fromkeys(self.rng.choices(ids, weights, k=self.rng.choice((1, 1, 1, 2, 2, 3)))):
             mods: list[str] = []
             for group in self.catalogue[item_id]["modifierGroups"]:
-                options = [m["id"] for m in group["modifiers"]]
+                options = [m["id"] for m in sorted(group["modifiers"], key=lambda m: m["name"])]
                 wanted = group["minSelect"] or (1 if self.rng.random() < 0.25 else 0)
                 mods += self.rng.sample(options, min(wanted, group["maxSelect"], len(options)))
             lines.append({"menuItemId": item_id, "quantity": 2 if self.rng.random() < 0.1 else 1,
@@ -145,15 +146,10 @@ class _Trade:
         body = OrderCreate.model_validate({"items": self.basket(hour, counted=not force),
                                            **self.payment(actor, force),
                                            "orderType": "take_away" if take_away else "eat_in"})
-        try:
-            # A sold-out pastry, or a split whose cash part already covers a small total: that customer
-            # walks away, and the savepoint takes back whatever the attempt wrote.
-            with self.s.begin_nested():
-                order, _ = OrderController.create(self.s, self.settings, body, actor=actor, now=at,
-                                                  store_settings=self.cfg, catalogue_cache=self.cache)
-        except (Conflict, ValidationFailed):
-            return None
-        self.sold += 1
+        # A sold-out pastry, or a split whose cash part already covers a small total: None, that customer
+        # walks away.
+        order = self.batch.sell(body, actor=actor, at=at, shift_id=self.shifts.get(actor.user_id))
+        self.sold += order is not None
         return order
 
     def morning(self, day: date) -> None:
@@ -161,6 +157,11 @@ class _Trade:
         at = self.local(day, 6, 30)
         if at >= self.now:
             return
+        with self.batch.direct():
+            self.deliver(at)
+            self.bake()
+
+    def deliver(self, at: datetime) -> None:
         lines = [(item.id, (item.max_stock_level or item.min_stock_level * 3 or Decimal("10")) - item.current_stock)
                  for item in self.s.scalars(select(InventoryItem).where(InventoryItem.store_id == DEFAULT_STORE_ID))
                  if item.current_stock < item.min_stock_level]
@@ -169,6 +170,8 @@ class _Trade:
             StockController.apply_movements(self.s, store_id=DEFAULT_STORE_ID, lines=lines, movement_type="restock",
                                             user_id=None, reason="morning delivery", reference=None, now=at,
                                             allow_negative=True)
+
+    def bake(self) -> None:
         for item_id, level in self.morning_stock.items():
             current = self.s.scalar(select(MenuItem.stock_count).where(MenuItem.id == item_id)) or 0
             if level > current:
@@ -181,8 +184,10 @@ class _Trade:
         cashier, manager = self.staff.get("cashier"), self.staff.get("manager")
         shift = None
         if cashier is not None and self.local(day, 6, 50) < now:
-            shift = ShiftController.open(self.s, ShiftOpen(openingCash=OPENING_CASH), actor=cashier,
-                                         now=self.local(day, 6, 50))
+            with self.batch.direct():
+                shift = ShiftController.open(self.s, ShiftOpen(openingCash=OPENING_CASH), actor=cashier,
+                                             now=self.local(day, 6, 50))
+            self.shifts[cashier.user_id] = shift["id"]
         weekend = day.weekday() >= 5
         sellers = [p for p in (self.staff.get(n) for n in ("cashier", "cashier", "cashier", "manager", "trainee"))
                    if p is not None]
@@ -203,10 +208,13 @@ class _Trade:
                 seen |= self.after_sale(order, at, refund="refund" in force)
         close_at = self.local(day, 18, 10)
         if shift is not None and close_at < now:
-            expected = ShiftController.report(self.s, shift["id"], actor=cashier)["expectedCash"]
-            counted = expected + self.rng.choice((Decimal("0"), Decimal("0"), Decimal("-0.50"), Decimal("0.20")))
-            ShiftController.close(self.s, shift["id"], ShiftClose(countedCash=counted, notes=""), actor=cashier,
-                                  now=close_at)
+            with self.batch.direct():
+                expected = ShiftController.report(self.s, shift["id"], actor=cashier)["expectedCash"]
+                counted = expected + self.rng.choice((Decimal("0"), Decimal("0"), Decimal("-0.50"),
+                                                      Decimal("0.20")))
+                ShiftController.close(self.s, shift["id"], ShiftClose(countedCash=counted, notes=""),
+                                      actor=cashier, now=close_at)
+            del self.shifts[cashier.user_id]
 
     def after_sale(self, order: dict[str, Any], at: datetime, *, refund: bool = False) -> set[str]:
         """Now and then a refund (4 minutes later) or a void (1 minute later), never after `now`."""
@@ -218,11 +226,13 @@ class _Trade:
             first = order["items"][0]
             body = RefundCreate(items=[{"orderItemId": first["id"], "quantity": 1}],
                                 reason=self.rng.choice(REFUND_REASONS), restock=False)
-            RefundController.refund(self.s, order["id"], body, actor=manager, now=at + timedelta(minutes=4))
+            with self.batch.direct():
+                RefundController.refund(self.s, order["id"], body, actor=manager, now=at + timedelta(minutes=4))
             return {"refund"}
         if 0.0125 <= roll < 0.017 and at + timedelta(minutes=1) < self.now:
-            RefundController.void(self.s, self.settings, order["id"], VoidRequest(reason="Rang up twice"),
-                                  actor=manager, now=at + timedelta(minutes=1))
+            with self.batch.direct():
+                RefundController.void(self.s, self.settings, order["id"], VoidRequest(reason="Rang up twice"),
+                                      actor=manager, now=at + timedelta(minutes=1))
         return set()
 
 
@@ -253,6 +263,7 @@ def seed_test(session: Session, settings: Settings, *, days: int = DAYS, now: da
         done = days - offset
         if progress and (done % 5 == 0 or done == days):
             progress(f"  orders: {done}/{days} days, {trade.sold} sales")
+    trade.batch.flush()
     manager = staff.get("manager")
     stock_take(session, settings, trade.now, manager.user_id if manager else None)
     return _counts(session)
