@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 
 from main import make_app
 from orm.controllers import journal
+from orm.controllers.reports_controller import ReportsController
+from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import Order, Refund, Shift
 from orm.seed.runner import run_seed
+from services.daily_summary_email import render_summary
 from settings import Settings
 from tests.conftest import run_unit
 from tests.identity_support import FakeClock
@@ -180,6 +183,13 @@ async def test_yesterday_and_the_dashboard_show_a_real_cafe(settings: Settings, 
         alerts = (await c.get("/alerts?status=active")).data
         kinds = {a["type"] for a in alerts["alerts"]}
         assert {"low_stock", "out_of_stock", "expiring"} <= kinds
+        # The daily e-mail of yesterday (as the scheduler builds it): products, busy hours, stock to reorder.
+        data = run_unit(settings, ReportsController.summary_data, settings, store_id=DEFAULT_STORE_ID,
+                        day=yesterday, now=now)
+        mail = render_summary(data, sender="cafe@example.com", recipients=["manager@example.com"])
+        text = mail.get_body(("plain",)).get_content()
+        assert "(no sales)" not in text and "Nothing to reorder." not in text, text
+        assert "Oat milk" in text and "Refunds" in text
     finally:
         c.close()
         await running.stop()

@@ -5,8 +5,8 @@ ShiftController, StockController), so every order is priced, numbered, journaled
 takes stock like a real one: a morning rush (7-9 h) and a lunch peak (12-13 h) in the
 store's time zone, fewer orders at weekends, card/cash/split payments, some tips and staff
 discounts, take-away orders, about one refund in eighty orders and a void every few days.
-Every whole day has at least one of each (the last sale of the day makes up what chance left
-out), so yesterday's report and e-mail always show them.  The cashier works a shift each day
+Every whole day has at least one of each, and a split payment (the last sales of a day make up
+what chance left out), so yesterday's report and e-mail always show them.  The cashier works a shift each day
 (opened 06:50, closed 18:10 with a small variance); stock is topped up each morning as a
 delivery would, and counted back to the demo's opening levels at the end (inventory.stock_take:
 the same low, out-of-stock and expiring items whatever was sold).
@@ -51,8 +51,9 @@ SEED = 20261123
 HOURLY = {7: 5, 8: 8, 9: 5, 10: 2, 11: 2, 12: 6, 13: 5, 14: 2, 15: 2, 16: 2, 17: 1}
 REFUND_REASONS = ("Wrong drink made", "Customer complaint", "Spilled at the counter", "Item was cold")
 OPENING_CASH = Decimal("150.00")
-# What a manager expects to find in any whole day's report (see _Trade.day).
-EVERY_DAY = frozenset({"refund", "discount", "tip", "take_away", "cash", "card"})
+# What a manager expects to find in any whole day's report: the last three sales of a day make up
+# whatever chance left out (payment kinds one per sale), see _Trade.day.
+LAST_SALES = ({"split"}, {"cash"}, {"refund", "discount", "tip", "take_away", "card"})
 
 
 def _counts(session: Session) -> dict[str, int]:
@@ -125,10 +126,12 @@ class _Trade:
         if actor.has("sales.apply_discount") and (self.rng.random() < 0.05 or "discount" in force):
             body["discount"] = {"type": "percent", "value": 10, "reason": "Staff"}
         tip = self.rng.random() < 0.2
-        if "tip" in force or ("card" in force and "cash" not in force):
+        if force & {"tip", "card"}:
             roll = 0.0
         elif "cash" in force:
             roll = 0.6
+        elif "split" in force:
+            roll = 0.99
         if roll < 0.55:
             body["payments"] = [{"method": "card", "reference": f"AUTH {self.rng.randint(100000, 999999)}"}]
             if tip or "tip" in force:
@@ -137,7 +140,8 @@ class _Trade:
             body["paymentMethod"] = "cash"
             body["amountPaid"] = "50.00"
         else:
-            body["payments"] = [{"method": "cash", "amount": "5.00"}, {"method": "card"}]
+            cash = "1.00" if force else "5.00"  # a made-up split must not fail on a small total
+            body["payments"] = [{"method": "cash", "amount": cash}, {"method": "card"}]
         return body
 
     def sell(self, actor: Principal, at: datetime, force: frozenset[str] = frozenset()) -> dict[str, Any] | None:
@@ -178,7 +182,7 @@ class _Trade:
                 MenuController.return_counted_stock(self.s, item_id, level - current)
 
     def day(self, day: date) -> None:
-        """One day's trade, up to `now`; a whole day has each thing in EVERY_DAY at least once."""
+        """One day's trade, up to `now`; a whole day has each thing in LAST_SALES at least once."""
         now = self.now
         self.morning(day)
         cashier, manager = self.staff.get("cashier"), self.staff.get("manager")
@@ -197,11 +201,12 @@ class _Trade:
             times += [self.local(day, hour, self.rng.randrange(60), self.rng.randrange(60)) for _ in range(n)]
         times.sort()
         seen: set[str] = set()
+        slots = {len(times) - len(LAST_SALES) + k: wanted for k, wanted in enumerate(LAST_SALES)}
         for n, at in enumerate(times):
             if at >= now:
                 break
             actor = self.rng.choice(sellers)
-            force = EVERY_DAY - seen if n == len(times) - 1 and manager is not None else frozenset()
+            force = frozenset(slots.get(n, set()) - seen) if manager is not None else frozenset()
             order = self.sell(manager if force else actor, at, force)
             if order is not None:
                 seen |= _features(order)
@@ -237,7 +242,7 @@ class _Trade:
 
 
 def _features(order: dict[str, Any]) -> set[str]:
-    methods = {p["method"] for p in order["payments"]}
+    methods = {p["method"] for p in order["payments"]} | {order["paymentMethod"]}
     return methods | {name for name, present in (("discount", order["discountAmount"] > 0),
                                                  ("tip", order["tipAmount"] > 0),
                                                  ("take_away", order["orderType"] == "take_away")) if present}
