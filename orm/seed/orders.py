@@ -1,14 +1,15 @@
 """Order seeds: 30 days of a café's trade for development, nothing for production.
 
-seed_test sells through the real controllers (OrderController, RefundController,
+seed_test sells with the checkout's own code, written many sales at a time (orm/seed/sales.py),
+and refunds, voids, shifts and deliveries go through their controllers (RefundController,
 ShiftController, StockController), so every order is priced, numbered, journaled and
 takes stock like a real one: a morning rush (7-9 h) and a lunch peak (12-13 h) in the
 store's time zone, fewer orders at weekends, card/cash/split payments, some tips and staff
 discounts, take-away orders, about one refund in eighty orders and a void every few days.
 Every whole day has at least one of each, and a split payment (the last sales of a day make up
-what chance left out), so yesterday's report and e-mail always show them.  The cashier works a shift each day
-(opened 06:50, closed 18:10 with a small variance); stock is topped up each morning as a
-delivery would, and counted back to the demo's opening levels at the end (inventory.stock_take:
+what chance left out), so yesterday's report and e-mail always show them.  The cashier works
+a shift each day (opened 06:50, closed 18:10 with a small variance); stock is topped up each
+morning as a delivery would, and counted back to the demo's opening levels at the end (inventory.stock_take:
 the same low, out-of-stock and expiring items whatever was sold).
 
 Everything is dated relative to the injected `now` in the store's days: randomness is seeded and
@@ -88,7 +89,7 @@ def _weight(kind: str, hour: int) -> int:
 
 
 class _Trade:
-    """One café's simulated days up to `now`, sold through the controllers."""
+    """One café's simulated days up to `now`: sales through a SaleBatch, the rest through the controllers."""
 
     def __init__(self, session: Session, settings: Settings, staff: dict[str, Principal],
                  catalogue: dict[str, dict[str, Any]], cfg: dict[str, Any], now: datetime) -> None:
