@@ -45,8 +45,8 @@ MONDAY, SUNDAY = (2026, 11, 23), (2026, 11, 22)
 AFTER_AUTUMN_DST, AFTER_SPRING_DST = (2026, 10, 26), (2026, 3, 30)
 
 
-def seed(settings: Settings, now: datetime) -> dict[str, int]:
-    return run_seed(settings, "test", now=now, progress=None)
+def seed(settings: Settings, now: datetime, progress: Any = None) -> dict[str, int]:
+    return run_seed(settings, "test", now=now, progress=progress)
 
 
 def story(session: Session, now: datetime) -> dict[str, Any]:
@@ -153,7 +153,11 @@ def test_days_before_today_are_the_same_at_any_hour(settings: Settings, db_facto
 @pytest.mark.parametrize("hour", [(0, 30), (23, 59)])
 async def test_yesterday_and_the_dashboard_show_a_real_cafe(settings: Settings, hour: tuple[int, int]) -> None:
     now = berlin(*SUNDAY, *hour)
-    seed(settings, now)
+    said: list[str] = []
+    seed(settings, now, said.append)  # and it says what it is doing
+    assert [line for line in said if line.startswith("Seeding ")] == [
+        f"Seeding {area} ..." for area in ("stores", "identity", "inventory", "menu", "orders")]
+    assert "  orders: 30/30 days" in "\n".join(said) and said[-1].startswith("Seeded in ")
     running = RunningServer(make_app(settings, clock=FakeClock(now)))
     c = running.client()
     try:
