@@ -174,7 +174,8 @@ def make_http_server(app: tornado.web.Application, settings: Settings) -> HTTPSe
 
 
 async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_services: bool,
-                app: tornado.web.Application | None = None, ignore_late_signals: bool = False) -> None:
+                app: tornado.web.Application | None = None, ignore_late_signals: bool = False,
+                stopped_early: list[int] | None = None) -> None:
     app = app or make_app(settings, schema_ready=schema_ready)
     ctx: AppContext = app.settings["ctx"]
     server = make_http_server(app, settings)
@@ -183,6 +184,8 @@ async def serve(settings: Settings, sockets: list, *, schema_ready: bool, run_se
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if stopped_early:  # a stop that came while the app was being built
+        stop.set()
     watcher = None if schema_ready else loop.create_task(_watch_schema(ctx))
     if run_services:
         await ctx.services.start_all()
@@ -274,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_if_empty(settings)
     sockets = bind_sockets(settings.port, settings.address or None)
     task_id = None
+    stopped_early: list[int] = []
     if settings.workers > 1:
         # Bind once, then fork: each child gets its own engine, executor and loop.
         from services.metrics import prepare_multiprocess
@@ -281,10 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         prepare_multiprocess(settings)  # /metrics adds up all workers (PROMETHEUS_MULTIPROC_DIR)
         _forward_stop_signals_to_workers()
         task_id = fork_processes(settings.workers)
-        for sig in (signal.SIGTERM, signal.SIGINT):  # a worker stops through serve()'s own handlers
-            signal.signal(sig, signal.SIG_DFL)
+        # A worker stops through serve()'s own handlers; a stop before they are installed is kept for
+        # serve(): with the default action the worker would die, and fork_processes() would restart it.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: stopped_early.append(signum))
     asyncio.run(serve(settings, sockets, schema_ready=schema_ready,
-                      run_services=task_id in (None, 0), ignore_late_signals=task_id is not None))
+                      run_services=task_id in (None, 0), ignore_late_signals=task_id is not None,
+                      stopped_early=stopped_early))
     return 0
 
 

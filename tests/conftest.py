@@ -14,9 +14,15 @@ if str(ROOT) not in sys.path:
 
 from main import make_app  # noqa: E402
 from settings import Settings, load_settings  # noqa: E402
-from tests.support import Client, DatabaseFactory, RunningServer  # noqa: E402
+from tests.support import Client, DatabaseFactory, RunningServer, suite_now  # noqa: E402
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
+
+
+@pytest.fixture(autouse=True)
+def _suite_clock() -> None:
+    """Each test starts at CAFEPOS_TEST_NOW when it is set (see tests.support.SuiteClock)."""
+    suite_now.restart()
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +55,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = RunningServer(make_app(settings))
+    running = RunningServer(make_app(settings, clock=suite_now))
     yield running
     await running.stop()
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from orm.column_types import utcnow
 from orm.controllers.inventory_controller import InventoryController
 from orm.controllers.inventory_schemas import InventoryItemCreate
 from orm.controllers.principal import Principal
@@ -17,6 +16,7 @@ from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
 from orm.models.permissions_catalog import BUILTIN_ROLES
 from settings import Settings
 from tests.conftest import run_unit
+from tests.support import suite_now
 
 STORE = DEFAULT_STORE_ID
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -35,7 +35,7 @@ def make_item(settings: Settings, name: str, *, unit: str = "kg", stock: str = "
                                maxStockLevel=Decimal(max_level) if max_level is not None else None,
                                costPerUnit=Decimal(cost) if cost is not None else None, expiryDate=expiry,
                                category=category, location=location, supplier=supplier)
-    return run_unit(settings, InventoryController.create, settings, None, body, now or utcnow(), store_id=STORE)
+    return run_unit(settings, InventoryController.create, settings, None, body, now or suite_now(), store_id=STORE)
 
 
 def level(settings: Settings, item_id: str) -> Decimal:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +29,44 @@ from orm.db import normalise_url
 from orm.migrate import upgrade_to_head
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+
+
+def _test_now() -> datetime | None:
+    raw = os.environ.get("CAFEPOS_TEST_NOW", "").strip()
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("CAFEPOS_TEST_NOW needs a UTC offset, e.g. 2026-03-30T02:30:00+02:00")
+    return moment.astimezone(UTC)
+
+
+TEST_NOW = _test_now()
+
+
+class SuiteClock:
+    """The injected clock of every app and seed in the suite (`suite_now`).
+
+    Without CAFEPOS_TEST_NOW it is the real time.  With CAFEPOS_TEST_NOW=2026-03-30T02:30:00+02:00
+    every test starts at that instant (conftest restarts it per test) and the clock moves on by the
+    test's own elapsed time, so the order of events within a test is kept, while the hour and the
+    day the whole suite sees are the ones chosen: a test that depends on the wall clock shows up.
+    """
+
+    def __init__(self, start: datetime | None) -> None:
+        self.start = start
+        self.restart()
+
+    def restart(self) -> None:
+        self._began = time.monotonic()
+
+    def __call__(self) -> datetime:
+        if self.start is None:
+            return datetime.now(UTC)
+        return self.start + timedelta(seconds=time.monotonic() - self._began)
+
+
+suite_now = SuiteClock(TEST_NOW)
 
 
 def _with_db(url: str, dbname: str) -> str:

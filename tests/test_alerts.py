@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from orm.column_types import new_id, utcnow
+from orm.column_types import new_id
 from orm.controllers.alerts_controller import AlertsController, period_key
 from orm.controllers.settings_controller import SettingsController
 from orm.controllers.stock_controller import StockController
@@ -21,7 +21,7 @@ from orm.models.model_settings import StoreSettings
 from services.stock_alerts_service import StockAlertsService, create_service
 from tests.conftest import run_unit
 from tests.inventory_helpers import STORE, alerts_of, count, make_item, open_alerts
-from tests.support import PG_URL
+from tests.support import PG_URL, suite_now
 
 D = Decimal
 ALERT_KEYS = {"id", "type", "severity", "title", "message", "inventoryItemId", "status", "createdAt",
@@ -30,12 +30,12 @@ ALERT_KEYS = {"id", "type", "severity", "title", "message", "inventoryItemId", "
 
 def sale(settings, item_id: str, qty: str, now=None, movement_type: str = "sale"):
     return run_unit(settings, StockController.apply_movements, store_id=STORE, lines=[(item_id, D(qty))],
-                    movement_type=movement_type, user_id=None, reason="", reference=None, now=now or utcnow(),
+                    movement_type=movement_type, user_id=None, reason="", reference=None, now=now or suite_now(),
                     allow_negative=True)
 
 
 def sweep(settings, now=None):
-    return run_unit(settings, AlertsController.sweep, settings, now or utcnow())
+    return run_unit(settings, AlertsController.sweep, settings, now or suite_now())
 
 
 async def test_raised_once_on_crossing_and_resolved_on_restock(settings, admin):
@@ -74,7 +74,7 @@ def test_low_then_out_then_back(settings):
 
 
 def test_sweep_raises_what_no_movement_did_and_escalates_expiry(settings):
-    today = utcnow().date()
+    today = suite_now().date()
     quiet = make_item(settings, "Ham", stock="2", min_level="0.5", expiry=today + timedelta(days=10))
     # A threshold changed behind the controllers' back: only the sweep notices.
     run_unit(settings, lambda s: s.execute(update(InventoryItem).where(InventoryItem.id == quiet["id"])
@@ -83,7 +83,7 @@ def test_sweep_raises_what_no_movement_did_and_escalates_expiry(settings):
     assert [(a["type"], a["inventoryItemId"]) for a in result["raised"]] == [("low_stock", quiet["id"])]
     assert sweep(settings)["raised"] == []  # nothing twice
     # Expiry warning days default to 3: day 8 before expiry nothing, day 2 before a warning, after it critical.
-    now = utcnow()
+    now = suite_now()
     assert sweep(settings, now + timedelta(days=2))["raised"] == []
     raised = sweep(settings, now + timedelta(days=8))["raised"]
     assert [(a["type"], a["severity"], a["title"]) for a in raised] == [("expiring", "warning", "Expiring soon: Ham")]
@@ -93,7 +93,7 @@ def test_sweep_raises_what_no_movement_did_and_escalates_expiry(settings):
 
 
 async def test_editing_expiry_or_deactivating_resolves(settings, admin):
-    today = utcnow().date()
+    today = suite_now().date()
     item = make_item(settings, "Cream", unit="l", stock="0", expiry=today + timedelta(days=1))
     assert open_alerts(settings, item["id"]) == ["expiring", "out_of_stock"]
     resp = await admin.put(f"/inventory/{item['id']}", {"expiryDate": (today + timedelta(days=30)).isoformat()})
@@ -108,7 +108,7 @@ def test_partial_unique_index_is_enforced_by_the_database(settings):
 
     def insert(session, status: str):
         session.add(StockAlert(id=new_id(), store_id=STORE, inventory_item_id=item["id"], alert_type="low_stock",
-                               severity="warning", title="t", message="", status=status, created_at=utcnow()))
+                               severity="warning", title="t", message="", status=status, created_at=suite_now()))
         session.flush()
 
     run_unit(settings, insert, "resolved")
@@ -121,7 +121,7 @@ def test_partial_unique_index_is_enforced_by_the_database(settings):
     # raise_alert treats the violation as "already open".
     assert run_unit(settings, lambda s: AlertsController.raise_alert(
         s, store_id=STORE, item_id=item["id"], alert_type="low_stock", severity="warning", title="t",
-        message="", now=utcnow())) is None
+        message="", now=suite_now())) is None
     assert count(settings, StockAlert) == 3
 
 
@@ -166,7 +166,7 @@ async def test_actions_and_filters(settings, as_role):
 def test_dismissed_alert_stays_quiet_until_the_condition_clears(settings):
     item = make_item(settings, "Green tea", stock="0.2", min_level="0.5")
     alert_id = run_unit(settings, lambda s: s.scalar(select(StockAlert.id)))
-    run_unit(settings, AlertsController.act, _manager(), alert_id, "dismiss", utcnow())
+    run_unit(settings, AlertsController.act, _manager(), alert_id, "dismiss", suite_now())
     assert sweep(settings)["raised"] == [] and open_alerts(settings, item["id"]) == []
     sale(settings, item["id"], "-0.1")
     assert open_alerts(settings, item["id"]) == []
@@ -178,7 +178,7 @@ def test_dismissed_alert_stays_quiet_until_the_condition_clears(settings):
 def test_resolving_by_hand_while_still_low_lets_the_sweep_raise_again(settings):
     item = make_item(settings, "Black tea", stock="0.2", min_level="0.5")
     alert_id = run_unit(settings, lambda s: s.scalar(select(StockAlert.id)))
-    run_unit(settings, AlertsController.act, _manager(), alert_id, "resolve", utcnow())
+    run_unit(settings, AlertsController.act, _manager(), alert_id, "resolve", suite_now())
     assert [a["type"] for a in sweep(settings)["raised"]] == ["low_stock"]
     assert alerts_of(settings, item["id"]) == [("low_stock", "resolved"), ("low_stock", "active")]
 
@@ -191,7 +191,7 @@ def _manager():
 
 def test_scheduled_sweep_once_per_period(settings):
     make_item(settings, "Eggs", unit="pcs", stock="0")
-    now = utcnow()
+    now = suite_now()
     first = run_unit(settings, AlertsController.run_scheduled_sweep, settings, now)
     second = run_unit(settings, AlertsController.run_scheduled_sweep, settings, now)
     assert first["ran"] and first["intervalMinutes"] == 15 and first["periodKey"] == period_key(now, 15)
@@ -258,7 +258,7 @@ def test_two_concurrent_sweeps_on_postgres_run_once(settings):
     run_unit(settings, lambda s: s.execute(update(StockAlert).values(status="resolved")))
     engine = make_engine(settings.database_url, pool_size=4, max_overflow=0)
     factory = make_session_factory(engine)
-    now = utcnow()
+    now = suite_now()
     first_done, second_done = threading.Event(), threading.Event()
     results: dict[str, dict] = {}
 
@@ -297,14 +297,14 @@ def test_overlapping_unlocked_sweeps_never_duplicate_an_alert(settings):
     results: dict[str, dict] = {}
 
     def first(session):
-        results["first"] = AlertsController.sweep(session, settings, utcnow())
+        results["first"] = AlertsController.sweep(session, settings, suite_now())
         first_swept.set()
         assert may_commit.wait(20)
 
     def second():
         assert first_swept.wait(20)
         # Its read sees no open alerts (not committed yet), so it inserts and waits on the index entry.
-        results["second"] = unit_of_work(factory, AlertsController.sweep, settings, utcnow())
+        results["second"] = unit_of_work(factory, AlertsController.sweep, settings, suite_now())
 
     try:
         t1 = threading.Thread(target=lambda: unit_of_work(factory, first))

@@ -18,6 +18,7 @@ from tornado.netutil import bind_sockets
 
 from apis.base import BaseHandler
 from main import make_app, serve
+from tests.support import suite_now
 
 STARTED: set[str] = set()
 
@@ -63,7 +64,7 @@ async def test_sigterm_under_keep_alive_load_answers_every_started_request(setti
     settings = settings.with_overrides(shutdown_grace_seconds=1.0)
     sockets = bind_sockets(0, "127.0.0.1")
     port = sockets[0].getsockname()[1]
-    app = make_app(settings, extra_routes=[(r"/test/work", WorkHandler)])
+    app = make_app(settings, clock=suite_now, extra_routes=[(r"/test/work", WorkHandler)])
     server = asyncio.ensure_future(serve(settings, sockets, schema_ready=True, run_services=False, app=app))
     await asyncio.sleep(0.1)
     answered: dict[str, int] = {}

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from orm.column_types import utcnow
 from orm.controllers.forecast_controller import ForecastController, cover_for
 from orm.controllers.inventory_controller import InventoryController
 from orm.controllers.stock_controller import StockController
 from tests.conftest import run_unit
 from tests.inventory_helpers import NOW, STORE, make_item, principal
+from tests.support import suite_now
 
 D = Decimal
 DAY = timedelta(days=1)
@@ -90,7 +90,7 @@ def test_cover_rules_directly():
 
 async def test_forecast_endpoint(settings, as_role):
     item = make_item(settings, "Oat milk", unit="l", stock="30", min_level="5", max_level="40")
-    now = utcnow()
+    now = suite_now()
     for days, qty in ((20, "-7"), (10, "-7"), (1, "-7")):
         move(settings, item["id"], qty, now - days * DAY)
     resp = await as_role("trainee").get("/inventory/forecast")

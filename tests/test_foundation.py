@@ -20,7 +20,7 @@ from main import make_app, serve
 from orm.db import make_engine
 from orm.migrate import SchemaOutOfDate, current_revision, ensure_schema, head_revision, upgrade_to_head
 from settings import SettingsError, load_settings, with_generated_secrets
-from tests.support import PG_URL, RunningServer, _admin_engine, _with_db
+from tests.support import PG_URL, RunningServer, _admin_engine, _with_db, suite_now
 
 
 class EchoBody(BaseModel):
@@ -66,7 +66,7 @@ TEST_ROUTES = [(r"/test/echo", EchoHandler), (r"/test/slow", SlowHandler),
 
 @pytest.fixture
 async def tserver(settings):
-    running = RunningServer(make_app(settings, extra_routes=TEST_ROUTES))
+    running = RunningServer(make_app(settings, clock=suite_now, extra_routes=TEST_ROUTES))
     yield running
     await running.stop()
 
@@ -217,7 +217,7 @@ def _closed_port() -> int:
 async def test_health_503_when_database_unreachable(tmp_path):
     dead = load_settings(database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nowhere",
                          uploads_dir=tmp_path / "u", jwt_secret="x" * 32)
-    running = RunningServer(make_app(dead, schema_ready=False))
+    running = RunningServer(make_app(dead, clock=suite_now, schema_ready=False))
     c = running.client()
     try:
         resp = await c.get("/health")
@@ -285,7 +285,7 @@ def test_migrations_upgrade_from_empty(tmp_path):
 async def test_sigterm_finishes_in_flight_request(settings):
     sockets = bind_sockets(0, "127.0.0.1")
     port = sockets[0].getsockname()[1]
-    app = make_app(settings, extra_routes=TEST_ROUTES)
+    app = make_app(settings, clock=suite_now, extra_routes=TEST_ROUTES)
     task = asyncio.ensure_future(serve(settings, sockets, schema_ready=True, run_services=False, app=app))
     await asyncio.sleep(0.1)
     http = AsyncHTTPClient(force_instance=True)

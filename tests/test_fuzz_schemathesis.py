@@ -18,19 +18,22 @@ from apis.base import BaseHandler, NotFoundHandler
 from scripts.fuzz import real_ids, run_fuzz
 from settings import Settings
 from tests.conftest import run_unit
+from tests.support import suite_now
 from tests.test_route_security import handled_methods, routes, sample_path
 
 SEED = 20261123
 
 
 def seed_cafe(session: Session, settings: Settings) -> None:
-    """Demo users, stock, menu and a day of orders: ids for the fuzzer to reach past the 404s."""
+    """Demo users, stock, menu and yesterday's and today's orders: ids for the fuzzer to reach past the 404s
+    (yesterday is a whole day, so there are orders at any hour the suite runs)."""
     from orm.seed import identity, inventory, menu, orders
 
+    now = suite_now()
     identity.seed_test(session, settings)
-    inventory.seed_test(session, settings)
-    menu.seed_test(session, settings)
-    orders.seed_test(session, settings, days=1)
+    inventory.seed_test(session, settings, now=now)
+    menu.seed_test(session, settings, now=now)
+    orders.seed_test(session, settings, days=2, now=now)
 
 
 @pytest.fixture

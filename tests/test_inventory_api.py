@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from orm.column_types import utcnow
 from orm.models.model_identity import AuditChange
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.seed.inventory import PRODUCTION_ITEMS, TEST_ITEMS, seed_production, seed_test
 from tests.conftest import run_unit
 from tests.inventory_helpers import alerts_of, count, level, make_item, movements_of, open_alerts
+from tests.support import suite_now
 
 D = Decimal
 ITEM_KEYS = {"id", "name", "category", "supplier", "currentStock", "minStockLevel", "maxStockLevel", "unit",
@@ -66,7 +66,7 @@ async def test_create_duplicate_name_is_409(settings, admin):
 
 
 async def test_list_whole_by_default_filters_and_status(settings, as_role):
-    today = utcnow().date()
+    today = suite_now().date()
     make_item(settings, "Espresso beans", stock="10", min_level="2", category="Coffee", location="Dry store")
     make_item(settings, "Decaf beans", stock="1", min_level="2", category="Coffee", location="Dry store")
     make_item(settings, "Whole milk", unit="l", stock="0", min_level="5", category="Dairy", location="Fridge")
@@ -151,10 +151,10 @@ def test_editing_stock_needs_adjust_permission(settings):
                           permissions=editor.permissions - {"inventory.adjust_stock"})
     same = InventoryItemUpdate(currentStock=D("1"), supplier="Cocoa Co")
     assert run_unit(settings, InventoryController.update, settings, editor, item["id"], same,
-                    utcnow())["supplier"] == "Cocoa Co"
+                    suite_now())["supplier"] == "Cocoa Co"
     with pytest.raises(PermissionDenied):
         run_unit(settings, InventoryController.update, settings, editor, item["id"],
-                 InventoryItemUpdate(currentStock=D("3")), utcnow())
+                 InventoryItemUpdate(currentStock=D("3")), suite_now())
     assert level(settings, item["id"]) == D("1")
 
 
@@ -226,7 +226,7 @@ def _an_alert_id(session) -> str:
     from tests.inventory_helpers import STORE
 
     data = AlertsController.raise_alert(session, store_id=STORE, item_id=None, alert_type="system",
-                                        severity="info", title="Till printer paper low", message="", now=utcnow())
+                                        severity="info", title="Till printer paper low", message="", now=suite_now())
     assert data is not None
     return data["id"]
 

@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from orm.column_types import utcnow
 from orm.controllers.inventory_csv_controller import export_rows
 from orm.models.model_inventory import InventoryItem, StockMovement
 from tests.conftest import run_unit
 from tests.inventory_helpers import count, level, make_item, movement_sum, movements_of, principal
+from tests.support import suite_now
 
 D = Decimal
 BOM = b"\xef\xbb\xbf"
@@ -38,7 +38,7 @@ def _multipart(filename: str, content: bytes) -> tuple[bytes, str]:
 
 
 def _arrange(settings) -> list[dict]:
-    today = utcnow().date()
+    today = suite_now().date()
     return [
         make_item(settings, "Crème fraîche, 30%", unit="l", stock="1.25", min_level="0.5", max_level="3",
                   cost="4.2", category="Dairy", supplier='Ferme "Les Prés"', location="Fridge",
@@ -211,7 +211,7 @@ async def test_negative_level_reimports_unchanged(settings, admin):
 
     item = make_item(settings, "Ham", stock="1")
     run_unit(settings, StockController.apply_movements, store_id=STORE, lines=[(item["id"], D("-1.5"))],
-             movement_type="sale", user_id=None, reason="", reference=None, now=utcnow(), allow_negative=True)
+             movement_type="sale", user_id=None, reason="", reference=None, now=suite_now(), allow_negative=True)
     exported = (await admin.get("/inventory/export")).body
     assert _rows(exported)[0]["currentStock"] == "-0.500"
     resp = await _import_csv(admin, exported)

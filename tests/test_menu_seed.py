@@ -46,7 +46,7 @@ async def test_seeded_menu_through_the_api(admin, settings):
     oat = latte["modifierGroups"][0]["modifiers"][0]
     assert (oat["name"], oat["priceDelta"]) == ("Oat milk", D("0.40")) and len(oat["recipe"]) == 1
     assert len(latte["recipe"]) == 4
-    assert by_key[("Croissant", None)]["stockCount"] == 24
+    assert by_key[("Croissant", "Regular")]["stockCount"] == 24
     assert {i["category"] for i in menu} == {"Coffee", "Tea", "Pastries", "Food"}
 
 

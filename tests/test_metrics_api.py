@@ -20,7 +20,7 @@ from services import metrics
 from services.email_service import EmailDeliveryError, build_message, mailer_for
 from services.registry import PeriodicService
 from tests.conftest import TEST_JWT_SECRET
-from tests.support import RunningServer
+from tests.support import RunningServer, suite_now
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,7 +102,7 @@ async def test_business_job_and_email_counters(server, client):
 
 
 async def test_outside_the_allowed_addresses_a_token_with_system_logs_is_needed(settings, demo_users):
-    closed = RunningServer(make_app(settings.with_overrides(metrics_allowed_ips=("10.20.30.0/24",))))
+    closed = RunningServer(make_app(settings.with_overrides(metrics_allowed_ips=("10.20.30.0/24",)), clock=suite_now))
     c = closed.client()
     try:
         assert (await c.get("/metrics")).status == 401
@@ -175,10 +175,17 @@ async def test_several_workers_add_up_in_one_exposition(settings, tmp_path):
         while len({p.stem.rsplit("_", 1)[1] for p in prom_dir.glob("gauge_livesum_*.db")}) < 2:
             assert loop.time() < loop_deadline, sorted(p.name for p in prom_dir.iterdir())
             await asyncio.sleep(0.2)
-        for _ in range(4):  # several scrapes, possibly answered by different workers, all agree
+        # A worker counts a request once its response is on the way (the access log hook), so the last
+        # /health may be counted a moment after the client has its answer: wait for the count to arrive.
+        async def health_total() -> float:
             parsed = samples((await client.get("/metrics")).body.decode())
-            total = value(parsed, "cafepos_http_requests_total", method="GET", route="/health", status="200")
-            assert total == health_ok
+            return value(parsed, "cafepos_http_requests_total", method="GET", route="/health", status="200")
+
+        while (total := await health_total()) != health_ok:
+            assert total < health_ok and loop.time() < loop_deadline, (total, health_ok)
+            await asyncio.sleep(0.05)
+        for _ in range(4):  # several scrapes, possibly answered by different workers, all agree
+            assert await health_total() == health_ok
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)  # the parent passes it on to its workers

@@ -7,7 +7,7 @@ Chai 3.33 [-0.10 unsweetened]; coffee is 8 % eat-in and 2.6 % take-away).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 
 from apis.order_resources import with_legacy_aliases
 from orm.models.base import DEFAULT_STORE_ID
+from tests.support import suite_now
 from tests.test_orders_support import CARD, cafe_fixture, cash, line, pastries_left, row_counts, stock_levels  # noqa: F401
 
 D = Decimal
@@ -227,7 +228,7 @@ async def test_negative_stock_refused_when_the_store_forbids_it(as_role, admin, 
 async def test_late_offline_order_counts_on_its_sale_day(as_role, cafe, settings) -> None:
     c = as_role("cashier")
     first = await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})
-    sold_at = (datetime.now(UTC) - timedelta(hours=30)).replace(microsecond=0)
+    sold_at = (suite_now() - timedelta(hours=30)).replace(microsecond=0)
     late = await c.post("/orders", {"items": [line(cafe.items["espresso"])], "terminalId": "till-2",
                                     "clientCreatedAt": sold_at.isoformat().replace("+00:00", "Z"), **CARD})
     assert late.status == 201, late.body
@@ -243,7 +244,7 @@ async def test_late_offline_order_counts_on_its_sale_day(as_role, cafe, settings
 @pytest.mark.parametrize("offset, problem", [(timedelta(hours=73), "72 hours"), (timedelta(hours=-1), "future")])
 async def test_offline_time_limits(as_role, cafe, settings, offset, problem) -> None:
     before = row_counts(settings)
-    when = (datetime.now(UTC) - offset).isoformat()
+    when = (suite_now() - offset).isoformat()
     r = await as_role("cashier").post("/orders", {"items": [line(cafe.items["espresso"])],
                                                   "clientCreatedAt": when, **CARD})
     assert r.status == 400 and problem in r.json["errors"][0]

@@ -10,12 +10,13 @@ from orm.models.model_orders import Order, Refund, Shift
 from orm.seed import identity, inventory, menu, orders
 from settings import Settings
 from tests.conftest import run_unit
+from tests.support import suite_now
 
 
 def _seed_all(session: Session, settings: Settings) -> dict[str, int]:
     for area in (identity, inventory, menu):
-        area.seed_test(session, settings)
-    return orders.seed_test(session, settings, days=3)
+        area.seed_test(session, settings, now=suite_now())
+    return orders.seed_test(session, settings, days=3, now=suite_now())
 
 
 def _facts(session: Session) -> dict[str, object]:
@@ -46,4 +47,4 @@ def test_seed_sells_through_the_controllers_and_is_idempotent(settings: Settings
 
 def test_production_seed_sells_nothing(settings: Settings) -> None:
     assert run_unit(settings, orders.seed_production, settings) == {"orders": 0, "refunds": 0, "shifts": 0,
-                                                                   "journal_entries": 0}
+                                                                   "journal_entries": 0, "stock_movements": 0}

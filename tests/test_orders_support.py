@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.column_types import utcnow
 from orm.controllers.menu_controller import MenuController
 from orm.controllers.menu_schemas import MenuItemCreate
 from orm.models.base import DEFAULT_STORE_ID
@@ -35,6 +34,7 @@ from orm.models.model_orders import (
 )
 from settings import Settings
 from tests.conftest import run_unit
+from tests.support import suite_now
 
 D = Decimal
 
@@ -55,7 +55,7 @@ def _menu_item(session: Session, settings: Settings, **fields: Any) -> dict[str,
 
 
 def build_cafe(session: Session, settings: Settings, pastries: int = 5) -> Cafe:
-    now = utcnow()
+    now = suite_now()
     inv = {}
     for name, unit, stock in INVENTORY:
         row = InventoryItem(store_id=DEFAULT_STORE_ID, name=name, unit=unit, current_stock=D(stock),

@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from main import make_app
-from tests.support import RunningServer
+from tests.support import RunningServer, suite_now
 from tests.test_orders_support import CARD, cafe_fixture, cash, line  # noqa: F401
 
 D = Decimal
@@ -139,7 +139,7 @@ async def _login(server: RunningServer, username: str) -> Any:
 async def test_email_receipt_through_smtp(settings, demo_users, cafe, smtp) -> None:
     inbox, port = smtp
     server = RunningServer(make_app(settings.with_overrides(smtp_server="127.0.0.1", smtp_port=port,
-                                                            smtp_security="none")))
+                                                            smtp_security="none"), clock=suite_now))
     try:
         m = await _login(server, "manager")
         order = await sell(m, basket(cafe))

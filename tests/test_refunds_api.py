@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from tests.support import suite_now
 from tests.test_orders_support import CARD, cafe_fixture, cash, line, pastries_left, row_counts, stock_levels  # noqa: F401
 
 D = Decimal
@@ -164,7 +165,7 @@ async def test_void_rules(as_role, client, cafe, settings) -> None:
     refunded = await sell(m, {"items": [line(cafe.items["latte"], 2)], **CARD})
     await m.post(f"/orders/{refunded['id']}/refund", {"amount": "1.00", "reason": "x"})
     assert (await m.post(f"/orders/{refunded['id']}/void", {"reason": "x"})).status == 409
-    yesterday = (datetime.now(UTC) - timedelta(hours=30)).isoformat()
+    yesterday = (suite_now() - timedelta(hours=30)).isoformat()
     old = await sell(m, {"items": [line(cafe.items["latte"])], "clientCreatedAt": yesterday, **CARD})
     late = await m.post(f"/orders/{old['id']}/void", {"reason": "x"})
     assert late.status == 409 and "business day" in late.json["errors"][0]

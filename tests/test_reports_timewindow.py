@@ -19,6 +19,7 @@ from orm.controllers.timewindow import (
     parse_day,
     resolve_window,
 )
+from tests.support import suite_now
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -76,7 +77,7 @@ def test_default_window_is_month_to_date_and_previous_period_has_as_many_days() 
 
 
 def test_datetime_windows_compare_with_the_same_duration_before() -> None:
-    w = resolve_window("2026-10-25T06:00:00Z", "2026-10-25T10:00:00Z", BERLIN, datetime.now(UTC))
+    w = resolve_window("2026-10-25T06:00:00Z", "2026-10-25T10:00:00Z", BERLIN, suite_now())
     assert not w.day_aligned
     assert w.previous() == Window(datetime(2026, 10, 25, 2, tzinfo=UTC), w.start, BERLIN)
 

@@ -16,7 +16,7 @@ import tornado.websocket
 
 import main
 from apis.base import BaseHandler
-from tests.support import RunningServer
+from tests.support import RunningServer, suite_now
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # API.md "Auth": the only endpoints without a token.
@@ -114,7 +114,7 @@ async def test_every_protected_route_is_401_without_a_token(client):
 
 async def test_self_guarded_routes_refuse_strangers(settings):
     """With an empty address allow-list, /metrics needs a token like everything else."""
-    running = RunningServer(main.make_app(settings.with_overrides(metrics_allowed_ips=())))
+    running = RunningServer(main.make_app(settings.with_overrides(metrics_allowed_ips=()), clock=suite_now))
     c = running.client()
     try:
         for pattern, handler in routes():

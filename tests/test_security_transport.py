@@ -20,7 +20,7 @@ import main
 from apis.base import BaseHandler
 from orm.models.model_orders import Order
 from tests.conftest import run_unit
-from tests.support import Client, RunningServer
+from tests.support import Client, RunningServer, suite_now
 from tests.test_logging_json import captured_logs
 from tests.test_route_security import handled_methods, routes, sample_path
 from tests.test_security_permission_matrix import PNG_1PX, multipart
@@ -109,7 +109,7 @@ async def test_chunked_body_over_the_limit_is_cut_off_and_writes_nothing(server,
 async def strict_server(settings):
     """The real server construction (main.make_http_server) with short limits for slow clients."""
     strict = settings.with_overrides(body_timeout=0.5, idle_connection_timeout=0.5)
-    app = main.make_app(strict)
+    app = main.make_app(strict, clock=suite_now)
     http = main.make_http_server(app, strict)
     sock, port = bind_unused_port()
     http.add_sockets([sock])
@@ -191,7 +191,7 @@ class LeakyHandler(BaseHandler):
 
 @pytest.fixture
 async def leaky_server(settings):
-    running = RunningServer(main.make_app(settings, extra_routes=[(r"/test/leaky", LeakyHandler)]))
+    running = RunningServer(main.make_app(settings, clock=suite_now, extra_routes=[(r"/test/leaky", LeakyHandler)]))
     yield running
     await running.stop()
 

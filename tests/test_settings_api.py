@@ -13,7 +13,7 @@ from orm.controllers.errors import NotFound
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_identity import AuditChange
 from tests.conftest import ROLES, run_unit
-from tests.support import RunningServer
+from tests.support import RunningServer, suite_now
 
 SETTINGS_KEYS = {
     "storeName", "storeAddress", "vatNumber", "currency", "storeTimezone", "taxMode", "defaultTaxRate",
@@ -214,7 +214,7 @@ async def test_store_id_selects_a_store(server, as_role, settings):
 
 async def test_a_second_process_sees_a_change_within_a_second(server, as_role, tokens, settings):
     """Two applications on one database, as with WORKERS=2 or two hosts behind a load balancer."""
-    other = RunningServer(make_app(settings))
+    other = RunningServer(make_app(settings, clock=suite_now))
     try:
         on_other = other.client()
         on_other.token = tokens["cashier"]

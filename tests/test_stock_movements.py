@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from orm.column_types import utcnow
 from orm.controllers.errors import Conflict, NotFound
 from orm.controllers.stock_controller import StockController
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.models.model_inventory import StockMovement
 from tests.conftest import run_unit
 from tests.inventory_helpers import STORE, count, level, make_item, movement_sum, movements_of, open_alerts
+from tests.support import suite_now
 
 D = Decimal
 
@@ -23,7 +23,7 @@ D = Decimal
 def apply(settings, lines, *, movement_type="sale", allow_negative=True, reference="order-1", now=None):
     return run_unit(settings, StockController.apply_movements, store_id=STORE, lines=lines,
                     movement_type=movement_type, user_id=None, reason="test", reference=reference,
-                    now=now or utcnow(), allow_negative=allow_negative)
+                    now=now or suite_now(), allow_negative=allow_negative)
 
 
 async def test_adjust_by_delta_records_movement_and_restock_time(settings, admin):
@@ -171,7 +171,7 @@ async def test_movements_sum_to_level_after_mixed_sequence(settings, admin, demo
 
 
 async def test_movement_lists_filters_and_paging(settings, admin, as_role):
-    t0 = utcnow() - timedelta(days=3)
+    t0 = suite_now() - timedelta(days=3)
     # Stocked before the history below: the trail lists changes in the order they were applied.
     beans = make_item(settings, "Beans", stock="5", now=t0 - timedelta(days=1))
     milk = make_item(settings, "Milk", unit="l", stock="5", now=t0 - timedelta(days=1))
@@ -222,7 +222,7 @@ async def test_fifty_concurrent_http_adjustments_lose_nothing(settings, admin):
 def _thread_sale(settings, item_id: str, factory, allow_negative: bool) -> str:
     try:
         unit_of_work(factory, StockController.apply_movements, store_id=STORE, lines=[(item_id, D("-1"))],
-                     movement_type="sale", user_id=None, reason="thread", reference=None, now=utcnow(),
+                     movement_type="sale", user_id=None, reason="thread", reference=None, now=suite_now(),
                      allow_negative=allow_negative)
         return "ok"
     except Conflict:

@@ -1,10 +1,12 @@
 """Seed data, one module per area, run in dependency order by the seed scripts.
 
 Each module may define
-    seed_test(session, settings) -> dict[str, int]        demo data for development and tests
-    seed_production(session, settings) -> dict[str, int]  a real café's starting catalogue
+    seed_test(session, settings, *, now=None, progress=None) -> dict[str, int]        demo data
+    seed_production(session, settings, *, now=None, progress=None) -> dict[str, int]  a real café's start
 Both must be idempotent (running twice changes nothing) and return the number
 of rows of each kind that now exist (true counts, not "inserted this time").
+`now` is the injected clock's time (None: the real time; see orm/seed/timeline.py): nothing a seed
+writes may depend on any other clock.  `progress(text)`, when given, is told what is going on.
 """
 
 from __future__ import annotations

@@ -36,13 +36,13 @@ def ensure_user(session: Session, settings: Settings, username: str, first: str,
     return user
 
 
-def seed_test(session: Session, settings: Settings) -> dict[str, int]:
+def seed_test(session: Session, settings: Settings, **_: object) -> dict[str, int]:
     for username, first, last, role, pin in DEMO_USERS:
         ensure_user(session, settings, username, first, last, role, pin, DEMO_PASSWORD)
     return {"users": session.scalar(select(func.count()).select_from(User)) or 0,
             "roles": session.scalar(select(func.count()).select_from(Role)) or 0}
 
 
-def seed_production(session: Session, settings: Settings) -> dict[str, int]:
+def seed_production(session: Session, settings: Settings, **_: object) -> dict[str, int]:
     return {"users": session.scalar(select(func.count()).select_from(User)) or 0,
             "roles": session.scalar(select(func.count()).select_from(Role)) or 0}

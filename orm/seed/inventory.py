@@ -2,25 +2,30 @@
 
 Both get-or-create by name, so running them again changes nothing; they return the true number of
 inventory items and stock movements of the default store.
-- seed_test: 24 items; opening stock is recorded as `count` movements (alerts are raised like for any
-  stock change: a few items start below their minimum, one expires soon).
-- seed_production: 36 ingredients and supplies with EUR costs and no stock yet; until the opening
+- seed_test: 44 items, every one with supplier, costs and a maximum; opening stock is recorded as
+  `count` movements on the history's first morning (alerts are raised like for any stock change).
+  Five items are low (above 0, below a real minimum), one is out of stock, two expire within the
+  warning window; `stock_take` (run by the order seed after its history) counts them back to that.
+- seed_production: 49 ingredients and supplies with EUR costs and no stock yet; until the opening
   count is entered they show out_of_stock (and the sweep raises those alerts).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.column_types import utcnow
+from orm.controllers.alerts_controller import AlertsController
 from orm.controllers.inventory_controller import InventoryController, find_by_name
 from orm.controllers.inventory_schemas import InventoryItemCreate
+from orm.controllers.stock_controller import StockController
+from orm.controllers.timewindow import local_date
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
+from orm.seed.timeline import history_start, resolve_now, store_zone
 from settings import Settings
 
 D = Decimal
@@ -51,6 +56,26 @@ TEST_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, int | None]]
     ("Napkins", "Packaging", "PackCo", "pcs", "2000", "500", "5000", "0.0100", "Back room", None),
     ("Cocoa powder", "Coffee", "Roastery Nord", "kg", "0", "0.5", "3", "11.0000", "Dry store", None),
     ("Stirrers", "Packaging", "PackCo", "pcs", "900", "200", "2000", "0.0050", "Bar", None),
+    ("Decaf beans", "Coffee", "Roastery Nord", "kg", "2", "0.5", "5", "21.0000", "Dry store", None),
+    ("Almond milk", "Dairy alternatives", "Alpro", "l", "6", "3", "15", "2.6000", "Dry store", None),
+    ("Earl Grey tea", "Tea", "Tea Traders", "kg", "0.8", "0.3", "2", "28.0000", "Dry store", None),
+    ("Peppermint tea", "Tea", "Tea Traders", "kg", "0.6", "0.2", "1", "28.0000", "Dry store", None),
+    ("Matcha powder", "Tea", "Tea Traders", "kg", "0.4", "0.1", "1", "85.0000", "Dry store", None),
+    ("Whipping cream", "Dairy", "Alpine Dairy", "l", "3", "1", "6", "4.2000", "Fridge", 8),
+    ("Ice", "Dry goods", "Metro", "kg", "15", "5", "30", "0.4000", "Freezer", None),
+    ("Sparkling water 0.33l", "Drinks", "Metro", "pcs", "48", "24", "120", "0.4500", "Back room", None),
+    ("Still water 0.33l", "Drinks", "Metro", "pcs", "48", "24", "120", "0.3500", "Back room", None),
+    ("Bagels", "Bakery", "Boulangerie Martin", "pcs", "18", "6", "30", "0.6500", "Bakery shelf", 4),
+    ("Avocado", "Produce", "Fresh Market", "pcs", "12", "6", "24", "0.9000", "Fridge", 5),
+    ("Cream cheese", "Dairy", "Alpine Dairy", "kg", "1.5", "0.5", "3", "7.8000", "Fridge", 14),
+    ("Granola", "Dry goods", "Metro", "kg", "3", "1", "8", "6.2000", "Dry store", None),
+    ("Yoghurt", "Dairy", "Alpine Dairy", "kg", "5", "2", "12", "3.1000", "Fridge", 9),
+    ("Tortilla wraps", "Bakery", "Metro", "pcs", "30", "10", "60", "0.3500", "Dry store", None),
+    ("Chicken breast", "Deli", "Deli Meier", "kg", "2.5", "1", "5", "11.9000", "Fridge", 4),
+    ("Mozzarella", "Dairy", "Alpine Dairy", "kg", "1.8", "0.5", "4", "9.5000", "Fridge", 7),
+    ("Tomatoes", "Produce", "Fresh Market", "kg", "3", "1", "6", "3.2000", "Fridge", None),
+    ("Soup base", "Deli", "Deli Meier", "l", "8", "3", "15", "4.5000", "Fridge", 5),
+    ("Orange juice", "Drinks", "Fresh Market", "l", "8", "4", "20", "2.8000", "Fridge", 6),
 ]
 
 # name, category, supplier, unit, min, max, cost per unit (EUR), location
@@ -91,7 +116,40 @@ PRODUCTION_ITEMS: list[tuple[str, str, str, str, str, str, str, str]] = [
     ("Lids", "Packaging", "Packaging supplier", "pcs", "300", "3000", "0.0250", "Back room"),
     ("Napkins", "Packaging", "Packaging supplier", "pcs", "500", "5000", "0.0100", "Back room"),
     ("Stirrers", "Packaging", "Packaging supplier", "pcs", "200", "2000", "0.0050", "Bar"),
+    ("Earl Grey tea", "Tea", "Tea importer", "kg", "0.3", "2", "28.0000", "Dry store"),
+    ("Matcha powder", "Tea", "Tea importer", "kg", "0.1", "1", "85.0000", "Dry store"),
+    ("Ice", "Dry goods", "Wholesaler", "kg", "5", "30", "0.4000", "Freezer"),
+    ("Still water 0.33l", "Drinks", "Wholesaler", "pcs", "24", "120", "0.3500", "Back room"),
+    ("Bagels", "Bakery", "Bakery", "pcs", "6", "30", "0.6500", "Bakery shelf"),
+    ("Avocado", "Produce", "Greengrocer", "pcs", "6", "24", "0.9000", "Fridge"),
+    ("Cream cheese", "Dairy", "Dairy", "kg", "0.5", "3", "7.8000", "Fridge"),
+    ("Granola", "Dry goods", "Wholesaler", "kg", "1", "8", "6.2000", "Dry store"),
+    ("Yoghurt", "Dairy", "Dairy", "kg", "2", "12", "3.1000", "Fridge"),
+    ("Tortilla wraps", "Bakery", "Wholesaler", "pcs", "10", "60", "0.3500", "Dry store"),
+    ("Chicken breast", "Deli", "Butcher", "kg", "1", "5", "11.9000", "Fridge"),
+    ("Mozzarella", "Dairy", "Cheese shop", "kg", "0.5", "4", "9.5000", "Fridge"),
+    ("Soup base", "Deli", "Wholesaler", "l", "3", "15", "4.5000", "Fridge"),
 ]
+
+
+# Every ingredient either seed knows, with its details (the demo's where both have it): also what the
+# menu seed gives an ingredient that it has to create itself, so no item ever lacks supplier or costs.
+def _details(category: str, supplier: str, unit: str, min_: str, max_: str, cost: str,
+             location: str) -> dict[str, object]:
+    return dict(category=category, supplier=supplier, unit=unit, min_stock_level=D(min_),
+                max_stock_level=D(max_), cost_per_unit=D(cost), location=location)
+
+
+DETAILS = {t[0]: _details(*t[1:4], *t[5:9]) for t in TEST_ITEMS}
+for _p in PRODUCTION_ITEMS:
+    DETAILS.setdefault(_p[0], _details(*_p[1:]))
+OPENING_LEVELS = {t[0]: D(t[4]) for t in TEST_ITEMS}
+
+
+def new_item(store_id: str, name: str, now: datetime) -> InventoryItem:
+    """An ingredient with its catalogue details and no stock yet (unknown names: pcs, no details)."""
+    details = DETAILS.get(name, {"unit": "pcs"})
+    return InventoryItem(store_id=store_id, name=name, created_at=now, updated_at=now, **details)
 
 
 def _counts(session: Session) -> dict[str, int]:
@@ -100,9 +158,11 @@ def _counts(session: Session) -> dict[str, int]:
     return {"inventory_items": count(InventoryItem), "stock_movements": count(StockMovement)}
 
 
-def seed_test(session: Session, settings: Settings) -> dict[str, int]:
-    now = utcnow()
-    today = now.date()
+def seed_test(session: Session, settings: Settings, *, now: datetime | None = None, **_: object) -> dict[str, int]:
+    """Opening stock counted on the history's first morning; expiry dates relative to the store's today."""
+    now = resolve_now(now)
+    zone = store_zone(session, settings)
+    opened, today = history_start(now, zone), local_date(now, zone)
     for name, category, supplier, unit, stock, min_, max_, cost, location, expires in TEST_ITEMS:
         if find_by_name(session, DEFAULT_STORE_ID, name) is not None:
             continue
@@ -110,13 +170,27 @@ def seed_test(session: Session, settings: Settings) -> dict[str, int]:
             name=name, category=category, supplier=supplier, unit=unit, currentStock=D(stock), minStockLevel=D(min_),
             maxStockLevel=D(max_), costPerUnit=D(cost), location=location,
             expiryDate=today + timedelta(days=expires) if expires is not None else None)
-        InventoryController.create(session, settings, None, body, now, store_id=DEFAULT_STORE_ID,
+        InventoryController.create(session, settings, None, body, opened, store_id=DEFAULT_STORE_ID,
                                    reason="Opening stock (demo data)")
+    AlertsController.reconcile_items(session, settings, DEFAULT_STORE_ID, now)  # expiry is judged on today
     return _counts(session)
 
 
-def seed_production(session: Session, settings: Settings) -> dict[str, int]:
-    now = utcnow()
+def stock_take(session: Session, settings: Settings, now: datetime, user_id: str | None) -> None:
+    """Count the demo items back to their opening levels (the low, out-of-stock and expiring ones included),
+    so the inventory screen and the alerts tell the same story whatever sales went before."""
+    for name, level in OPENING_LEVELS.items():
+        item = find_by_name(session, DEFAULT_STORE_ID, name)
+        if item is not None and item.is_active:
+            StockController.set_level(session, store_id=DEFAULT_STORE_ID, item_id=item.id, new_level=level,
+                                      movement_type="count", user_id=user_id, reason="Stock take (demo data)",
+                                      reference=None, now=now)
+    AlertsController.reconcile_items(session, settings, DEFAULT_STORE_ID, now)
+
+
+def seed_production(session: Session, settings: Settings, *, now: datetime | None = None,
+                    **_: object) -> dict[str, int]:
+    now = resolve_now(now)
     for name, category, supplier, unit, min_, max_, cost, location in PRODUCTION_ITEMS:
         if find_by_name(session, DEFAULT_STORE_ID, name) is not None:
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,25 +30,9 @@ from orm.controllers.menu_schemas import MenuItemCreate
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem
 from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
+from orm.seed.inventory import new_item
+from orm.seed.timeline import history_start, resolve_now, store_zone
 from settings import Settings
-
-# name -> (unit, inventory category)
-INGREDIENTS = {
-    "Espresso beans": ("kg", "Coffee"), "Decaf beans": ("kg", "Coffee"), "Whole milk": ("l", "Dairy"),
-    "Oat milk": ("l", "Dairy alternatives"), "Soy milk": ("l", "Dairy alternatives"),
-    "Almond milk": ("l", "Dairy alternatives"), "Cups 8oz": ("pcs", "Packaging"),
-    "Cups 12oz": ("pcs", "Packaging"), "Lids": ("pcs", "Packaging"), "Black tea": ("kg", "Tea"),
-    "Green tea": ("kg", "Tea"), "Earl Grey tea": ("kg", "Tea"), "Peppermint tea": ("kg", "Tea"),
-    "Matcha powder": ("kg", "Tea"), "Chai concentrate": ("l", "Tea"), "Vanilla syrup": ("l", "Syrups"),
-    "Caramel syrup": ("l", "Syrups"), "Hazelnut syrup": ("l", "Syrups"), "Cocoa powder": ("kg", "Dry goods"),
-    "Whipping cream": ("l", "Dairy"), "Ice": ("kg", "Dry goods"), "Bread loaves": ("pcs", "Bakery"),
-    "Napkins": ("pcs", "Packaging"),
-    "Sparkling water 0.33l": ("pcs", "Drinks"), "Still water 0.33l": ("pcs", "Drinks"),
-    "Bagels": ("pcs", "Bakery"), "Cheese": ("kg", "Dairy"), "Ham": ("kg", "Deli"), "Avocado": ("pcs", "Produce"),
-    "Cream cheese": ("kg", "Dairy"), "Granola": ("kg", "Dry goods"), "Yoghurt": ("kg", "Dairy"),
-    "Tortilla wraps": ("pcs", "Bakery"), "Chicken breast": ("kg", "Deli"), "Mozzarella": ("kg", "Dairy"),
-    "Tomatoes": ("kg", "Produce"), "Soup base": ("l", "Deli"), "Orange juice": ("l", "Drinks"),
-}
 
 MILK = {"name": "Milk", "minSelect": 0, "maxSelect": 1, "modifiers": [
     {"name": "Oat milk", "priceDelta": "0.40", "recipe": [("Oat milk", "0.200")]},
@@ -66,7 +51,9 @@ SYRUPS = {"name": "Syrups", "minSelect": 0, "maxSelect": 2, "modifiers": [
 ]}
 GROUPS = {"Milk": MILK, "Extras": EXTRAS, "Syrups": SYRUPS}
 
-CUP = {"Small": "Cups 8oz", "Large": "Cups 12oz", "": "Cups 8oz", "Single": "Cups 8oz", "Double": "Cups 8oz"}
+# Every item has a size: "Regular" where there is only one (the client shows and edits it).
+ONE_SIZE = "Regular"
+CUP = {"Small": "Cups 8oz", "Large": "Cups 12oz", ONE_SIZE: "Cups 8oz", "Single": "Cups 8oz", "Double": "Cups 8oz"}
 
 
 def _coffee(name: str, sizes: dict[str, str], shots: dict[str, str], milk: dict[str, str] | None = None,
@@ -92,12 +79,12 @@ def _tea(name: str, sizes: dict[str, str], leaf: str, amount: dict[str, str], de
 
 
 def _pastry(name: str, price: str, stock: int, desc: str = "") -> dict[str, Any]:
-    return {"name": name, "size": "", "price": price, "category": "Pastries", "description": desc,
+    return {"name": name, "size": ONE_SIZE, "price": price, "category": "Pastries", "description": desc,
             "stockCount": stock, "recipe": [("Napkins", "1")], "groups": ()}
 
 
 def _food(name: str, price: str, recipe: list[tuple[str, str]], desc: str = "") -> dict[str, Any]:
-    return {"name": name, "size": "", "price": price, "category": "Food", "description": desc, "recipe": recipe,
+    return {"name": name, "size": ONE_SIZE, "price": price, "category": "Food", "description": desc, "recipe": recipe,
             "groups": ()}
 
 
@@ -110,11 +97,11 @@ TEST_MENU: list[dict[str, Any]] = [
     *_coffee("Americano", {"Small": "2.60", "Large": "3.20"}, SMALL_LARGE_SHOTS, groups=("Milk", "Extras")),
     *_coffee("Cappuccino", {"Small": "3.20", "Large": "3.90"}, SMALL_LARGE_SHOTS, SMALL_LARGE_MILK),
     *_coffee("Latte", {"Small": "3.40", "Large": "4.10"}, SMALL_LARGE_SHOTS, SMALL_LARGE_MILK),
-    *_coffee("Flat White", {"": "3.60"}, {"": "0.018"}, {"": "0.120"}),
+    *_coffee("Flat White", {ONE_SIZE: "3.60"}, {ONE_SIZE: "0.018"}, {ONE_SIZE: "0.120"}),
     *_coffee("Mocha", {"Small": "3.80", "Large": "4.50"}, SMALL_LARGE_SHOTS, SMALL_LARGE_MILK,
              [("Cocoa powder", "0.015")]),
-    *_coffee("Macchiato", {"": "2.60"}, {"": "0.009"}, {"": "0.030"}),
-    *_coffee("Cortado", {"": "3.00"}, {"": "0.018"}, {"": "0.060"}),
+    *_coffee("Macchiato", {ONE_SIZE: "2.60"}, {ONE_SIZE: "0.009"}, {ONE_SIZE: "0.030"}),
+    *_coffee("Cortado", {ONE_SIZE: "3.00"}, {ONE_SIZE: "0.018"}, {ONE_SIZE: "0.060"}),
     *_coffee("Caramel Latte", {"Small": "3.90", "Large": "4.60"}, SMALL_LARGE_SHOTS, SMALL_LARGE_MILK,
              [("Caramel syrup", "0.015")]),
     *_coffee("Vanilla Latte", {"Small": "3.90", "Large": "4.60"}, SMALL_LARGE_SHOTS, SMALL_LARGE_MILK,
@@ -127,8 +114,8 @@ TEST_MENU: list[dict[str, Any]] = [
     *_tea("Green Tea", {"Small": "2.40", "Large": "2.90"}, "Green tea", {"Small": "0.003", "Large": "0.005"}),
     *_tea("Chai Latte", {"Small": "3.50", "Large": "4.20"}, "Chai concentrate",
           {"Small": "0.050", "Large": "0.080"}, groups=("Milk", "Syrups")),
-    *_tea("Earl Grey", {"": "2.60"}, "Earl Grey tea", {"": "0.003"}),
-    *_tea("Peppermint Tea", {"": "2.60"}, "Peppermint tea", {"": "0.003"}),
+    *_tea("Earl Grey", {ONE_SIZE: "2.60"}, "Earl Grey tea", {ONE_SIZE: "0.003"}),
+    *_tea("Peppermint Tea", {ONE_SIZE: "2.60"}, "Peppermint tea", {ONE_SIZE: "0.003"}),
     *_tea("Matcha Latte", {"Small": "3.80", "Large": "4.50"}, "Matcha powder", {"Small": "0.003", "Large": "0.005"},
           groups=("Milk", "Syrups")),
     _pastry("Croissant", "2.20", 24),
@@ -182,8 +169,8 @@ PRODUCTION_MENU: list[dict[str, Any]] = (
            "Japanese sencha, grassy and fresh.")
     + _tea("Chai Latte", {"Small": "3.70", "Large": "4.40"}, "Chai concentrate",
            {"Small": "0.050", "Large": "0.080"}, "Spiced black tea with steamed milk.", ("Milk", "Syrups"))
-    + _tea("Earl Grey", {"": "2.80"}, "Earl Grey tea", {"": "0.003"}, "Black tea with bergamot.")
-    + _tea("Peppermint Tea", {"": "2.80"}, "Peppermint tea", {"": "0.003"}, "Whole peppermint leaves.")
+    + _tea("Earl Grey", {ONE_SIZE: "2.80"}, "Earl Grey tea", {ONE_SIZE: "0.003"}, "Black tea with bergamot.")
+    + _tea("Peppermint Tea", {ONE_SIZE: "2.80"}, "Peppermint tea", {ONE_SIZE: "0.003"}, "Whole peppermint leaves.")
     + _tea("Matcha Latte", {"Small": "4.00", "Large": "4.70"}, "Matcha powder", {"Small": "0.003", "Large": "0.005"},
            "Ceremonial-grade matcha whisked with steamed milk.", ("Milk", "Syrups"))
     + [
@@ -226,13 +213,13 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
 
 
-def ensure_ingredients(session: Session, names: set[str], store_id: str = DEFAULT_STORE_ID) -> dict[str, str]:
-    """Inventory item id by name, creating the missing ones (unit from INGREDIENTS)."""
+def ensure_ingredients(session: Session, names: set[str], store_id: str = DEFAULT_STORE_ID,
+                       now: datetime | None = None) -> dict[str, str]:
+    """Inventory item id by name, creating the missing ones (with the inventory seed's details, no stock)."""
     found = dict(session.execute(select(InventoryItem.name, InventoryItem.id).where(
         InventoryItem.store_id == store_id, InventoryItem.name.in_(names))).all())
     for name in sorted(names - set(found)):
-        unit, category = INGREDIENTS.get(name, ("pcs", ""))
-        item = InventoryItem(store_id=store_id, name=name, unit=unit, category=category)
+        item = new_item(store_id, name, resolve_now(now))
         session.add(item)
         session.flush()
         found[name] = item.id
@@ -255,22 +242,24 @@ def _body(spec: dict[str, Any], ingredients: dict[str, str], defined: set[str]) 
     return MenuItemCreate.model_validate({**body, "recipe": recipe(spec["recipe"]), "modifierGroups": groups})
 
 
-def _seed(session: Session, settings: Settings, menu: list[dict[str, Any]], *, images: bool = False,
+def _seed(session: Session, settings: Settings, menu: list[dict[str, Any]], now: datetime, *, images: bool = False,
           categories: dict[str, tuple[Decimal, Decimal]] | None = None) -> dict[str, int]:
     store_id = DEFAULT_STORE_ID
     names = {n for spec in menu for n, _ in spec["recipe"]}
     names |= {n for g in GROUPS.values() for m in g["modifiers"] for n, _ in m["recipe"]}
-    ingredients = ensure_ingredients(session, names, store_id)
-    existing = set(session.execute(select(MenuItem.name, MenuItem.size).where(MenuItem.store_id == store_id)).all())
+    ingredients = ensure_ingredients(session, names, store_id, now)
+    # Items seeded before every item had a size (NULL) count as the one-size item.
+    existing = {(name, size or ONE_SIZE) for name, size in
+                session.execute(select(MenuItem.name, MenuItem.size).where(MenuItem.store_id == store_id))}
     defined: set[str] = set()
     for spec in menu:
         if (spec["name"], spec["size"]) in existing:
             continue
         item = MenuController.create(session, settings, _body(spec, ingredients, defined), actor=None,
-                                     store_id=store_id)
+                                     store_id=store_id, now=now)
         if images:
             urls = draw_placeholder(settings.uploads_dir, spec)
-            MenuController.set_image(session, item["id"], *urls, store_id=store_id)
+            MenuController.set_image(session, item["id"], *urls, store_id=store_id, now=now)
     for name, (rate, take_away) in (categories or {}).items():
         category = session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
                                                              MenuCategory.name == name))
@@ -304,7 +293,7 @@ def draw_placeholder(uploads_dir: Path, spec: dict[str, Any]) -> tuple[str, str]
         img = Image.new("RGB", (600, 400), CATEGORY_COLOURS.get(spec["category"], (120, 120, 120)))
         draw = ImageDraw.Draw(img)
         draw.rounded_rectangle((30, 30, 570, 370), radius=24, outline=(255, 255, 255), width=6)
-        label = spec["name"] + (f" ({spec['size']})" if spec["size"] else "")
+        label = spec["name"] + (f" ({spec['size']})" if spec["size"] != ONE_SIZE else "")
         draw.text((300, 200), label, fill=(255, 255, 255), anchor="mm", font_size=36)
         image_path.parent.mkdir(parents=True, exist_ok=True)
         thumb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -313,11 +302,15 @@ def draw_placeholder(uploads_dir: Path, spec: dict[str, Any]) -> tuple[str, str]
     return f"{URL_PREFIX}{IMAGE_SUBDIR}/{name}", f"{URL_PREFIX}{THUMB_SUBDIR}/{name}"
 
 
-def seed_test(session: Session, settings: Settings) -> dict[str, int]:
-    """49 demo items: coffee and tea in sizes, pastries with stockCount, food; Milk/Extras/Syrups groups."""
-    return _seed(session, settings, TEST_MENU)
+def seed_test(session: Session, settings: Settings, *, now: datetime | None = None, **_: object) -> dict[str, int]:
+    """50 demo items, on the menu since the history's first morning: coffee and tea in sizes, pastries with
+    stockCount, food; Milk/Extras/Syrups groups."""
+    now = resolve_now(now)
+    return _seed(session, settings, TEST_MENU, history_start(now, store_zone(session, settings)))
 
 
-def seed_production(session: Session, settings: Settings) -> dict[str, int]:
+def seed_production(session: Session, settings: Settings, *, now: datetime | None = None,
+                    **_: object) -> dict[str, int]:
     """A German café's menu in EUR (19 % / 7 % take-away food) with descriptions and pictures."""
-    return _seed(session, settings, PRODUCTION_MENU, images=True, categories=PRODUCTION_CATEGORIES)
+    return _seed(session, settings, PRODUCTION_MENU, resolve_now(now), images=True,
+                 categories=PRODUCTION_CATEGORIES)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from orm.controllers.server_secrets import load_or_create
@@ -11,8 +15,15 @@ from orm.seed import steps
 from settings import Settings, with_generated_secrets
 
 
-def run_seed(settings: Settings, kind: str) -> dict[str, int]:
-    """Upgrade the schema, then run every area's seed in one transaction each."""
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_seed(settings: Settings, kind: str, *, now: datetime | None = None,
+             progress: Callable[[str], None] | None = say) -> dict[str, int]:
+    """Upgrade the schema, then run every area's seed in one transaction each, dated relative to `now`
+    (None: the real time), telling `progress` what it does (None: silent)."""
+    tell = progress or (lambda _text: None)
     upgrade_to_head(settings.database_url)
     engine = make_engine(settings.database_url, pooled=False)
     try:
@@ -20,8 +31,11 @@ def run_seed(settings: Settings, kind: str) -> dict[str, int]:
         stored = unit_of_work(factory, load_or_create, ["jwt_secret", "pin_pepper"])
         settings = with_generated_secrets(settings, stored)
         counts: dict[str, int] = {}
-        for _area, fn in steps(kind):
-            counts.update(unit_of_work(factory, fn, settings))
+        started = time.perf_counter()
+        for area, fn in steps(kind):
+            tell(f"Seeding {area} ...")
+            counts.update(unit_of_work(factory, fn, settings, now=now, progress=progress))
+        tell(f"Seeded in {time.perf_counter() - started:.1f} s")
         return counts
     finally:
         engine.dispose()

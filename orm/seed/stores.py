@@ -9,7 +9,7 @@ from orm.models import Store
 from settings import Settings
 
 
-def seed_test(session: Session, settings: Settings) -> dict[str, int]:
+def seed_test(session: Session, settings: Settings, **_: object) -> dict[str, int]:
     return {"stores": session.scalar(select(func.count()).select_from(Store)) or 0}
 
 
