@@ -23,13 +23,13 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from orm.column_types import utcnow
-from orm.controllers import security
-from orm.controllers.admin_account import ensure_admin
-from orm.controllers.errors import DomainError
-from orm.controllers.identity_schemas import UserCreate
-from orm.controllers.server_secrets import load_or_create
-from orm.controllers.users_controller import HashedSecrets
+from orm.controllers.identity.admin_account import ensure_admin
+from orm.controllers.identity.server_secrets import load_or_create
+from orm.controllers.identity.users import HashedSecrets
 from orm.db import make_engine, make_session_factory, unit_of_work
+from orm.domain import security
+from orm.domain.errors import DomainError
+from orm.domain.schemas.identity import UserCreate
 from orm.migrate import SchemaOutOfDate, ensure_schema
 from settings import SettingsError, load_settings
 

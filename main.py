@@ -31,7 +31,7 @@ from apis.base import NotFoundHandler, log_request
 from apis.openapi import build_document
 from context import AppContext, system_clock
 from log_config import setup_logging
-from orm.controllers.server_secrets import load_or_create
+from orm.controllers.identity.server_secrets import load_or_create
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import SchemaOutOfDate, ensure_schema
 from services.registry import ServiceRegistry

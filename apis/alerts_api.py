@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apis.base import BaseHandler, page_from_query
-from orm.controllers.alerts_controller import AlertsController
+from orm.controllers.inventory import alerts
 
 
 class AlertsHandler(BaseHandler):
@@ -15,7 +15,7 @@ class AlertsHandler(BaseHandler):
         "page": {"type": "integer"}, "perPage": {"type": "integer"}}}}
 
     async def get(self) -> None:
-        data = await self.run_db(AlertsController.list, self.principal, page_from_query(self),
+        data = await self.run_db(alerts.list_alerts, self.principal, page_from_query(self),
                                  status=self.get_query_argument("status", None),
                                  alert_type=self.get_query_argument("type", None),
                                  severity=self.get_query_argument("severity", None))
@@ -27,7 +27,7 @@ class AlertHandler(BaseHandler):
     api_doc = {"get": {"summary": "One alert"}}
 
     async def get(self, alert_id: str) -> None:
-        alert = await self.run_db(AlertsController.get, self.principal, alert_id)
+        alert = await self.run_db(alerts.get, self.principal, alert_id)
         self.success({"alert": alert})
 
 
@@ -37,7 +37,7 @@ class AlertActionHandler(BaseHandler):
                                     "action answers the alert unchanged, other transitions are 409"}}
 
     async def patch(self, alert_id: str, action: str) -> None:
-        alert = await self.run_db(AlertsController.act, self.principal, alert_id, action, self.ctx.clock())
+        alert = await self.run_db(alerts.act, self.principal, alert_id, action, self.ctx.clock())
         self.success({"alert": alert})
 
 

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from apis.base import BaseHandler, page_from_query
 from apis.users_api import bool_query
-from orm.controllers.audit_controller import AttemptFilter, AuditController, ChangeFilter
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.timewindow import is_date_only, parse_bound
+from orm.controllers.identity import audit_log
+from orm.controllers.identity.audit_log import AttemptFilter, ChangeFilter
+from orm.domain.business_days import is_date_only, parse_bound
+from orm.domain.errors import ValidationFailed
 
 TIME_QUERY = {
     "from": {"type": "string", "description": "ISO date or datetime (UTC unless an offset is given), inclusive"},
@@ -51,7 +52,7 @@ class AccessLogHandler(BaseHandler):
                        "query": {**ATTEMPT_QUERY, "success": {"type": "boolean"}}}}
 
     async def get(self) -> None:
-        self.success(await self.run_db(AuditController.access_log, page_from_query(self), attempt_filter(self)))
+        self.success(await self.run_db(audit_log.access_log, page_from_query(self), attempt_filter(self)))
 
 
 class FailedLoginsHandler(BaseHandler):
@@ -62,7 +63,7 @@ class FailedLoginsHandler(BaseHandler):
                        "query": ATTEMPT_QUERY}}
 
     async def get(self) -> None:
-        self.success(await self.run_db(AuditController.failed_logins, page_from_query(self), attempt_filter(self)))
+        self.success(await self.run_db(audit_log.failed_logins, page_from_query(self), attempt_filter(self)))
 
 
 class ChangesHandler(BaseHandler):
@@ -77,7 +78,7 @@ class ChangesHandler(BaseHandler):
         since, until = instant_query(self, "from", end=False), instant_query(self, "to", end=True)
         f = ChangeFilter(entity=_text(self, "entity"), entity_id=_text(self, "entityId"),
                          action=_text(self, "action"), actor_id=_text(self, "actorId"), since=since, until=until)
-        self.success(await self.run_db(AuditController.changes, page_from_query(self), f))
+        self.success(await self.run_db(audit_log.changes, page_from_query(self), f))
 
 
 default_handlers = [

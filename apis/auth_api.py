@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from apis.base import AUTHENTICATED, BaseHandler
 from context import AppContext
-from orm.controllers import security
-from orm.controllers.auth_controller import GENERIC_LOGIN_ERROR, AuthController, LoginContext
-from orm.controllers.errors import AccountLocked, RateLimited, Unauthorized, ValidationFailed
-from orm.controllers.identity_schemas import RefreshBody, ResetConfirmBody, ResetRequestBody, ResetTokenBody
-from orm.controllers.password_reset import INVALID_TOKEN, PasswordResetController, reset_message
-from orm.controllers.principal import Principal
+from orm.controllers.identity import auth, password_reset
+from orm.controllers.identity.auth import GENERIC_LOGIN_ERROR, LoginContext
+from orm.controllers.identity.password_reset import INVALID_TOKEN, reset_message
+from orm.domain import security
+from orm.domain.errors import AccountLocked, RateLimited, Unauthorized, ValidationFailed
+from orm.domain.principal import Principal
+from orm.domain.schemas.identity import RefreshBody, ResetConfirmBody, ResetRequestBody, ResetTokenBody
 from services.email_service import EmailDeliveryError, mailer_for
 
 log = logging.getLogger("cafepos.auth")
@@ -72,7 +73,7 @@ def setup(ctx: AppContext) -> None:
     async def authenticate(token: str) -> Principal:
         now = ctx.clock()
         claims = verified.claims(token, secret=ctx.settings.jwt_secret, now=now)
-        return await ctx.run_db_read(AuthController.principal_for, claims["sub"], claims["sid"], now, ctx.settings)
+        return await ctx.run_db_read(auth.principal_for, claims["sub"], claims["sid"], now, ctx.settings)
 
     ctx.extras["authenticator"] = authenticate
 
@@ -102,7 +103,7 @@ class LoginHandler(AuthHandler):
         settings = self.ctx.settings
         method = "pin" if body.pinCode is not None else "password"
         lookup = security.pin_lookup(body.pinCode, settings.pin_pepper) if body.pinCode is not None else None
-        gate = await self.run_db(AuthController.begin_login, method=method, username=body.username, lookup=lookup,
+        gate = await self.run_db(auth.begin_login, method=method, username=body.username, lookup=lookup,
                                  ctx=lctx, settings=settings)
         if gate.rate_limited_for is not None:
             raise RateLimited("Too many login attempts from this address; try again shortly",
@@ -118,13 +119,13 @@ class LoginHandler(AuthHandler):
                 reason = "bad_pin" if method == "pin" else "unknown_user"
             else:
                 reason = "inactive" if ok else f"bad_{method}"
-            locked = await self.run_db(AuthController.record_failed_login, method=method, username=body.username,
+            locked = await self.run_db(auth.record_failed_login, method=method, username=body.username,
                                        user_id=creds.user_id if creds else None, reason=reason, ctx=lctx,
                                        settings=settings)
             if locked is not None:
                 raise locked_error(locked)
             raise Unauthorized(GENERIC_LOGIN_ERROR)
-        result = await self.run_db(AuthController.complete_login, user_id=creds.user_id, method=method,
+        result = await self.run_db(auth.complete_login, user_id=creds.user_id, method=method,
                                    remember_me=body.rememberMe, ctx=lctx, settings=settings)
         self.success(result)
 
@@ -139,7 +140,7 @@ class RefreshHandler(AuthHandler):
 
     async def post(self) -> None:
         body = self.parse(RefreshBody)
-        result = await self.run_db(AuthController.refresh, body.refreshToken, ctx=self.login_context(),
+        result = await self.run_db(auth.refresh_session, body.refreshToken, ctx=self.login_context(),
                                    settings=self.ctx.settings)
         if result is None:
             raise Unauthorized("Invalid or expired refresh token; please sign in again")
@@ -153,7 +154,7 @@ class LogoutHandler(BaseHandler):
     api_doc = {"post": {"summary": "Log out (revoke this session)", "tags": ["auth"]}}
 
     async def post(self) -> None:
-        await self.run_db(AuthController.logout, self.principal.session_id, self.ctx.clock())
+        await self.run_db(auth.logout, self.principal.session_id, self.ctx.clock())
         self.success({}, message="Signed out")
 
 
@@ -164,7 +165,7 @@ class MeHandler(BaseHandler):
     api_doc = {"get": {"summary": "The signed-in user", "tags": ["auth"]}}
 
     async def get(self) -> None:
-        user = await self.run_db(AuthController.me, self.principal.user_id)
+        user = await self.run_db(auth.me, self.principal.user_id)
         self.success({"user": user})
 
 
@@ -175,7 +176,7 @@ class ValidateSessionHandler(BaseHandler):
     api_doc = {"post": {"summary": "Check the current session → {valid, user, sessionExpiry}", "tags": ["auth"]}}
 
     async def post(self) -> None:
-        self.success(await self.run_db(AuthController.validate_session, self.principal, self.ctx.settings))
+        self.success(await self.run_db(auth.validate_session, self.principal, self.ctx.settings))
 
 
 class PasswordResetRequestHandler(AuthHandler):
@@ -187,7 +188,7 @@ class PasswordResetRequestHandler(AuthHandler):
     async def post(self) -> None:
         body = self.parse(ResetRequestBody)
         lctx = self.login_context()
-        mails = await self.run_db(PasswordResetController.request, body.email, address=lctx.address, now=lctx.now,
+        mails = await self.run_db(password_reset.request, body.email, address=lctx.address, now=lctx.now,
                                   settings=self.ctx.settings)
         messages = []
         for mail in mails:
@@ -226,7 +227,7 @@ class ValidateResetTokenHandler(BaseHandler):
 
     async def post(self) -> None:
         body = self.parse(ResetTokenBody)
-        valid = await self.run_db(PasswordResetController.token_is_valid, body.token, self.ctx.clock())
+        valid = await self.run_db(password_reset.token_is_valid, body.token, self.ctx.clock())
         self.success({"valid": valid})
 
 
@@ -239,10 +240,10 @@ class PasswordResetConfirmHandler(BaseHandler):
     async def post(self) -> None:
         body = self.parse(ResetConfirmBody)
         # Cheap check first, so a made-up token never costs a bcrypt hash.
-        if not await self.run_db(PasswordResetController.token_is_valid, body.token, self.ctx.clock()):
+        if not await self.run_db(password_reset.token_is_valid, body.token, self.ctx.clock()):
             raise ValidationFailed(INVALID_TOKEN, field_errors={"token": "is invalid or has expired"})
         hashed = await self.run_blocking(security.hash_secret, body.newPassword, self.ctx.settings.bcrypt_rounds)
-        await self.run_db(PasswordResetController.confirm, body.token, hashed, self.ctx.clock())
+        await self.run_db(password_reset.confirm, body.token, hashed, self.ctx.clock())
         self.success({}, message="Your password has been changed; please sign in again")
 
 

@@ -23,7 +23,8 @@ from tornado import httputil
 
 from apis import jsonutil
 from context import AppContext
-from orm.controllers.errors import (
+from orm.controllers.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
+from orm.domain.errors import (
     DomainError,
     InvalidJSON,
     NotFound,
@@ -34,8 +35,7 @@ from orm.controllers.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from orm.controllers.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
-from orm.controllers.principal import Principal
+from orm.domain.principal import Principal
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)

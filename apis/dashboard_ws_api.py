@@ -21,9 +21,9 @@ import tornado.websocket
 
 from apis import jsonutil
 from context import AppContext
-from orm.controllers.errors import DomainError, PermissionDenied, ServiceUnavailable, Unauthorized, ValidationFailed
-from orm.controllers.principal import Principal
-from orm.controllers.reports_controller import ReportsController
+from orm.controllers.reports import sales_reports
+from orm.domain.errors import DomainError, PermissionDenied, ServiceUnavailable, Unauthorized, ValidationFailed
+from orm.domain.principal import Principal
 from services.event_bus import event_bus_for
 
 log = logging.getLogger("cafepos.ws")
@@ -57,7 +57,7 @@ class DashboardHub:
         self.sockets.discard(socket)
 
     async def metrics(self, store_id: str | None, anchor_store: str) -> dict[str, Any]:
-        return await self.ctx.run_db(ReportsController.live_metrics, self.ctx.settings, store_id=store_id,
+        return await self.ctx.run_db(sales_reports.live_metrics, self.ctx.settings, store_id=store_id,
                                      anchor_store=anchor_store, now=self.ctx.clock())
 
     def _on_event(self, event: dict[str, Any]) -> None:

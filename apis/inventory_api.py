@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from apis.base import BaseHandler, page_from_query
-from orm.controllers.errors import UnsupportedMediaType, ValidationFailed
-from orm.controllers.forecast_controller import ForecastController
-from orm.controllers.inventory_controller import InventoryController
-from orm.controllers.inventory_csv_controller import InventoryImportController, export_rows
-from orm.controllers.inventory_schemas import InventoryItemCreate, InventoryItemUpdate, StockAdjustment
-from orm.controllers.stock_controller import StockController
+from orm.controllers.inventory import csv_import, forecast, inventory_items, stock
+from orm.controllers.inventory.csv_import import export_rows
+from orm.domain.errors import UnsupportedMediaType, ValidationFailed
+from orm.domain.schemas.inventory import InventoryItemCreate, InventoryItemUpdate, StockAdjustment
 from services.stock_alerts_service import publish_alert_events
 
 LIST_QUERY = {
@@ -28,7 +26,7 @@ MOVEMENT_QUERY = {
 
 
 def _when(handler: BaseHandler, name: str) -> str | None:
-    """`from`/`to` as sent; StockController.movements reads them in the store's time zone."""
+    """`from`/`to` as sent; stock.list_movements reads them in the store's time zone."""
     return (handler.get_query_argument(name, None) or "").strip() or None
 
 
@@ -42,7 +40,7 @@ class InventoryHandler(BaseHandler):
 
     async def get(self) -> None:
         data = await self.run_db(
-            InventoryController.list, self.ctx.settings, self.principal, page_from_query(self, whole_by_default=True),
+            inventory_items.list_items, self.ctx.settings, self.principal, page_from_query(self, whole_by_default=True),
             now=self.ctx.clock(), category=self.get_query_argument("category", None),
             status=self.get_query_argument("status", None), search=self.get_query_argument("search", None),
             location=self.get_query_argument("location", None), active=self.get_query_argument("active", None))
@@ -50,7 +48,7 @@ class InventoryHandler(BaseHandler):
 
     async def post(self) -> None:
         body = self.parse(InventoryItemCreate)
-        item = await self.run_db(InventoryController.create, self.ctx.settings, self.principal, body, self.ctx.clock())
+        item = await self.run_db(inventory_items.create, self.ctx.settings, self.principal, body, self.ctx.clock())
         self.created({"item": item}, location=f"/inventory/{item['id']}")
 
 
@@ -64,17 +62,17 @@ class InventoryItemHandler(BaseHandler):
     }
 
     async def get(self, item_id: str) -> None:
-        item = await self.run_db(InventoryController.get, self.ctx.settings, self.principal, item_id, self.ctx.clock())
+        item = await self.run_db(inventory_items.get, self.ctx.settings, self.principal, item_id, self.ctx.clock())
         self.success({"item": item})
 
     async def put(self, item_id: str) -> None:
         body = self.parse(InventoryItemUpdate)
-        item = await self.run_db(InventoryController.update, self.ctx.settings, self.principal, item_id, body,
+        item = await self.run_db(inventory_items.update, self.ctx.settings, self.principal, item_id, body,
                                  self.ctx.clock())
         self.success({"item": item})
 
     async def delete(self, item_id: str) -> None:
-        item = await self.run_db(InventoryController.deactivate, self.ctx.settings, self.principal, item_id,
+        item = await self.run_db(inventory_items.deactivate, self.ctx.settings, self.principal, item_id,
                                  self.ctx.clock())
         self.success({"item": item}, message="Inventory item deactivated")
 
@@ -86,7 +84,7 @@ class InventoryAdjustHandler(BaseHandler):
 
     async def post(self, item_id: str) -> None:
         body = self.parse(StockAdjustment)
-        data = await self.run_db(InventoryController.adjust_stock, self.ctx.settings, self.principal, item_id,
+        data = await self.run_db(inventory_items.adjust_stock, self.ctx.settings, self.principal, item_id,
                                  movement_type=body.type, quantity=body.quantity, new_level=body.newLevel,
                                  reason=body.reason, now=self.ctx.clock())
         publish_alert_events(self.ctx, data.pop("raisedAlerts"))
@@ -98,7 +96,7 @@ class ItemMovementsHandler(BaseHandler):
     api_doc = {"get": {"summary": "Stock movements of one item, newest first", "query": MOVEMENT_QUERY}}
 
     async def get(self, item_id: str) -> None:
-        data = await self.run_db(StockController.movements, self.ctx.settings, self.principal.store_id,
+        data = await self.run_db(stock.list_movements, self.ctx.settings, self.principal.store_id,
                                  page_from_query(self), item_id=item_id, require_item=True,
                                  movement_type=self.get_query_argument("type", None) or None,
                                  since=_when(self, "from"), until=_when(self, "to"))
@@ -111,7 +109,7 @@ class MovementsHandler(BaseHandler):
                        "query": {"itemId": {"type": "string"}, **MOVEMENT_QUERY}}}
 
     async def get(self) -> None:
-        data = await self.run_db(StockController.movements, self.ctx.settings, self.principal.store_id,
+        data = await self.run_db(stock.list_movements, self.ctx.settings, self.principal.store_id,
                                  page_from_query(self), item_id=self.get_query_argument("itemId", None) or None,
                                  movement_type=self.get_query_argument("type", None) or None,
                                  since=_when(self, "from"), until=_when(self, "to"))
@@ -159,7 +157,7 @@ class ImportHandler(BaseHandler):
         else:
             raise UnsupportedMediaType("Send the CSV as multipart/form-data (file), text/csv, or JSON {rows}")
         dry_run = (self.get_query_argument("dryRun", "") or "").lower() in ("1", "true", "yes")
-        result = await self.run_db(InventoryImportController.import_rows, self.ctx.settings, self.principal,
+        result = await self.run_db(csv_import.import_rows, self.ctx.settings, self.principal,
                                    csv_data=csv_data, json_rows=json_rows, now=self.ctx.clock(), dry_run=dry_run)
         self.success(result)
 
@@ -169,7 +167,7 @@ class ForecastHandler(BaseHandler):
     api_doc = {"get": {"summary": "Average daily usage (28 days of sales), days of cover and suggested reorder"}}
 
     async def get(self) -> None:
-        rows = await self.run_db(ForecastController.forecast, self.principal.store_id, self.ctx.clock())
+        rows = await self.run_db(forecast.forecast, self.principal.store_id, self.ctx.clock())
         self.success({"forecast": rows})
 
 

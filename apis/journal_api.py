@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apis.base import BaseHandler
-from orm.controllers import journal
+from orm.controllers.orders import journal
 
 
 class JournalVerifyHandler(BaseHandler):

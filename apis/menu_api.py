@@ -26,20 +26,21 @@ from sqlalchemy.orm import Session
 from apis import jsonutil
 from apis.base import BaseHandler, page_from_query
 from context import AppContext
-from orm.controllers import menu_export, menu_import
-from orm.controllers.csv_io import FieldError, parse_bool
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.image_processing import delete_image_files
-from orm.controllers.menu_catalogue import CatalogueCache, with_stock_counts
-from orm.controllers.menu_controller import MenuController
-from orm.controllers.menu_schemas import (
+from orm.controllers.menu import bulk_import as menu_import
+from orm.controllers.menu import export as menu_export
+from orm.controllers.menu import menu_items
+from orm.controllers.menu.catalogue import CatalogueCache, with_stock_counts
+from orm.controllers.paging import Page
+from orm.domain.csv_io import FieldError, parse_bool
+from orm.domain.errors import ValidationFailed
+from orm.domain.images import delete_image_files
+from orm.domain.schemas.menu import (
     CategoryUpdate,
     MenuItemCreate,
     MenuItemUpdate,
     ModifierGroupCreate,
     ModifierGroupUpdate,
 )
-from orm.controllers.paging import Page
 from settings import Settings
 
 CACHE_ENTRIES = 64
@@ -90,7 +91,7 @@ class MenuListCache:
 
 def setup(ctx: AppContext) -> None:
     ctx.extras["menu_list_cache"] = MenuListCache()
-    # What sales price against (POST /orders passes it to OrderController.create).
+    # What sales price against (POST /orders passes it to sales.create).
     ctx.extras["menu_catalogue_cache"] = CatalogueCache()
 
 
@@ -99,7 +100,7 @@ def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_
     """(etag, data JSON bytes) of one listing; runs as one unit of work in the DB executor."""
     # The state is read first: data loaded after it is at least as new, so a cached
     # listing can never be older than the revision it is filed under.
-    state = MenuController.menu_state(session, settings, store_id)
+    state = menu_items.menu_state(session, settings, store_id)
     listing_key = (store_id, state.revision, state.default_tax_rate, page, tuple(sorted(filters.items())))
     key = (*listing_key, state.stock_counts)
     hit = cache.pages.get(key)
@@ -107,7 +108,7 @@ def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_
         return hit
     listing = cache.listings.get(listing_key)
     if listing is None:
-        listing = MenuController.list(session, settings, page, store_id=store_id, **filters)
+        listing = menu_items.list_menu(session, settings, page, store_id=store_id, **filters)
         cache.listings.put(listing_key, listing)
     data = jsonutil.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
     etag = 'W/"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
@@ -156,7 +157,7 @@ class MenuItemsHandler(BaseHandler):
 
     async def post(self) -> None:
         body = self.parse(MenuItemCreate)
-        item = await self.run_db(MenuController.create, self.ctx.settings, body, actor=self.principal,
+        item = await self.run_db(menu_items.create, self.ctx.settings, body, actor=self.principal,
                                  store_id=self.principal.store_id, now=self.ctx.clock())
         self.created({"menuItem": item}, location=f"/menu_items/{item['id']}")
 
@@ -174,17 +175,17 @@ class MenuItemHandler(BaseHandler):
     }
 
     async def get(self, item_id: str) -> None:
-        item = await self.run_db(MenuController.get, self.ctx.settings, item_id, store_id=self.principal.store_id)
+        item = await self.run_db(menu_items.get, self.ctx.settings, item_id, store_id=self.principal.store_id)
         self.success({"menuItem": item})
 
     async def put(self, item_id: str) -> None:
         body = self.parse(MenuItemUpdate)
-        item = await self.run_db(MenuController.update, self.ctx.settings, item_id, body, actor=self.principal,
+        item = await self.run_db(menu_items.update_item, self.ctx.settings, item_id, body, actor=self.principal,
                                  store_id=self.principal.store_id, now=self.ctx.clock())
         self.success({"menuItem": item})
 
     async def delete(self, item_id: str) -> None:
-        result = await self.run_db(MenuController.delete, self.ctx.settings, item_id, actor=self.principal,
+        result = await self.run_db(menu_items.delete, self.ctx.settings, item_id, actor=self.principal,
                                    store_id=self.principal.store_id, now=self.ctx.clock())
         images = result.pop("imageUrls")
         if images:  # only now that the delete is committed
@@ -202,7 +203,7 @@ class CategoriesHandler(BaseHandler):
                                   "ownTaxRate, ownTakeAwayTaxRate} (own* = null when inherited)", "tags": ["menu"]}}
 
     async def get(self) -> None:
-        self.success(await self.run_db(MenuController.categories, self.ctx.settings,
+        self.success(await self.run_db(menu_items.list_categories, self.ctx.settings,
                                        store_id=self.principal.store_id))
 
 
@@ -215,7 +216,7 @@ class CategoryHandler(BaseHandler):
 
     async def put(self, name: str) -> None:
         body = self.parse(CategoryUpdate)
-        self.success(await self.run_db(MenuController.update_category, self.ctx.settings, name, body,
+        self.success(await self.run_db(menu_items.update_category, self.ctx.settings, name, body,
                                        actor=self.principal, store_id=self.principal.store_id,
                                        now=self.ctx.clock()))
 
@@ -232,11 +233,11 @@ class ModifierGroupsHandler(BaseHandler):
     }
 
     async def get(self) -> None:
-        self.success(await self.run_db(MenuController.modifier_groups, store_id=self.principal.store_id))
+        self.success(await self.run_db(menu_items.modifier_groups, store_id=self.principal.store_id))
 
     async def post(self) -> None:
         body = self.parse(ModifierGroupCreate)
-        group = await self.run_db(MenuController.create_modifier_group, body, store_id=self.principal.store_id)
+        group = await self.run_db(menu_items.create_modifier_group, body, store_id=self.principal.store_id)
         self.created({"modifierGroup": group}, location=f"/menu_items/modifier-groups/{group['id']}")
 
 
@@ -252,17 +253,17 @@ class ModifierGroupHandler(BaseHandler):
     }
 
     async def get(self, group_id: str) -> None:
-        group = await self.run_db(MenuController.get_modifier_group, group_id, store_id=self.principal.store_id)
+        group = await self.run_db(menu_items.get_modifier_group, group_id, store_id=self.principal.store_id)
         self.success({"modifierGroup": group})
 
     async def put(self, group_id: str) -> None:
         body = self.parse(ModifierGroupUpdate)
-        group = await self.run_db(MenuController.update_modifier_group, group_id, body,
+        group = await self.run_db(menu_items.update_modifier_group, group_id, body,
                                   store_id=self.principal.store_id)
         self.success({"modifierGroup": group})
 
     async def delete(self, group_id: str) -> None:
-        self.success(await self.run_db(MenuController.delete_modifier_group, group_id,
+        self.success(await self.run_db(menu_items.delete_modifier_group, group_id,
                                        store_id=self.principal.store_id), message="Modifier group removed")
 
 
@@ -303,7 +304,7 @@ class BulkImportHandler(BaseHandler):
                 raise ValidationFailed("Send {rows: [...]} or a CSV file", field_errors={"rows": "is required"})
             source = {"json_rows": data["rows"]}
         rows, errors = await self.run_blocking(menu_import.parse_source, **source)
-        result = await self.run_db(MenuController.bulk_import, rows, errors, mode=mode, dry_run=dry_run,
+        result = await self.run_db(menu_items.bulk_import, rows, errors, mode=mode, dry_run=dry_run,
                                    actor=self.principal, store_id=self.principal.store_id, now=self.ctx.clock())
         message = ("Dry run: nothing was written" if dry_run else
                    f"Imported: {result['created']} created, {result['updated']} updated, "

@@ -11,7 +11,7 @@ import pkgutil
 import apis
 from apis.base import BaseHandler
 from context import AppContext
-from orm.controllers.errors import Unauthorized
+from orm.domain.errors import Unauthorized
 from services.metrics import AppMetrics
 
 log = logging.getLogger("cafepos.metrics")

@@ -8,12 +8,11 @@ from sqlalchemy.orm import Session
 
 from apis.base import BaseHandler, page_from_query
 from apis.order_resources import OrderHistoryOut, OrderOneOut, with_legacy_aliases
-from orm.controllers.alerts_controller import AlertsController
-from orm.controllers.errors import ServiceUnavailable, ValidationFailed
-from orm.controllers.order_controller import OrderController
-from orm.controllers.order_receipts import ReceiptController, check_format, email_subject, render
-from orm.controllers.order_schemas import EmailReceiptRequest, OrderCreate, OrderQuery, RefundCreate, VoidRequest
-from orm.controllers.refund_controller import RefundController
+from orm.controllers.inventory import alerts as inventory_alerts
+from orm.controllers.orders import receipt_prints, refunds, sales
+from orm.controllers.orders.receipt_prints import check_format, email_subject, render
+from orm.domain.errors import ServiceUnavailable, ValidationFailed
+from orm.domain.schemas.orders import EmailReceiptRequest, OrderCreate, OrderQuery, RefundCreate, VoidRequest
 from services import metrics
 from services.email_service import EmailDeliveryError, build_message, mailer_for
 from services.stock_alerts_service import publish_alert_events
@@ -34,7 +33,7 @@ def _with_alerts(fn: Any) -> Any:
     """Run a controller call and also return the stock alerts it raised (published after commit)."""
     def unit(session: Session, *args: Any, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
         result = fn(session, *args, **kw)
-        return result, AlertsController.raised_in(session)
+        return result, inventory_alerts.raised_in(session)
     return unit
 
 
@@ -81,7 +80,7 @@ class OrdersHandler(OrderHandlerBase):
         cache = self.ctx.extras.get("store_settings")
         store_settings = await cache.get(self.principal.store_id) if cache is not None else None
         (order, created), alerts = await self.run_db(
-            _with_alerts(OrderController.create), self.ctx.settings, body, actor=self.principal,
+            _with_alerts(sales.create), self.ctx.settings, body, actor=self.principal,
             now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings,
             catalogue_cache=self.ctx.extras.get("menu_catalogue_cache"))
         if created:
@@ -98,7 +97,7 @@ class OrdersHandler(OrderHandlerBase):
         cache = self.ctx.extras.get("store_settings")
         store_id = query.storeId or self.principal.store_id
         zone = (await cache.get(store_id))["storeTimezone"] if cache is not None else self.ctx.settings.store_timezone
-        data = await self.run_db(OrderController.list, page, query, store_id=self.principal.store_id,
+        data = await self.run_db(sales.list_orders, page, query, store_id=self.principal.store_id,
                                  timezone=zone, sort=sort)
         self.success({**data, "orders": [with_legacy_aliases(order) for order in data["orders"]]})
 
@@ -110,7 +109,7 @@ class OrderHandler(OrderHandlerBase):
     api_doc = {"get": {"summary": "One order", "response": OrderOneOut, "tags": ["orders"]}}
 
     async def get(self, order_id: str) -> None:
-        self.success({"order": with_legacy_aliases(await self.run_db(OrderController.get, order_id))})
+        self.success({"order": with_legacy_aliases(await self.run_db(sales.get, order_id))})
 
 
 class OrderRefundHandler(OrderHandlerBase):
@@ -122,7 +121,7 @@ class OrderRefundHandler(OrderHandlerBase):
 
     async def post(self, order_id: str) -> None:
         body = self.parse(RefundCreate)
-        data, alerts = await self.run_db(_with_alerts(RefundController.refund), order_id, body,
+        data, alerts = await self.run_db(_with_alerts(refunds.refund_order), order_id, body,
                                          actor=self.principal, now=self.ctx.clock())
         refund, order = data["refund"], data["order"]
         metrics.refunds_issued(self.ctx, order["storeId"], refund["amount"])
@@ -141,7 +140,7 @@ class OrderVoidHandler(OrderHandlerBase):
 
     async def post(self, order_id: str) -> None:
         body = self.parse(VoidRequest)
-        data, alerts = await self.run_db(_with_alerts(RefundController.void), self.ctx.settings, order_id, body,
+        data, alerts = await self.run_db(_with_alerts(refunds.void), self.ctx.settings, order_id, body,
                                          actor=self.principal, now=self.ctx.clock())
         order = data["order"]
         self.publish({"type": "void", "storeId": order["storeId"], "orderId": order["id"], "total": order["total"]})
@@ -159,7 +158,7 @@ class OrderReceiptHandler(OrderHandlerBase):
 
     async def get(self, order_id: str) -> None:
         fmt = check_format(self.get_query_argument("format", None), "text")
-        order, store = await self.run_db(ReceiptController.load, self.ctx.settings, order_id)
+        order, store = await self.run_db(receipt_prints.load, self.ctx.settings, order_id)
         await self.send_receipt(order, store, fmt, reprint=False)
 
 
@@ -172,7 +171,7 @@ class OrderReprintHandler(OrderHandlerBase):
 
     async def post(self, order_id: str) -> None:
         fmt = check_format(self.get_query_argument("format", None), "json")
-        order, store = await self.run_db(ReceiptController.load_reprint, self.ctx.settings, order_id,
+        order, store = await self.run_db(receipt_prints.load_reprint, self.ctx.settings, order_id,
                                          now=self.ctx.clock())
         await self.send_receipt(order, store, fmt, reprint=True)
 
@@ -186,7 +185,7 @@ class OrderEmailReceiptHandler(OrderHandlerBase):
 
     async def post(self, order_id: str) -> None:
         body = self.parse(EmailReceiptRequest)
-        order, store = await self.run_db(ReceiptController.load, self.ctx.settings, order_id)
+        order, store = await self.run_db(receipt_prints.load, self.ctx.settings, order_id)
         _, text = render(order, store, "text")
         _, html = render(order, store, "html")
         try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apis.base import BaseHandler
-from orm.controllers.report_schemas import DailySalesQuery, EmailSummaryRequest, SalesQuery, TestEmailRequest
-from orm.controllers.reports_controller import ReportsController
+from orm.controllers.reports import sales_reports
+from orm.domain.schemas.reports import DailySalesQuery, EmailSummaryRequest, SalesQuery, TestEmailRequest
 from services.daily_summary_email import send_summary, send_test_email
 
 SALES_QUERY: dict[str, Any] = {
@@ -32,7 +32,7 @@ class DashboardHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.parse_query(SalesQuery)
-        self.success(await self.run_db(ReportsController.dashboard, self.ctx.settings, query,
+        self.success(await self.run_db(sales_reports.dashboard, self.ctx.settings, query,
                                        actor=self.principal, now=self.ctx.clock()))
 
 
@@ -53,7 +53,7 @@ class DailySalesHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.parse_query(DailySalesQuery)
-        self.success(await self.run_db(ReportsController.daily_sales, self.ctx.settings, day=query.date,
+        self.success(await self.run_db(sales_reports.daily_sales, self.ctx.settings, day=query.date,
                                        store_id=query.storeId, anchor_store=self.principal.store_id,
                                        now=self.ctx.clock()))
 
@@ -75,7 +75,7 @@ class _CsvHandler(BaseHandler):
 class SalesCsvHandler(_CsvHandler):
     """Sales per business day as CSV."""
 
-    export = staticmethod(ReportsController.sales_csv)
+    export = staticmethod(sales_reports.sales_csv)
     filename = "sales"
     api_doc = {"get": {"summary": "Sales per business day (CSV: date, transactions, revenue, averageOrderValue, "
                                   "refunds, discounts, tax, tips)", "query": SALES_QUERY, "raw": "text/csv",
@@ -85,7 +85,7 @@ class SalesCsvHandler(_CsvHandler):
 class ProductsCsvHandler(_CsvHandler):
     """Product sales as CSV."""
 
-    export = staticmethod(ReportsController.products_csv)
+    export = staticmethod(sales_reports.products_csv)
     filename = "products"
     api_doc = {"get": {"summary": "Product sales (CSV: id, name, category, quantitySold, revenue)",
                        "query": SALES_QUERY, "raw": "text/csv", "tags": ["reports"]}}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from apis.base import BaseHandler, page_from_query
-from orm.controllers.identity_schemas import RoleCreate, RoleUpdate
-from orm.controllers.roles_controller import RolesController
+from orm.controllers.identity import roles
+from orm.domain.schemas.identity import RoleCreate, RoleUpdate
 
 
 class RolesHandler(BaseHandler):
@@ -17,11 +17,11 @@ class RolesHandler(BaseHandler):
     }
 
     async def get(self) -> None:
-        self.success(await self.run_db(RolesController.list, page_from_query(self)))
+        self.success(await self.run_db(roles.list_roles, page_from_query(self)))
 
     async def post(self) -> None:
         body = self.parse(RoleCreate)
-        role = await self.run_db(RolesController.create, body, actor=self.principal, now=self.ctx.clock())
+        role = await self.run_db(roles.create, body, actor=self.principal, now=self.ctx.clock())
         self.created({"role": role}, location=f"/roles/{role['id']}")
 
 
@@ -36,15 +36,15 @@ class RoleHandler(BaseHandler):
     }
 
     async def get(self, role_id: str) -> None:
-        self.success({"role": await self.run_db(RolesController.get, role_id)})
+        self.success({"role": await self.run_db(roles.get, role_id)})
 
     async def put(self, role_id: str) -> None:
         body = self.parse(RoleUpdate)
-        role = await self.run_db(RolesController.update, role_id, body, actor=self.principal, now=self.ctx.clock())
+        role = await self.run_db(roles.update, role_id, body, actor=self.principal, now=self.ctx.clock())
         self.success({"role": role})
 
     async def delete(self, role_id: str) -> None:
-        role = await self.run_db(RolesController.delete, role_id, actor=self.principal, now=self.ctx.clock())
+        role = await self.run_db(roles.delete, role_id, actor=self.principal, now=self.ctx.clock())
         self.success({"role": role}, message="Role deleted")
 
 
@@ -55,7 +55,7 @@ class PermissionsHandler(BaseHandler):
     api_doc = {"get": {"summary": "The permission catalogue → {permissions[{name, description, category}]}"}}
 
     async def get(self) -> None:
-        self.success(await self.run_db(RolesController.permissions_catalogue))
+        self.success(await self.run_db(roles.permissions_catalogue))
 
 
 class RolePermissionsHandler(BaseHandler):
@@ -65,7 +65,7 @@ class RolePermissionsHandler(BaseHandler):
     api_doc = {"get": {"summary": "Permissions of a role (name or id) → {role, roleId, permissions[]}"}}
 
     async def get(self, role: str) -> None:
-        self.success(await self.run_db(RolesController.permissions_of_role, role))
+        self.success(await self.run_db(roles.permissions_of_role, role))
 
 
 default_handlers = [

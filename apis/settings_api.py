@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from apis.base import AUTHENTICATED, BaseHandler
 from context import AppContext
-from orm.controllers.settings_controller import SettingsController, SettingsUpdate
+from orm.controllers.stores import store_settings
+from orm.controllers.stores.store_settings import SettingsUpdate
 from services.settings_cache import StoreSettingsCache, settings_cache
 
 STORE_QUERY = {"storeId": {"type": "string", "description": "default: the caller's store (the default store)"}}
@@ -36,7 +37,7 @@ class SettingsHandler(BaseHandler):
     async def put(self) -> None:
         body = self.parse(SettingsUpdate)
         store_id = self.store_id()
-        data = await self.run_db(SettingsController.update, self.ctx.settings, body.changes(),
+        data = await self.run_db(store_settings.update, self.ctx.settings, body.changes(),
                                  actor=self.principal, now=self.ctx.clock(), store_id=store_id,
                                  expected_version=body.version)
         settings_cache(self.ctx).put(store_id, data)

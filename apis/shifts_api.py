@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from apis.base import BaseHandler, page_from_query
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.order_schemas import ShiftCashIn, ShiftClose, ShiftOpen
-from orm.controllers.shift_controller import ShiftController
+from orm.controllers.orders import shifts
+from orm.domain.errors import ValidationFailed
+from orm.domain.schemas.orders import ShiftCashIn, ShiftClose, ShiftOpen
 
 SHIFT_ID = r"(?P<shift_id>[^/]+)"
 SHIFT_STATUSES = ("open", "closed")
@@ -20,7 +20,7 @@ class ShiftOpenHandler(BaseHandler):
 
     async def post(self) -> None:
         body = self.parse(ShiftOpen)
-        shift = await self.run_db(ShiftController.open, body, actor=self.principal, now=self.ctx.clock())
+        shift = await self.run_db(shifts.open_shift, body, actor=self.principal, now=self.ctx.clock())
         self.created({"shift": shift}, location=f"/shifts/{shift['id']}")
 
 
@@ -31,7 +31,7 @@ class ShiftCurrentHandler(BaseHandler):
     api_doc = {"get": {"summary": "My open shift ({shift: null} when none is open)", "tags": ["shifts"]}}
 
     async def get(self) -> None:
-        self.success({"shift": await self.run_db(ShiftController.current, actor=self.principal)})
+        self.success({"shift": await self.run_db(shifts.current, actor=self.principal)})
 
 
 class ShiftHandler(BaseHandler):
@@ -41,7 +41,7 @@ class ShiftHandler(BaseHandler):
     api_doc = {"get": {"summary": "One shift (owner or a manager)", "tags": ["shifts"]}}
 
     async def get(self, shift_id: str) -> None:
-        self.success({"shift": await self.run_db(ShiftController.report, shift_id, actor=self.principal)})
+        self.success({"shift": await self.run_db(shifts.report, shift_id, actor=self.principal)})
 
 
 class ShiftReportHandler(ShiftHandler):
@@ -59,7 +59,7 @@ class ShiftCashHandler(BaseHandler):
 
     async def post(self, shift_id: str) -> None:
         body = self.parse(ShiftCashIn)
-        data = await self.run_db(ShiftController.cash_movement, shift_id, body, actor=self.principal,
+        data = await self.run_db(shifts.cash_movement, shift_id, body, actor=self.principal,
                                  now=self.ctx.clock())
         self.success(data)
 
@@ -73,7 +73,7 @@ class ShiftCloseHandler(BaseHandler):
 
     async def post(self, shift_id: str) -> None:
         body = self.parse(ShiftClose)
-        shift = await self.run_db(ShiftController.close, shift_id, body, actor=self.principal, now=self.ctx.clock())
+        shift = await self.run_db(shifts.close, shift_id, body, actor=self.principal, now=self.ctx.clock())
         self.success({"shift": shift})
 
 
@@ -91,7 +91,7 @@ class ShiftsHandler(BaseHandler):
         status = self.get_query_argument("status", None) or None
         if status is not None and status not in SHIFT_STATUSES:
             raise ValidationFailed("status must be open or closed", field_errors={"status": "must be open or closed"})
-        data = await self.run_db(ShiftController.list, page, store_id=self.principal.store_id, status=status,
+        data = await self.run_db(shifts.list_shifts, page, store_id=self.principal.store_id, status=status,
                                  user_id=self.get_query_argument("userId", None) or None)
         self.success(data)
 

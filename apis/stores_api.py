@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from apis.base import BaseHandler, page_from_query
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.stores_controller import StoreCreate, StoresController, StoreUpdate
+from orm.controllers.stores import stores
+from orm.controllers.stores.stores import StoreCreate, StoreUpdate
+from orm.domain.errors import ValidationFailed
 from services.settings_cache import settings_cache
 
 LIST_QUERY = {"active": {"type": "boolean"}, "search": {"type": "string"},
@@ -33,13 +34,13 @@ class StoresHandler(BaseHandler):
 
     async def get(self) -> None:
         page = page_from_query(self)
-        data = await self.run_db(StoresController.list, page, active=_active(self.get_query_argument("active", None)),
+        data = await self.run_db(stores.list_stores, page, active=_active(self.get_query_argument("active", None)),
                                  search=self.get_query_argument("search", None))
         self.success(data)
 
     async def post(self) -> None:
         body = self.parse(StoreCreate)
-        store = await self.run_db(StoresController.create, self.ctx.settings, body, actor=self.principal,
+        store = await self.run_db(stores.create, self.ctx.settings, body, actor=self.principal,
                                   now=self.ctx.clock())
         self.created({"store": store}, location=f"/stores/{store['id']}")
 
@@ -54,11 +55,11 @@ class StoreHandler(BaseHandler):
     }
 
     async def get(self, store_id: str) -> None:
-        self.success({"store": await self.run_db(StoresController.get, store_id)})
+        self.success({"store": await self.run_db(stores.get, store_id)})
 
     async def put(self, store_id: str) -> None:
         body = self.parse(StoreUpdate)
-        store = await self.run_db(StoresController.update, self.ctx.settings, store_id, body.changes(),
+        store = await self.run_db(stores.update, self.ctx.settings, store_id, body.changes(),
                                   actor=self.principal, now=self.ctx.clock())
         # Address and time zone are settings too; this process re-reads them at once.
         settings_cache(self.ctx).invalidate(store_id)

@@ -13,7 +13,7 @@ import tornado.web
 
 from apis import jsonutil
 from apis.base import BaseHandler
-from orm.controllers.health_controller import HealthController
+from orm.controllers.stores import health
 from version import VERSION
 
 DB_CHECK_TIMEOUT_S = 3.0
@@ -50,7 +50,7 @@ class HealthHandler(BaseHandler):
         checks: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(self.run_db(HealthController.ping), DB_CHECK_TIMEOUT_S)
+            await asyncio.wait_for(self.run_db(health.ping), DB_CHECK_TIMEOUT_S)
             checks["database"] = {"status": "healthy",
                                   "latencyMs": round((time.perf_counter() - started) * 1000, 2)}
         except Exception as exc:  # any failure means unhealthy, never a 500

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from apis.base import BaseHandler
-from orm.controllers.errors import DomainError, NotFound, ValidationFailed
-from orm.controllers.image_processing import (
+from orm.controllers.menu import menu_items
+from orm.domain.errors import DomainError, NotFound, ValidationFailed
+from orm.domain.images import (
     content_type_for,
     delete_image_files,
     process_image,
     resolve_upload_path,
     store_image,
 )
-from orm.controllers.menu_controller import MenuController
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small form fields
 MAX_BULK_FILES = 10  # the whole body is held in memory: 10 x 5 MB at most
@@ -86,7 +86,7 @@ class UploadHandler(BaseHandler):
         attached = 0
         try:
             for item_id in item_ids:
-                replaced += await self.run_db(MenuController.set_image, item_id, image_url, thumb_url,
+                replaced += await self.run_db(menu_items.set_image, item_id, image_url, thumb_url,
                                               store_id=self.principal.store_id, now=self.ctx.clock())
                 attached += 1
         except BaseException:
@@ -116,7 +116,7 @@ class ImageUploadHandler(UploadHandler):
         args, parts = self.file_parts()
         item_id = (args.get("menuItemId") or [b""])[0].decode("utf-8", "replace").strip() or None
         if item_id:  # a 404 before any Pillow work
-            await self.run_db(MenuController.require_item, item_id, store_id=self.principal.store_id)
+            await self.run_db(menu_items.require_item, item_id, store_id=self.principal.store_id)
         result = await self.store_for_items(parts[0]["body"], [item_id] if item_id else [])
         result["menuItemId"] = item_id
         self.created(result, location=result["imageUrl"])
@@ -148,7 +148,7 @@ class BulkImageUploadHandler(UploadHandler):
         if given_ids and len(given_ids) != len(parts):
             raise ValidationFailed("Send one menuItemId per file, in the same order, or none at all",
                                    field_errors={"menuItemId": "must match the files one to one"})
-        candidates = await self.run_db(MenuController.image_candidates, store_id=self.principal.store_id)
+        candidates = await self.run_db(menu_items.image_candidates, store_id=self.principal.store_id)
         known = {c["id"] for c in candidates}
         uploaded: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
@@ -180,7 +180,7 @@ class ImageManagementHandler(BaseHandler):
                                   "thumbnailUrl}) and items without", "tags": ["images"]}}
 
     async def get(self) -> None:
-        items = await self.run_db(MenuController.image_candidates, store_id=self.principal.store_id)
+        items = await self.run_db(menu_items.image_candidates, store_id=self.principal.store_id)
         with_images = [i for i in items if i["imageUrl"]]
         without = [i for i in items if not i["imageUrl"]]
         self.success({"withImages": with_images, "withoutImages": without, "total": len(items)})
@@ -195,10 +195,10 @@ class ItemImageHandler(BaseHandler):
 
     async def delete(self, item_id: str) -> None:
         store_id = self.principal.store_id
-        old = await self.run_db(MenuController.set_image, item_id, None, None, store_id=store_id,
+        old = await self.run_db(menu_items.set_image, item_id, None, None, store_id=store_id,
                                 now=self.ctx.clock())
         removed = await self.run_blocking(delete_image_files, self.ctx.settings.uploads_dir, *old)
-        item = await self.run_db(MenuController.get, self.ctx.settings, item_id, store_id=store_id)
+        item = await self.run_db(menu_items.get, self.ctx.settings, item_id, store_id=store_id)
         self.success({"menuItem": item, "removedFiles": removed}, message="Image removed")
 
 

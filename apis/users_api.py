@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from apis.base import AUTHENTICATED, BaseHandler, page_from_query
-from orm.controllers import security
-from orm.controllers.errors import PermissionDenied, ValidationFailed
-from orm.controllers.identity_schemas import PermissionOverrides, RoleAssignment, UserCreate, UserUpdate
-from orm.controllers.roles_controller import RolesController
-from orm.controllers.users_controller import HashedSecrets, UsersController
+from orm.controllers.identity import roles, users
+from orm.controllers.identity.users import HashedSecrets
+from orm.domain import security
+from orm.domain.errors import PermissionDenied, ValidationFailed
+from orm.domain.schemas.identity import PermissionOverrides, RoleAssignment, UserCreate, UserUpdate
 
 USER_ID = r"(?P<user_id>[^/]+)"
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -54,7 +54,7 @@ class UsersHandler(UserBase):
     async def get(self) -> None:
         page = page_from_query(self)
         search = (self.get_query_argument("search", "") or "").strip()[:100] or None
-        data = await self.run_db(UsersController.list, page, role=self.get_query_argument("role", None) or None,
+        data = await self.run_db(users.list_users, page, role=self.get_query_argument("role", None) or None,
                                  active=bool_query(self, "active"), search=search)
         self.success(data)
 
@@ -63,7 +63,7 @@ class UsersHandler(UserBase):
         if body.pin is not None:
             self.require("users.edit")  # before hashing: refusals cost no bcrypt
         secrets = await self.hash_secrets(body.password, body.pin)
-        user = await self.run_db(UsersController.create, body, secrets, actor=self.principal, now=self.ctx.clock())
+        user = await self.run_db(users.create, body, secrets, actor=self.principal, now=self.ctx.clock())
         self.created({"user": user}, location=f"/users/{user['id']}")
 
 
@@ -74,7 +74,7 @@ class UserRolesHandler(BaseHandler):
     api_doc = {"get": {"summary": "Roles available for users"}}
 
     async def get(self) -> None:
-        self.success(await self.run_db(RolesController.list, page_from_query(self, whole_by_default=True)))
+        self.success(await self.run_db(roles.list_roles, page_from_query(self, whole_by_default=True)))
 
 
 class UserHandler(UserBase):
@@ -91,7 +91,7 @@ class UserHandler(UserBase):
     }
 
     async def get(self, user_id: str) -> None:
-        user = await self.run_db(UsersController.get, user_id, self.principal)
+        user = await self.run_db(users.get, user_id, self.principal)
         self.success({"user": user})
 
     async def put(self, user_id: str) -> None:
@@ -103,7 +103,7 @@ class UserHandler(UserBase):
         if is_self and body.password is not None:
             current_ok = await self._check_current_password(user_id, body.currentPassword)
         secrets = await self.hash_secrets(body.password, body.pin if body.changes_pin else None)
-        user = await self.run_db(UsersController.update, user_id, body, secrets, actor=self.principal,
+        user = await self.run_db(users.update, user_id, body, secrets, actor=self.principal,
                                  now=self.ctx.clock(), current_password_ok=current_ok)
         self.success({"user": user})
 
@@ -111,14 +111,14 @@ class UserHandler(UserBase):
         if not current:
             raise ValidationFailed("Your current password is needed to change it",
                                    field_errors={"currentPassword": "is required to change your password"})
-        stored = await self.run_db(UsersController.password_hash_of, user_id)
+        stored = await self.run_db(users.password_hash_of, user_id)
         if not await self.run_blocking(security.check_secret, current, stored):
             raise ValidationFailed("Your current password is incorrect",
                                    field_errors={"currentPassword": "is incorrect"})
         return True
 
     async def delete(self, user_id: str) -> None:
-        user = await self.run_db(UsersController.set_active, user_id, False, actor=self.principal,
+        user = await self.run_db(users.set_active, user_id, False, actor=self.principal,
                                  now=self.ctx.clock(), action="delete")
         self.success({"user": user}, message="User deactivated")
 
@@ -131,7 +131,7 @@ class ActivateUserHandler(BaseHandler):
     api_doc = {"patch": {"summary": "Activate a user"}}
 
     async def patch(self, user_id: str) -> None:
-        user = await self.run_db(UsersController.set_active, user_id, self.active, actor=self.principal,
+        user = await self.run_db(users.set_active, user_id, self.active, actor=self.principal,
                                  now=self.ctx.clock())
         self.success({"user": user})
 
@@ -151,7 +151,7 @@ class UserRoleHandler(BaseHandler):
 
     async def put(self, user_id: str) -> None:
         body = self.parse(RoleAssignment)
-        user = await self.run_db(UsersController.set_role, user_id, body, actor=self.principal, now=self.ctx.clock())
+        user = await self.run_db(users.set_role, user_id, body, actor=self.principal, now=self.ctx.clock())
         self.success({"user": user})
 
 
@@ -166,11 +166,11 @@ class UserPermissionsHandler(BaseHandler):
     }
 
     async def get(self, user_id: str) -> None:
-        self.success(await self.run_db(UsersController.permissions, user_id))
+        self.success(await self.run_db(users.get_permissions, user_id))
 
     async def put(self, user_id: str) -> None:
         body = self.parse(PermissionOverrides)
-        self.success(await self.run_db(UsersController.set_permissions, user_id, body, actor=self.principal,
+        self.success(await self.run_db(users.set_permissions, user_id, body, actor=self.principal,
                                        now=self.ctx.clock()))
 
 

@@ -119,7 +119,7 @@ def drop_database(url: str) -> None:
 
 def seed_staff(url: str) -> None:
     """Schema at head plus the project's stores, demo staff and settings seeds (not its demo menu)."""
-    from orm.controllers.server_secrets import load_or_create
+    from orm.controllers.identity.server_secrets import load_or_create
     from orm.db import make_engine, make_session_factory, unit_of_work
     from orm.migrate import upgrade_to_head
     from orm.seed import steps

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from orm.controllers.errors import ValidationFailed
+from orm.domain.errors import ValidationFailed
 
 BACKGROUND = (255, 255, 255)
 BAR_COLOR = (37, 99, 235)

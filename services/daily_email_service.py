@@ -22,8 +22,7 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orm.controllers.report_runs_controller import ReportRunsController
-from orm.controllers.reports_controller import ReportsController
+from orm.controllers.reports import report_runs, sales_reports
 from services.daily_summary_email import send_summary
 from services.registry import PeriodicService
 
@@ -47,7 +46,7 @@ class DailyEmailService(PeriodicService):
         self.sent_count = 0
 
     async def run_once(self) -> None:
-        schedules = await self.ctx.run_db(ReportsController.email_schedules, self.ctx.settings)
+        schedules = await self.ctx.run_db(sales_reports.email_schedules, self.ctx.settings)
         for schedule in schedules:
             try:
                 await self.send_if_due(schedule)
@@ -66,7 +65,7 @@ class DailyEmailService(PeriodicService):
         if local.time().replace(tzinfo=None) < time.fromisoformat(schedule["time"]):
             return False
         store_id, day = schedule["storeId"], local.date()
-        claimed = await self.ctx.run_db(ReportRunsController.claim, store_id=store_id, day=day, now=now,
+        claimed = await self.ctx.run_db(report_runs.claim, store_id=store_id, day=day, now=now,
                                         worker=self.worker, stale_after=STALE_AFTER)
         if not claimed:
             return False
@@ -77,10 +76,10 @@ class DailyEmailService(PeriodicService):
             raise
         except Exception as exc:
             log.error("daily summary for store %s, %s not sent: %s", store_id, day, exc)
-            await self.ctx.run_db(ReportRunsController.mark_failed, store_id=store_id, day=day,
+            await self.ctx.run_db(report_runs.mark_failed, store_id=store_id, day=day,
                                   error=f"{type(exc).__name__}: {exc}")
             raise
-        await self.ctx.run_db(ReportRunsController.mark_sent, store_id=store_id, day=day, now=self.ctx.clock(),
+        await self.ctx.run_db(report_runs.mark_sent, store_id=store_id, day=day, now=self.ctx.clock(),
                               recipients=len(result["recipients"]))
         self.sent_count += 1
         log.info("daily summary for store %s, %s sent to %d recipient(s)", store_id, day, len(result["recipients"]))

@@ -1,4 +1,4 @@
-"""The daily sales summary e-mail: built from ReportsController.summary_data, sent via the Mailer.
+"""The daily sales summary e-mail: built from sales_reports.summary_data, sent via the Mailer.
 
 Used by the scheduler (services/daily_email_service.py) and by POST /reports/email-summary.
 The message has a plain-text part and an HTML part with the hourly sales chart inline
@@ -13,10 +13,10 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
-from orm.controllers.errors import DomainError, ServiceUnavailable, ValidationFailed
-from orm.controllers.report_sql import percent_change
-from orm.controllers.reports_controller import ReportsController
-from orm.controllers.settings_controller import SettingsController
+from orm.controllers.reports import sales_reports
+from orm.controllers.reports.sql import percent_change
+from orm.controllers.stores import store_settings
+from orm.domain.errors import DomainError, ServiceUnavailable, ValidationFailed
 from services.charts import hour_label, hourly_sales_chart
 from services.email_service import EmailDeliveryError, build_message, mailer_for
 
@@ -61,7 +61,7 @@ def _change(now: Decimal | int, before: Decimal | int) -> str:
 
 
 def render_summary(data: dict[str, Any], *, sender: str, recipients: list[str]) -> EmailMessage:
-    """The summary message (text + HTML + inline PNG chart) for ReportsController.summary_data()."""
+    """The summary message (text + HTML + inline PNG chart) for sales_reports.summary_data()."""
     report, last_week, currency = data["report"], data["lastWeek"], data["currency"]
     totals = report["totals"]
     day = date.fromisoformat(report["date"])
@@ -153,7 +153,7 @@ async def send_summary(ctx: Any, *, store_id: str, day: str | date | None, recip
                        retries: int, backoff: float) -> dict[str, Any]:
     """Build and send the summary of `day` (default today); raises ValidationFailed without
     recipients, EmailNotDelivered / ServiceUnavailable when SMTP does not take it."""
-    data = await ctx.run_db(ReportsController.summary_data, ctx.settings, store_id=store_id, day=day,
+    data = await ctx.run_db(sales_reports.summary_data, ctx.settings, store_id=store_id, day=day,
                             now=ctx.clock())
     to = list(recipients or data["recipients"])
     if not to:
@@ -172,7 +172,7 @@ async def send_summary(ctx: Any, *, store_id: str, day: str | date | None, recip
 async def send_test_email(ctx: Any, *, store_id: str, recipients: list[str] | None, retries: int,
                           backoff: float) -> dict[str, Any]:
     """A short message proving the SMTP settings work."""
-    cfg = await ctx.run_db(SettingsController.current, ctx.settings, store_id)
+    cfg = await ctx.run_db(store_settings.current, ctx.settings, store_id)
     to = list(recipients or cfg["dailyEmailRecipients"] or [])
     if not to:
         raise ValidationFailed("No recipients: give recipients or set dailyEmailRecipients in the settings",

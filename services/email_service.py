@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any, Literal
 
-from orm.controllers.errors import ValidationFailed
+from orm.domain.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from settings import Settings

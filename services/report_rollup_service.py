@@ -1,4 +1,4 @@
-"""Keeps the sales rollup of closed business days current (orm/controllers/report_rollup.py).
+"""Keeps the sales rollup of closed business days current (orm/controllers/reports/rollup.py).
 
 Every few minutes, per store: re-roll the closed days that refunds touched, then roll the next
 batch of closed days not rolled yet (newest first).  While a backlog remains - the first run on
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from orm.controllers.report_rollup import ReportRollupController
+from orm.controllers.reports import rollup
 from services.registry import PeriodicService
 
 log = logging.getLogger("cafepos.services.report_rollup")
@@ -40,8 +40,8 @@ class ReportRollupService(PeriodicService):
 
     async def run_once(self) -> None:
         backlog = 0
-        for store_id in await self.ctx.run_db(ReportRollupController.store_ids):
-            result = await self.ctx.run_db(ReportRollupController.refresh, self.ctx.settings, store_id=store_id,
+        for store_id in await self.ctx.run_db(rollup.store_ids):
+            result = await self.ctx.run_db(rollup.refresh, self.ctx.settings, store_id=store_id,
                                            now=self.ctx.clock(), max_days=self.days_per_run)
             backlog += result["backlog"]
             if result["rolled"] or result["rerolled"]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orm.controllers.settings_controller import SettingsController
+from orm.controllers.stores import store_settings
 from orm.models.base import DEFAULT_STORE_ID
 
 log = logging.getLogger("cafepos.settings")
@@ -59,7 +59,7 @@ class StoreSettingsCache:
                 return copy.deepcopy(entry.data)
             known = entry.data["version"] if entry else None
             try:
-                fresh = await self._ctx.run_db(SettingsController.current_if_changed, self._ctx.settings,
+                fresh = await self._ctx.run_db(store_settings.current_if_changed, self._ctx.settings,
                                                store_id, known)
             except Exception as exc:
                 if entry is None or getattr(exc, "status_code", None) == 404:

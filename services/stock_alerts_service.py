@@ -3,7 +3,7 @@ alerts with its stock and expiry date, so alerts appear even when nothing moved 
 coming near, a threshold edited) and disappear when their condition is gone.
 
 Several server processes on one PostgreSQL sweep once per period
-(`AlertsController.run_scheduled_sweep`: advisory lock + `job_runs`).
+(`inventory_alerts.run_scheduled_sweep`: advisory lock + `job_runs`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import logging
 from typing import Any
 
 from context import AppContext
-from orm.controllers.alerts_controller import DEFAULT_SWEEP_MINUTES, AlertsController
+from orm.controllers.inventory import alerts as inventory_alerts
+from orm.controllers.inventory.alerts import DEFAULT_SWEEP_MINUTES
 from services.registry import PeriodicService
 
 log = logging.getLogger("cafepos.services.stock_alerts")
@@ -21,7 +22,7 @@ log = logging.getLogger("cafepos.services.stock_alerts")
 def publish_alert_events(ctx: AppContext, alerts: list[dict[str, Any]]) -> None:
     """Tell the live dashboard about newly raised alerts; call it after their transaction committed.
 
-    `alerts` are Alert resources with `storeId` (AlertsController.raised_in, the sweep's `raised`).
+    `alerts` are Alert resources with `storeId` (inventory_alerts.raised_in, the sweep's `raised`).
     The bus (services/event_bus.py) is optional: without one this does nothing.
     """
     bus = ctx.extras.get("event_bus")
@@ -45,7 +46,7 @@ class StockAlertsService(PeriodicService):
         self.last_result: dict[str, Any] | None = None
 
     async def run_once(self) -> None:
-        result = await self.ctx.run_db(AlertsController.run_scheduled_sweep, self.ctx.settings, self.ctx.clock())
+        result = await self.ctx.run_db(inventory_alerts.run_scheduled_sweep, self.ctx.settings, self.ctx.clock())
         # A changed alertSweepMinutes takes effect from the next wait on.
         self.interval_seconds = result["intervalMinutes"] * 60.0
         self.last_result = result

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from orm.controllers.inventory_controller import InventoryController
-from orm.controllers.inventory_schemas import InventoryItemCreate
-from orm.controllers.principal import Principal
+from orm.controllers.inventory import inventory_items
+from orm.domain.principal import Principal
+from orm.domain.schemas.inventory import InventoryItemCreate
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
 from orm.models.permissions_catalog import BUILTIN_ROLES
@@ -35,7 +35,7 @@ def make_item(settings: Settings, name: str, *, unit: str = "kg", stock: str = "
                                maxStockLevel=Decimal(max_level) if max_level is not None else None,
                                costPerUnit=Decimal(cost) if cost is not None else None, expiryDate=expiry,
                                category=category, location=location, supplier=supplier)
-    return run_unit(settings, InventoryController.create, settings, None, body, now or suite_now(), store_id=STORE)
+    return run_unit(settings, inventory_items.create, settings, None, body, now or suite_now(), store_id=STORE)
 
 
 def level(settings: Settings, item_id: str) -> Decimal:

@@ -12,9 +12,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from orm.column_types import new_id
-from orm.controllers.alerts_controller import AlertsController, period_key
-from orm.controllers.settings_controller import SettingsController
-from orm.controllers.stock_controller import StockController
+from orm.controllers.inventory import alerts as inventory_alerts
+from orm.controllers.inventory import stock
+from orm.controllers.inventory.alerts import period_key
+from orm.controllers.stores import store_settings
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.models.model_inventory import InventoryItem, JobRun, StockAlert
 from orm.models.model_settings import StoreSettings
@@ -29,13 +30,13 @@ ALERT_KEYS = {"id", "type", "severity", "title", "message", "inventoryItemId", "
 
 
 def sale(settings, item_id: str, qty: str, now=None, movement_type: str = "sale"):
-    return run_unit(settings, StockController.apply_movements, store_id=STORE, lines=[(item_id, D(qty))],
+    return run_unit(settings, stock.apply_movements, store_id=STORE, lines=[(item_id, D(qty))],
                     movement_type=movement_type, user_id=None, reason="", reference=None, now=now or suite_now(),
                     allow_negative=True)
 
 
 def sweep(settings, now=None):
-    return run_unit(settings, AlertsController.sweep, settings, now or suite_now())
+    return run_unit(settings, inventory_alerts.sweep, settings, now or suite_now())
 
 
 async def test_raised_once_on_crossing_and_resolved_on_restock(settings, admin):
@@ -119,7 +120,7 @@ def test_partial_unique_index_is_enforced_by_the_database(settings):
     with pytest.raises(IntegrityError):
         run_unit(settings, insert, "active")
     # raise_alert treats the violation as "already open".
-    assert run_unit(settings, lambda s: AlertsController.raise_alert(
+    assert run_unit(settings, lambda s: inventory_alerts.raise_alert(
         s, store_id=STORE, item_id=item["id"], alert_type="low_stock", severity="warning", title="t",
         message="", now=suite_now())) is None
     assert count(settings, StockAlert) == 3
@@ -166,7 +167,7 @@ async def test_actions_and_filters(settings, as_role):
 def test_dismissed_alert_stays_quiet_until_the_condition_clears(settings):
     item = make_item(settings, "Green tea", stock="0.2", min_level="0.5")
     alert_id = run_unit(settings, lambda s: s.scalar(select(StockAlert.id)))
-    run_unit(settings, AlertsController.act, _manager(), alert_id, "dismiss", suite_now())
+    run_unit(settings, inventory_alerts.act, _manager(), alert_id, "dismiss", suite_now())
     assert sweep(settings)["raised"] == [] and open_alerts(settings, item["id"]) == []
     sale(settings, item["id"], "-0.1")
     assert open_alerts(settings, item["id"]) == []
@@ -178,7 +179,7 @@ def test_dismissed_alert_stays_quiet_until_the_condition_clears(settings):
 def test_resolving_by_hand_while_still_low_lets_the_sweep_raise_again(settings):
     item = make_item(settings, "Black tea", stock="0.2", min_level="0.5")
     alert_id = run_unit(settings, lambda s: s.scalar(select(StockAlert.id)))
-    run_unit(settings, AlertsController.act, _manager(), alert_id, "resolve", suite_now())
+    run_unit(settings, inventory_alerts.act, _manager(), alert_id, "resolve", suite_now())
     assert [a["type"] for a in sweep(settings)["raised"]] == ["low_stock"]
     assert alerts_of(settings, item["id"]) == [("low_stock", "resolved"), ("low_stock", "active")]
 
@@ -192,12 +193,12 @@ def _manager():
 def test_scheduled_sweep_once_per_period(settings):
     make_item(settings, "Eggs", unit="pcs", stock="0")
     now = suite_now()
-    first = run_unit(settings, AlertsController.run_scheduled_sweep, settings, now)
-    second = run_unit(settings, AlertsController.run_scheduled_sweep, settings, now)
+    first = run_unit(settings, inventory_alerts.run_scheduled_sweep, settings, now)
+    second = run_unit(settings, inventory_alerts.run_scheduled_sweep, settings, now)
     assert first["ran"] and first["intervalMinutes"] == 15 and first["periodKey"] == period_key(now, 15)
     if PG_URL:
         assert not second["ran"] and second["skipped"] == "already swept in this period"
-        later = run_unit(settings, AlertsController.run_scheduled_sweep, settings, now + timedelta(minutes=15))
+        later = run_unit(settings, inventory_alerts.run_scheduled_sweep, settings, now + timedelta(minutes=15))
         assert later["ran"]
         assert count(settings, JobRun) == 2
     else:  # one process on SQLite: it just sweeps, and nothing is recorded
@@ -230,7 +231,7 @@ async def test_service_sweeps_publishes_and_follows_the_setting(settings, server
     assert [(e["type"], e["alertType"], e["inventoryItemId"]) for e in received] == \
         [("alert", "low_stock", item["id"])]
     assert received[0]["storeId"] == STORE
-    assert run_unit(settings, SettingsController.current, settings, STORE)["alertSweepMinutes"] == 5
+    assert run_unit(settings, store_settings.current, settings, STORE)["alertSweepMinutes"] == 5
 
 
 # ---- PostgreSQL: several server processes share the database ------------------------------------------
@@ -263,13 +264,13 @@ def test_two_concurrent_sweeps_on_postgres_run_once(settings):
     results: dict[str, dict] = {}
 
     def first(session):
-        results["first"] = AlertsController.run_scheduled_sweep(session, settings, now)
+        results["first"] = inventory_alerts.run_scheduled_sweep(session, settings, now)
         first_done.set()
         assert second_done.wait(20), "the second sweep never finished"  # hold the transaction (and the lock) open
 
     def second():
         assert first_done.wait(20)
-        results["second"] = unit_of_work(factory, AlertsController.run_scheduled_sweep, settings, now)
+        results["second"] = unit_of_work(factory, inventory_alerts.run_scheduled_sweep, settings, now)
         second_done.set()
 
     try:
@@ -297,14 +298,14 @@ def test_overlapping_unlocked_sweeps_never_duplicate_an_alert(settings):
     results: dict[str, dict] = {}
 
     def first(session):
-        results["first"] = AlertsController.sweep(session, settings, suite_now())
+        results["first"] = inventory_alerts.sweep(session, settings, suite_now())
         first_swept.set()
         assert may_commit.wait(20)
 
     def second():
         assert first_swept.wait(20)
         # Its read sees no open alerts (not committed yet), so it inserts and waits on the index entry.
-        results["second"] = unit_of_work(factory, AlertsController.sweep, settings, suite_now())
+        results["second"] = unit_of_work(factory, inventory_alerts.sweep, settings, suite_now())
 
     try:
         t1 = threading.Thread(target=lambda: unit_of_work(factory, first))

@@ -149,9 +149,9 @@ async def test_lockout_uses_store_settings(c, settings, clock):
     from tests.conftest import run_unit
 
     def tighten(session):
-        from orm.controllers.settings_controller import SettingsController
+        from orm.controllers.stores import store_settings
 
-        row = SettingsController.row(session, settings)
+        row = store_settings.settings_row(session, settings)
         assert isinstance(row, StoreSettings)
         row.lockout_attempts, row.lockout_minutes = 2, 1
 
@@ -205,7 +205,7 @@ async def test_login_rate_limit_per_address_and_window_reset(settings, clock, de
 
 def test_rate_limit_counter_is_an_atomic_upsert(settings, clock):
     """Two units of work on the same key add up (the counter lives in the shared database)."""
-    from orm.controllers.login_guard import count_hit
+    from orm.controllers.identity.login_guard import count_hit
     from tests.conftest import run_unit
 
     results = [run_unit(settings, count_hit, "login:10.0.0.9", 2, clock.now) for _ in range(3)]

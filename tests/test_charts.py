@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from orm.controllers.errors import ValidationFailed
+from orm.domain.errors import ValidationFailed
 from services.charts import BAR_COLOR, hour_label, hour_span, hourly_sales_chart
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from orm.controllers import security
 from orm.db import make_engine, make_session_factory, unit_of_work
+from orm.domain import security
 from orm.models.model_identity import AuditChange, ServerSecret, User
 from tests.conftest import TEST_JWT_SECRET, run_unit
 from tests.support import PG_URL, _admin_engine, _with_db

@@ -4,7 +4,7 @@ from enum import Enum
 
 import pytest
 
-from orm.controllers.csv_io import (
+from orm.domain.csv_io import (
     UTF8_BOM,
     CsvRow,
     FieldError,
@@ -17,7 +17,7 @@ from orm.controllers.csv_io import (
     rows_from_json,
     write_csv,
 )
-from orm.controllers.errors import ValidationFailed
+from orm.domain.errors import ValidationFailed
 
 MENU_COLUMNS = (
     "name",

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 
 from main import make_app
-from orm.controllers.report_runs_controller import ReportRunsController
+from orm.controllers.reports import report_runs
 from orm.models.base import DEFAULT_STORE_ID
 from services.daily_email_service import STALE_AFTER, DailyEmailService
 from services.email_service import mailer_for
@@ -182,7 +182,7 @@ async def test_permissions(staff, app_server, inbox, path) -> None:
 # ---- the scheduler ----------------------------------------------------------------------------
 
 def claim_row(settings: Settings, day: date) -> dict[str, Any] | None:
-    return run_unit(settings, ReportRunsController.get, store_id=DEFAULT_STORE_ID, day=day)
+    return run_unit(settings, report_runs.get, store_id=DEFAULT_STORE_ID, day=day)
 
 
 async def test_scheduler_sends_once_at_the_local_time(app_server, app_settings, clock, inbox, configured) -> None:

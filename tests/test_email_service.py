@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from PIL import Image
 
-from orm.controllers.errors import ValidationFailed
+from orm.domain.errors import ValidationFailed
 from services.charts import hourly_sales_chart
 from services.email_service import (
     EmailDeliveryError,

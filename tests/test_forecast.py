@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from orm.controllers.forecast_controller import ForecastController, cover_for
-from orm.controllers.inventory_controller import InventoryController
-from orm.controllers.stock_controller import StockController
+from orm.controllers.inventory import forecast, inventory_items, stock
+from orm.controllers.inventory.forecast import cover_for
 from tests.conftest import run_unit
 from tests.inventory_helpers import NOW, STORE, make_item, principal
 from tests.support import suite_now
@@ -17,7 +16,7 @@ DAY = timedelta(days=1)
 
 
 def move(settings, item_id: str, qty: str, at, movement_type: str = "sale"):
-    run_unit(settings, StockController.apply_movements, store_id=STORE, lines=[(item_id, D(qty))],
+    run_unit(settings, stock.apply_movements, store_id=STORE, lines=[(item_id, D(qty))],
              movement_type=movement_type, user_id=None, reason="history", reference=None, now=at,
              allow_negative=True)
 
@@ -47,7 +46,7 @@ def _history(settings) -> dict[str, str]:
 
 def test_forecast_numbers_for_a_constructed_history(settings):
     ids = _history(settings)
-    rows = run_unit(settings, ForecastController.forecast, STORE, NOW)
+    rows = run_unit(settings, forecast.forecast, STORE, NOW)
     by_id = {r["inventoryItemId"]: r for r in rows}
     assert [r["name"] for r in rows] == ["Beans", "Cups", "Ham", "Lids", "Milk"]
     assert set(rows[0]) == {"inventoryItemId", "name", "unit", "currentStock", "avgDailyUsage", "daysOfCover",
@@ -67,13 +66,13 @@ def test_forecast_numbers_for_a_constructed_history(settings):
     ham = by_id[ids["ham"]]
     assert (ham["currentStock"], ham["daysOfCover"]) == (D("-2"), D("0"))
     # The item resource carries the same days of cover.
-    item = run_unit(settings, InventoryController.get, settings, principal("cashier"), ids["cups"], NOW)
+    item = run_unit(settings, inventory_items.get, settings, principal("cashier"), ids["cups"], NOW)
     assert item["daysOfCover"] == D("1.5")
 
 
 def test_window_moves_with_now(settings):
     ids = _history(settings)
-    later = run_unit(settings, ForecastController.usage_by_item, STORE, NOW + 11 * DAY)
+    later = run_unit(settings, forecast.usage_by_item, STORE, NOW + 11 * DAY)
     # Window (NOW-17d, NOW+11d]: beans 2.8 - 0.7 + 0.5 + 9 (the sale that was "future" before), milk's second
     # sale, the cups and ham sales.
     assert later == {ids["milk"]: D("28"), ids["cups"]: D("91"), ids["ham"]: D("3"), ids["beans"]: D("11.6")}

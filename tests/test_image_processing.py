@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
 
-from orm.controllers.errors import (
+from orm.domain.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from orm.controllers.image_processing import (
+from orm.domain.images import (
     content_type_for,
     delete_image_files,
     process_image,

@@ -140,9 +140,9 @@ async def test_update_errors_write_nothing(settings, admin):
 
 
 def test_editing_stock_needs_adjust_permission(settings):
-    from orm.controllers.errors import PermissionDenied
-    from orm.controllers.inventory_controller import InventoryController
-    from orm.controllers.inventory_schemas import InventoryItemUpdate
+    from orm.controllers.inventory import inventory_items
+    from orm.domain.errors import PermissionDenied
+    from orm.domain.schemas.inventory import InventoryItemUpdate
     from tests.inventory_helpers import principal
 
     item = make_item(settings, "Cocoa", stock="1")
@@ -150,10 +150,10 @@ def test_editing_stock_needs_adjust_permission(settings):
     editor = type(editor)(user_id="u", username="editor", role="editor",
                           permissions=editor.permissions - {"inventory.adjust_stock"})
     same = InventoryItemUpdate(currentStock=D("1"), supplier="Cocoa Co")
-    assert run_unit(settings, InventoryController.update, settings, editor, item["id"], same,
+    assert run_unit(settings, inventory_items.update, settings, editor, item["id"], same,
                     suite_now())["supplier"] == "Cocoa Co"
     with pytest.raises(PermissionDenied):
-        run_unit(settings, InventoryController.update, settings, editor, item["id"],
+        run_unit(settings, inventory_items.update, settings, editor, item["id"],
                  InventoryItemUpdate(currentStock=D("3")), suite_now())
     assert level(settings, item["id"]) == D("1")
 
@@ -222,10 +222,10 @@ async def test_permissions_for_every_endpoint(settings, client, as_role):
 
 def _an_alert_id(session) -> str:
     """A fresh open alert for each call (the action endpoints need one in the right state)."""
-    from orm.controllers.alerts_controller import AlertsController
+    from orm.controllers.inventory import alerts
     from tests.inventory_helpers import STORE
 
-    data = AlertsController.raise_alert(session, store_id=STORE, item_id=None, alert_type="system",
+    data = alerts.raise_alert(session, store_id=STORE, item_id=None, alert_type="system",
                                         severity="info", title="Till printer paper low", message="", now=suite_now())
     assert data is not None
     return data["id"]

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from orm.controllers.inventory_csv_controller import export_rows
+from orm.controllers.inventory.csv_import import export_rows
 from orm.models.model_inventory import InventoryItem, StockMovement
 from tests.conftest import run_unit
 from tests.inventory_helpers import count, level, make_item, movement_sum, movements_of, principal
@@ -206,11 +206,11 @@ async def test_import_bad_bodies(settings, admin):
 
 
 async def test_negative_level_reimports_unchanged(settings, admin):
-    from orm.controllers.stock_controller import StockController
+    from orm.controllers.inventory import stock
     from tests.inventory_helpers import STORE
 
     item = make_item(settings, "Ham", stock="1")
-    run_unit(settings, StockController.apply_movements, store_id=STORE, lines=[(item["id"], D("-1.5"))],
+    run_unit(settings, stock.apply_movements, store_id=STORE, lines=[(item["id"], D("-1.5"))],
              movement_type="sale", user_id=None, reason="", reference=None, now=suite_now(), allow_negative=True)
     exported = (await admin.get("/inventory/export")).body
     assert _rows(exported)[0]["currentStock"] == "-0.500"

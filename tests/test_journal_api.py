@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from orm.controllers import journal
+from orm.controllers.orders import journal
 from orm.models.model_orders import JournalEntry, Order, OrderItem, Payment, Refund, StoreCounter
 from tests.conftest import run_unit
 from tests.test_orders_support import CARD, cafe_fixture, line  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from orm.controllers.line_money import LineState, rounding_shares, spread_refund, unit_money
+from orm.domain.line_money import LineState, rounding_shares, spread_refund, unit_money
 
 
 def test_units_add_up_to_the_line_and_take_the_extra_cents_first() -> None:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from orm.controllers.errors import NotFound, SoldOut
-from orm.controllers.menu_controller import MenuController
-from orm.controllers.menu_schemas import MenuItemCreate
+from orm.controllers.menu import menu_items
 from orm.controllers.paging import Page
-from orm.controllers.settings_controller import SettingsController
+from orm.controllers.stores import store_settings
 from orm.db import make_engine, make_session_factory, unit_of_work
+from orm.domain.errors import NotFound, SoldOut
+from orm.domain.schemas.menu import MenuItemCreate
 from orm.models.model_identity import AuditChange
 from orm.models.model_inventory import InventoryItem
 from orm.models.model_menu import MenuItem, MenuItemRecipeLine, Modifier, ModifierGroup
@@ -75,7 +75,7 @@ def make_items(settings, n: int, stock: dict[str, str], prefix: str = "Item") ->
                 "modifierGroups": [{"name": "Milk", "modifiers": [{"name": "Oat", "priceDelta": "0.40", "recipe": [
                     {"inventoryItemId": stock["Oat milk"], "quantity": "0.2"}]}]}],
             })
-            MenuController.create(session, settings, body, actor=None)
+            menu_items.create(session, settings, body, actor=None)
 
     run_unit(settings, fn)
 
@@ -333,7 +333,7 @@ async def test_modifier_group_endpoints(admin, as_role, settings, stock):
 
 def set_default_rate(settings, rate: D) -> None:
     def fn(session):
-        SettingsController.row(session, settings).default_tax_rate = rate
+        store_settings.settings_row(session, settings).default_tax_rate = rate
 
     run_unit(settings, fn)
 
@@ -440,7 +440,7 @@ async def test_etag_304_and_changes_after_every_kind_of_edit(admin, settings, st
     await changed()
     await admin.put(f"/menu_items/{item['id']}", {"recipe": []})
     await changed()
-    run_unit(settings, MenuController.take_counted_stock, item["id"], 1)
+    run_unit(settings, menu_items.take_counted_stock, item["id"], 1)
     await changed()
     await admin.put("/menu_items/categories/Coffee", {"taxRate": None})
     await changed()
@@ -487,10 +487,10 @@ def test_catalogue_for_order_shape_and_fixed_statement_count(settings, stock):
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
         factory = make_session_factory(engine)
-        few = unit_of_work(factory, MenuController.catalogue_for_order, settings, ids[:3])
+        few = unit_of_work(factory, menu_items.catalogue_for_order, settings, ids[:3])
         n_few = len(statements)
         statements.clear()
-        many = unit_of_work(factory, MenuController.catalogue_for_order, settings, ids + ["unknown"])
+        many = unit_of_work(factory, menu_items.catalogue_for_order, settings, ids + ["unknown"])
         n_many = len(statements)
     finally:
         engine.dispose()
@@ -544,23 +544,23 @@ async def test_price_change_is_audited(admin, settings, stock):
 def test_counted_stock_never_goes_below_zero(settings, stock):
     def create(session, **over):
         body = MenuItemCreate.model_validate({"name": "Croissant", "price": "2.20", **over})
-        return MenuController.create(session, settings, body, actor=None)["id"]
+        return menu_items.create(session, settings, body, actor=None)["id"]
 
     croissant = run_unit(settings, create, stockCount=3)
     latte_id = run_unit(settings, create, name="Latte")
-    run_unit(settings, MenuController.take_counted_stock, croissant, 2)
+    run_unit(settings, menu_items.take_counted_stock, croissant, 2)
     with pytest.raises(SoldOut) as info:
-        run_unit(settings, MenuController.take_counted_stock, croissant, 2)
+        run_unit(settings, menu_items.take_counted_stock, croissant, 2)
     assert info.value.message == "Croissant is sold out" and info.value.status_code == 409
     assert info.value.error_code == "SOLD_OUT" and info.value.data["available"] == 1
-    run_unit(settings, MenuController.take_counted_stock, croissant, 1)
+    run_unit(settings, menu_items.take_counted_stock, croissant, 1)
     with pytest.raises(SoldOut):
-        run_unit(settings, MenuController.take_counted_stock, croissant, 1)
-    run_unit(settings, MenuController.return_counted_stock, croissant, 2)
-    run_unit(settings, MenuController.take_counted_stock, latte_id, 5)  # made to order: untouched
-    run_unit(settings, MenuController.return_counted_stock, latte_id, 5)
+        run_unit(settings, menu_items.take_counted_stock, croissant, 1)
+    run_unit(settings, menu_items.return_counted_stock, croissant, 2)
+    run_unit(settings, menu_items.take_counted_stock, latte_id, 5)  # made to order: untouched
+    run_unit(settings, menu_items.return_counted_stock, latte_id, 5)
     with pytest.raises(NotFound):
-        run_unit(settings, MenuController.take_counted_stock, "nope", 1)
+        run_unit(settings, menu_items.take_counted_stock, "nope", 1)
     found = run_unit(settings, lambda s: dict(s.execute(select(MenuItem.name, MenuItem.stock_count)).all()))
     assert found == {"Croissant": 2, "Latte": None}
 
@@ -568,7 +568,7 @@ def test_counted_stock_never_goes_below_zero(settings, stock):
 def test_concurrent_sales_of_the_last_pastries(settings):
     def create(session):
         body = MenuItemCreate.model_validate({"name": "Cinnamon Roll", "price": "3", "stockCount": 5})
-        return MenuController.create(session, settings, body, actor=None)["id"]
+        return menu_items.create(session, settings, body, actor=None)["id"]
 
     item_id = run_unit(settings, create)
     engine = make_engine(settings.database_url, pool_size=12)
@@ -579,7 +579,7 @@ def test_concurrent_sales_of_the_last_pastries(settings):
     def sell() -> None:
         start.wait()
         try:
-            unit_of_work(factory, MenuController.take_counted_stock, item_id, 1)
+            unit_of_work(factory, menu_items.take_counted_stock, item_id, 1)
             outcomes.append("sold")
         except SoldOut:
             outcomes.append("sold out")
@@ -605,7 +605,7 @@ async def test_stock_count_round_trip_and_clearing(admin):
 
 def test_controller_list_pages(settings, stock):
     make_items(settings, 7, stock)
-    data = run_unit(settings, MenuController.list, settings, Page(page=2, per_page=3))
+    data = run_unit(settings, menu_items.list_menu, settings, Page(page=2, per_page=3))
     # Cat 0: 000 003 006, Cat 1: 001 004, Cat 2: 002 005 -> the second page of three.
     assert [i["name"] for i in data["menu_items"]] == ["Item 001", "Item 004", "Item 002"]
     assert (data["total"], data["page"], data["perPage"], data["pages"]) == (7, 2, 3, 3)

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from orm.controllers.csv_io import FieldError
-from orm.controllers.menu_csv_cells import (
+from orm.domain.csv_io import FieldError
+from orm.domain.menu_csv_cells import (
     GroupCell,
     ModifierCell,
     format_groups,

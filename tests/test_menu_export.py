@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from orm.controllers.menu_import import COLUMNS
+from orm.controllers.menu.bulk_import import COLUMNS
 from orm.models.model_menu import (
     MenuCategory,
     MenuItem,

@@ -24,7 +24,8 @@ from alembic import command
 from sqlalchemy import column, insert, select, table
 
 from main import make_app
-from orm.controllers.stock_controller import StockController, apply_stamp
+from orm.controllers.inventory import stock
+from orm.controllers.inventory.stock import apply_stamp
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import alembic_config, upgrade_to_head
 from orm.models.model_inventory import InventoryItem, StockMovement
@@ -54,18 +55,18 @@ def _change(factory, n: int, beans: str, milk: str) -> None:
     now = NOW - timedelta(seconds=n)
     kind = n % 4
     if kind == 0:  # a sale: both items in one statement
-        unit_of_work(factory, StockController.apply_movements, store_id=STORE,
+        unit_of_work(factory, stock.apply_movements, store_id=STORE,
                      lines=[(beans, D("-0.018")), (milk, D("-0.2"))], movement_type="sale", user_id=None,
                      reason="sale", reference=f"order-{n}", now=now, allow_negative=True)
     elif kind == 1:  # a refund puts some back
-        unit_of_work(factory, StockController.apply_movements, store_id=STORE, lines=[(beans, D("0.018"))],
+        unit_of_work(factory, stock.apply_movements, store_id=STORE, lines=[(beans, D("0.018"))],
                      movement_type="refund", user_id=None, reason="refund", reference=f"order-{n}", now=now,
                      allow_negative=True)
     elif kind == 2:  # a manager's adjustment
-        unit_of_work(factory, StockController.adjust, principal("manager"), milk, movement_type="waste",
+        unit_of_work(factory, stock.adjust, principal("manager"), milk, movement_type="waste",
                      quantity=D("-0.1"), new_level=None, reason=f"spilt {n}", now=now)
     else:  # a count sets a level (read under a row lock, then changed)
-        unit_of_work(factory, StockController.set_level, store_id=STORE, item_id=beans, new_level=D("20") + n,
+        unit_of_work(factory, stock.set_level, store_id=STORE, item_id=beans, new_level=D("20") + n,
                      movement_type="count", user_id=None, reason=f"count {n}", reference=None, now=now)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers import journal
+from orm.controllers.orders import journal
 from orm.models.model_orders import Order, Refund, Shift
 from orm.seed import identity, inventory, menu, orders
 from settings import Settings

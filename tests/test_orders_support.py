@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers.menu_controller import MenuController
-from orm.controllers.menu_schemas import MenuItemCreate
+from orm.controllers.menu import menu_items
+from orm.domain.schemas.menu import MenuItemCreate
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.models.model_menu import MenuItem
@@ -51,7 +51,7 @@ class Cafe:
 
 
 def _menu_item(session: Session, settings: Settings, **fields: Any) -> dict[str, Any]:
-    return MenuController.create(session, settings, MenuItemCreate(**fields), actor=None)
+    return menu_items.create(session, settings, MenuItemCreate(**fields), actor=None)
 
 
 def build_cafe(session: Session, settings: Settings, pastries: int = 5) -> Cafe:

@@ -1,7 +1,7 @@
 """The pricing engine against hand-computed vectors, bad input, and invariants.
 
 Every expected amount below was worked out by hand from THE RULE in
-orm/controllers/pricing.py; the arithmetic is in the comments.
+orm/domain/pricing.py; the arithmetic is in the comments.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from fractions import Fraction
 
 import pytest
 
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.pricing import (
+from orm.domain.errors import ValidationFailed
+from orm.domain.pricing import (
     MAX_LINES,
     Discount,
     PricedOrder,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orm.controllers.receipt_render import (
+from orm.domain.receipts import (
     receipt_json,
     render_escpos,
     render_html,

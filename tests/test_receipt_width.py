@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orm.controllers.receipt_render import render_escpos, render_text
+from orm.domain.receipts import render_escpos, render_text
 from tests.test_orders_support import cafe_fixture, cash, line  # noqa: F401
 from tests.test_receipt_render import STORE, make_order
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from main import make_app
-from orm.controllers.report_rollup import ReportRollupController
+from orm.controllers.reports import rollup
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_reports import ReportRollupDay, ReportRollupSales, ReportRollupState
 from services.report_rollup_service import ReportRollupService
@@ -144,7 +144,7 @@ async def test_concurrent_refreshes_do_not_double_count(app_server, app_settings
     others = [RunningServer(make_app(app_settings, clock=clock, with_services=False)) for _ in range(2)]
     try:
         results = await asyncio.gather(*(
-            s.ctx.run_db(ReportRollupController.refresh, app_settings, store_id=DEFAULT_STORE_ID, now=LATER)
+            s.ctx.run_db(rollup.refresh, app_settings, store_id=DEFAULT_STORE_ID, now=LATER)
             for s in [app_server, *others] for _ in range(2)))
     finally:
         for o in others:
@@ -162,7 +162,7 @@ async def test_concurrent_refreshes_do_not_double_count(app_server, app_settings
 ])
 async def test_only_closed_days_are_rolled(app_server, app_settings, staff, menu, clock, now, last) -> None:
     await build_scenario(staff, menu, clock)
-    result = run_unit(app_settings, ReportRollupController.refresh, app_settings, store_id=DEFAULT_STORE_ID, now=now)
+    result = run_unit(app_settings, rollup.refresh, app_settings, store_id=DEFAULT_STORE_ID, now=now)
     assert result["rolled"] == (last - date(2026, 10, 20)).days + 1
     assert rolled_days(app_settings)[-1] == last
 

@@ -1,4 +1,4 @@
-"""Business days, windows and time buckets in the store's zone (orm/controllers/timewindow.py)."""
+"""Business days, windows and time buckets in the store's zone (orm/domain/business_days.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.timewindow import (
+from orm.domain.business_days import (
     Window,
     bucket_local_start,
     bucket_seconds,
@@ -19,6 +18,7 @@ from orm.controllers.timewindow import (
     parse_day,
     resolve_window,
 )
+from orm.domain.errors import ValidationFailed
 from tests.support import suite_now
 
 BERLIN = ZoneInfo("Europe/Berlin")

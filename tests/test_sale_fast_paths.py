@@ -15,10 +15,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
-from orm.controllers import menu_revision
-from orm.controllers.menu_catalogue import CatalogueCache
-from orm.controllers.menu_controller import MenuController
-from orm.controllers.menu_schemas import MenuItemUpdate
+from orm.controllers.menu import menu_items
+from orm.controllers.menu import revision as menu_revision
+from orm.controllers.menu.catalogue import CatalogueCache
+from orm.domain.schemas.menu import MenuItemUpdate
 from orm.models.base import DEFAULT_STORE_ID
 from tests.conftest import run_unit
 from tests.support import PG_URL
@@ -28,7 +28,7 @@ D = Decimal
 
 
 def catalogue(settings, ids, cache=None):
-    return run_unit(settings, MenuController.catalogue_for_order, settings, ids, DEFAULT_STORE_ID, cache)
+    return run_unit(settings, menu_items.catalogue_for_order, settings, ids, DEFAULT_STORE_ID, cache)
 
 
 def test_cached_catalogue_equals_a_fresh_read_and_follows_changes(settings, cafe) -> None:
@@ -39,11 +39,11 @@ def test_cached_catalogue_equals_a_fresh_read_and_follows_changes(settings, cafe
 
     latte = cafe.items["latte"]
 
-    run_unit(settings, lambda s: MenuController.update(s, settings, latte, MenuItemUpdate(price="4.90"), actor=None))
+    run_unit(settings, lambda s: menu_items.update_item(s, settings, latte, MenuItemUpdate(price="4.90"), actor=None))
     assert catalogue(settings, [latte], cache)[latte]["price"] == D("4.90")
 
     croissant = cafe.items["croissant"]
-    run_unit(settings, MenuController.take_counted_stock, croissant, 2)
+    run_unit(settings, menu_items.take_counted_stock, croissant, 2)
     fresh = catalogue(settings, ids)
     assert fresh[croissant]["stockCount"] == 3
     assert catalogue(settings, ids, cache) == fresh

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from main import make_app
-from orm.controllers import journal
-from orm.controllers.reports_controller import ReportsController
+from orm.controllers.orders import journal
+from orm.controllers.reports import sales_reports
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
@@ -188,7 +188,7 @@ async def test_yesterday_and_the_dashboard_show_a_real_cafe(settings: Settings, 
         kinds = {a["type"] for a in alerts["alerts"]}
         assert {"low_stock", "out_of_stock", "expiring"} <= kinds
         # The daily e-mail of yesterday (as the scheduler builds it): products, busy hours, stock to reorder.
-        data = run_unit(settings, ReportsController.summary_data, settings, store_id=DEFAULT_STORE_ID,
+        data = run_unit(settings, sales_reports.summary_data, settings, store_id=DEFAULT_STORE_ID,
                         day=yesterday, now=now)
         mail = render_summary(data, sender="cafe@example.com", recipients=["manager@example.com"])
         text = mail.get_body(("plain",)).get_content()

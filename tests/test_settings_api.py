@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from main import make_app
-from orm.controllers.errors import NotFound
+from orm.domain.errors import NotFound
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_identity import AuditChange
 from tests.conftest import ROLES, run_unit

@@ -1,4 +1,4 @@
-"""Stock changes: adjustments, StockController.apply_movements, the movement trail, concurrency."""
+"""Stock changes: adjustments, inventory_stock.apply_movements, the movement trail, concurrency."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from orm.controllers.errors import Conflict, NotFound
-from orm.controllers.stock_controller import StockController
+from orm.controllers.inventory import stock as inventory_stock
 from orm.db import make_engine, make_session_factory, unit_of_work
+from orm.domain.errors import Conflict, NotFound
 from orm.models.model_inventory import StockMovement
 from tests.conftest import run_unit
 from tests.inventory_helpers import STORE, count, level, make_item, movement_sum, movements_of, open_alerts
@@ -21,7 +21,7 @@ D = Decimal
 
 
 def apply(settings, lines, *, movement_type="sale", allow_negative=True, reference="order-1", now=None):
-    return run_unit(settings, StockController.apply_movements, store_id=STORE, lines=lines,
+    return run_unit(settings, inventory_stock.apply_movements, store_id=STORE, lines=lines,
                     movement_type=movement_type, user_id=None, reason="test", reference=reference,
                     now=now or suite_now(), allow_negative=allow_negative)
 
@@ -221,7 +221,7 @@ async def test_fifty_concurrent_http_adjustments_lose_nothing(settings, admin):
 
 def _thread_sale(settings, item_id: str, factory, allow_negative: bool) -> str:
     try:
-        unit_of_work(factory, StockController.apply_movements, store_id=STORE, lines=[(item_id, D("-1"))],
+        unit_of_work(factory, inventory_stock.apply_movements, store_id=STORE, lines=[(item_id, D("-1"))],
                      movement_type="sale", user_id=None, reason="thread", reference=None, now=suite_now(),
                      allow_negative=allow_negative)
         return "ok"

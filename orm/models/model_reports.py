@@ -41,7 +41,7 @@ class ReportEmailRun(Base):
 
 
 # ---- sales rollup -------------------------------------------------------------------------------
-# Closed business days pre-aggregated per local day and hour (orm/controllers/report_rollup.py).
+# Closed business days pre-aggregated per local day and hour (orm/controllers/reports/rollup.py).
 # Amounts are integer cents, exactly what the raw report queries sum.  Key columns are part of
 # the primary key, so a day is replaced with one DELETE + INSERT and never double-counted.
 

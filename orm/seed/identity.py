@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers import security
+from orm.domain import security
 from orm.models.model_identity import Role, User
 from settings import Settings
 

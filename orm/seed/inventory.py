@@ -18,11 +18,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers.alerts_controller import AlertsController
-from orm.controllers.inventory_controller import InventoryController, find_by_name
-from orm.controllers.inventory_schemas import InventoryItemCreate
-from orm.controllers.stock_controller import StockController
-from orm.controllers.timewindow import local_date
+from orm.controllers.inventory import alerts, inventory_items
+from orm.controllers.inventory import stock as inventory_stock
+from orm.controllers.inventory.inventory_items import find_by_name
+from orm.domain.business_days import local_date
+from orm.domain.schemas.inventory import InventoryItemCreate
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.seed.timeline import history_start, resolve_now, store_zone
@@ -170,9 +170,9 @@ def seed_test(session: Session, settings: Settings, *, now: datetime | None = No
             name=name, category=category, supplier=supplier, unit=unit, currentStock=D(stock), minStockLevel=D(min_),
             maxStockLevel=D(max_), costPerUnit=D(cost), location=location,
             expiryDate=today + timedelta(days=expires) if expires is not None else None)
-        InventoryController.create(session, settings, None, body, opened, store_id=DEFAULT_STORE_ID,
+        inventory_items.create(session, settings, None, body, opened, store_id=DEFAULT_STORE_ID,
                                    reason="Opening stock (demo data)")
-    AlertsController.reconcile_items(session, settings, DEFAULT_STORE_ID, now)  # expiry is judged on today
+    alerts.reconcile_items(session, settings, DEFAULT_STORE_ID, now)  # expiry is judged on today
     return _counts(session)
 
 
@@ -182,10 +182,10 @@ def stock_take(session: Session, settings: Settings, now: datetime, user_id: str
     for name, level in OPENING_LEVELS.items():
         item = find_by_name(session, DEFAULT_STORE_ID, name)
         if item is not None and item.is_active:
-            StockController.set_level(session, store_id=DEFAULT_STORE_ID, item_id=item.id, new_level=level,
+            inventory_stock.set_level(session, store_id=DEFAULT_STORE_ID, item_id=item.id, new_level=level,
                                       movement_type="count", user_id=user_id, reason="Stock take (demo data)",
                                       reference=None, now=now)
-    AlertsController.reconcile_items(session, settings, DEFAULT_STORE_ID, now)
+    alerts.reconcile_items(session, settings, DEFAULT_STORE_ID, now)
 
 
 def seed_production(session: Session, settings: Settings, *, now: datetime | None = None,
@@ -197,5 +197,5 @@ def seed_production(session: Session, settings: Settings, *, now: datetime | Non
         body = InventoryItemCreate(name=name, category=category, supplier=supplier, unit=unit,
                                    minStockLevel=D(min_), maxStockLevel=D(max_), costPerUnit=D(cost),
                                    location=location)
-        InventoryController.create(session, settings, None, body, now, store_id=DEFAULT_STORE_ID)
+        inventory_items.create(session, settings, None, body, now, store_id=DEFAULT_STORE_ID)
     return _counts(session)

@@ -24,9 +24,9 @@ from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers.image_processing import IMAGE_SUBDIR, THUMB_SIZE, THUMB_SUBDIR, URL_PREFIX
-from orm.controllers.menu_controller import MenuController
-from orm.controllers.menu_schemas import MenuItemCreate
+from orm.controllers.menu import menu_items
+from orm.domain.images import IMAGE_SUBDIR, THUMB_SIZE, THUMB_SUBDIR, URL_PREFIX
+from orm.domain.schemas.menu import MenuItemCreate
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem
 from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
@@ -255,17 +255,17 @@ def _seed(session: Session, settings: Settings, menu: list[dict[str, Any]], now:
     for spec in menu:
         if (spec["name"], spec["size"]) in existing:
             continue
-        item = MenuController.create(session, settings, _body(spec, ingredients, defined), actor=None,
+        item = menu_items.create(session, settings, _body(spec, ingredients, defined), actor=None,
                                      store_id=store_id, now=now)
         if images:
             urls = draw_placeholder(settings.uploads_dir, spec)
-            MenuController.set_image(session, item["id"], *urls, store_id=store_id, now=now)
+            menu_items.set_image(session, item["id"], *urls, store_id=store_id, now=now)
     for name, (rate, take_away) in (categories or {}).items():
         category = session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
                                                              MenuCategory.name == name))
         if category is not None and category.tax_rate is None and category.take_away_tax_rate is None:
             category.tax_rate, category.take_away_tax_rate = rate, take_away
-            MenuController.bump_revision(session, store_id)
+            menu_items.bump_revision(session, store_id)
     return counts(session)
 
 

@@ -29,14 +29,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers.auth_controller import display_name, effective_permissions
-from orm.controllers.menu_controller import MenuController
-from orm.controllers.order_schemas import OrderCreate, RefundCreate, ShiftClose, ShiftOpen, VoidRequest
-from orm.controllers.principal import Principal
-from orm.controllers.refund_controller import RefundController
-from orm.controllers.settings_controller import SettingsController
-from orm.controllers.shift_controller import ShiftController
-from orm.controllers.stock_controller import StockController
+from orm.controllers.identity.auth import display_name, effective_permissions
+from orm.controllers.inventory import stock
+from orm.controllers.menu import menu_items
+from orm.controllers.orders import refunds, shifts
+from orm.controllers.stores import store_settings
+from orm.domain.principal import Principal
+from orm.domain.schemas.orders import OrderCreate, RefundCreate, ShiftClose, ShiftOpen, VoidRequest
 from orm.models.base import DEFAULT_STORE_ID
 from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem, StockMovement
@@ -172,7 +171,7 @@ class _Trade:
                  if item.current_stock < item.min_stock_level]
         lines = [(i, q) for i, q in lines if q > 0]
         if lines:
-            StockController.apply_movements(self.s, store_id=DEFAULT_STORE_ID, lines=lines, movement_type="restock",
+            stock.apply_movements(self.s, store_id=DEFAULT_STORE_ID, lines=lines, movement_type="restock",
                                             user_id=None, reason="morning delivery", reference=None, now=at,
                                             allow_negative=True)
 
@@ -180,7 +179,7 @@ class _Trade:
         for item_id, level in self.morning_stock.items():
             current = self.s.scalar(select(MenuItem.stock_count).where(MenuItem.id == item_id)) or 0
             if level > current:
-                MenuController.return_counted_stock(self.s, item_id, level - current)
+                menu_items.return_counted_stock(self.s, item_id, level - current)
 
     def day(self, day: date) -> None:
         """One day's trade, up to `now`; a whole day has each thing in LAST_SALES at least once."""
@@ -190,7 +189,7 @@ class _Trade:
         shift = None
         if cashier is not None and self.local(day, 6, 50) < now:
             with self.batch.direct():
-                shift = ShiftController.open(self.s, ShiftOpen(openingCash=OPENING_CASH), actor=cashier,
+                shift = shifts.open_shift(self.s, ShiftOpen(openingCash=OPENING_CASH), actor=cashier,
                                              now=self.local(day, 6, 50))
             self.shifts[cashier.user_id] = shift["id"]
         weekend = day.weekday() >= 5
@@ -215,10 +214,10 @@ class _Trade:
         close_at = self.local(day, 18, 10)
         if shift is not None and close_at < now:
             with self.batch.direct():
-                expected = ShiftController.report(self.s, shift["id"], actor=cashier)["expectedCash"]
+                expected = shifts.report(self.s, shift["id"], actor=cashier)["expectedCash"]
                 counted = expected + self.rng.choice((Decimal("0"), Decimal("0"), Decimal("-0.50"),
                                                       Decimal("0.20")))
-                ShiftController.close(self.s, shift["id"], ShiftClose(countedCash=counted, notes=""),
+                shifts.close(self.s, shift["id"], ShiftClose(countedCash=counted, notes=""),
                                       actor=cashier, now=close_at)
             del self.shifts[cashier.user_id]
 
@@ -233,11 +232,11 @@ class _Trade:
             body = RefundCreate(items=[{"orderItemId": first["id"], "quantity": 1}],
                                 reason=self.rng.choice(REFUND_REASONS), restock=False)
             with self.batch.direct():
-                RefundController.refund(self.s, order["id"], body, actor=manager, now=at + timedelta(minutes=4))
+                refunds.refund_order(self.s, order["id"], body, actor=manager, now=at + timedelta(minutes=4))
             return {"refund"}
         if 0.0125 <= roll < 0.017 and at + timedelta(minutes=1) < self.now:
             with self.batch.direct():
-                RefundController.void(self.s, self.settings, order["id"], VoidRequest(reason="Rang up twice"),
+                refunds.void(self.s, self.settings, order["id"], VoidRequest(reason="Rang up twice"),
                                       actor=manager, now=at + timedelta(minutes=1))
         return set()
 
@@ -260,8 +259,8 @@ def seed_test(session: Session, settings: Settings, *, days: int = DAYS, now: da
                                                               MenuItem.is_active.is_(True))))
     if not staff or not item_ids:
         return _counts(session)
-    catalogue = MenuController.catalogue_for_order(session, settings, item_ids, DEFAULT_STORE_ID)
-    cfg = SettingsController.current(session, settings, DEFAULT_STORE_ID)
+    catalogue = menu_items.catalogue_for_order(session, settings, item_ids, DEFAULT_STORE_ID)
+    cfg = store_settings.current(session, settings, DEFAULT_STORE_ID)
     trade = _Trade(session, settings, staff, catalogue, cfg, resolve_now(now))
     today = trade.now.astimezone(trade.zone).date()
     for offset in range(days - 1, -1, -1):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from orm.controllers.server_secrets import load_or_create
+from orm.controllers.identity.server_secrets import load_or_create
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import upgrade_to_head
 from orm.seed import steps

@@ -1,6 +1,6 @@
-"""Demo sales written many at a time, with the invariants of OrderController.create.
+"""Demo sales written many at a time, with the invariants of sales.create.
 
-A month of trade sold one OrderController.create at a time took most of `make run`'s start-up
+A month of trade sold one sales.create at a time took most of `make run`'s start-up
 (about five statements per ingredient per sale on SQLite).  SaleBatch runs the same checkout
 code on each sale as it comes - permissions, `plan_order` (lines, prices, tax, discount, tip,
 payments), `_sale_rows` (the rows of the order), `journal.order_content` + `chain_hash` - and
@@ -32,19 +32,19 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from orm.column_types import MILLI, new_id
-from orm.controllers import journal
-from orm.controllers.errors import ValidationFailed
-from orm.controllers.order_checkout import plan_order
-from orm.controllers.order_controller import (
+from orm.controllers.inventory.stock import apply_stamp
+from orm.controllers.orders import journal
+from orm.controllers.orders.sales import (
     _DETAIL_TABLES,
     _check_permissions,
     _sale_rows,
     order_number,
     serialize_order,
 )
-from orm.controllers.order_schemas import OrderCreate
-from orm.controllers.principal import Principal
-from orm.controllers.stock_controller import apply_stamp
+from orm.domain.checkout import plan_order
+from orm.domain.errors import ValidationFailed
+from orm.domain.principal import Principal
+from orm.domain.schemas.orders import OrderCreate
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import JournalEntry, Order, StoreCounter

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from orm.column_types import utcnow
-from orm.controllers.settings_controller import SettingsController
-from orm.controllers.timewindow import local_date
-from orm.controllers.timewindow import store_zone as zone_named
+from orm.controllers.stores import store_settings
+from orm.domain.business_days import local_date
+from orm.domain.business_days import store_zone as zone_named
 from orm.models.base import DEFAULT_STORE_ID
 from settings import Settings
 
@@ -28,7 +28,7 @@ def resolve_now(now: datetime | None) -> datetime:
 
 
 def store_zone(session: Session, settings: Settings) -> ZoneInfo:
-    cfg = SettingsController.current(session, settings, DEFAULT_STORE_ID)
+    cfg = store_settings.current(session, settings, DEFAULT_STORE_ID)
     return zone_named(cfg.get("storeTimezone") or settings.store_timezone)
 
 

@@ -1,7 +1,7 @@
 """money: one idempotency identity (orders.client_order_id) and refunds booked on lines
 (order_items.rounding_share, order_items.refunded_amount)
 
-Existing rows are back-filled with the same arithmetic the code uses (orm/controllers/line_money.py):
+Existing rows are back-filled with the same arithmetic the code uses (orm/domain/line_money.py):
 each order's cash rounding over its lines, and each of its refunds, oldest first, over its lines.
 The sales rollup is emptied: its per-line figures were computed by the old rule, and the rollup
 service rebuilds it (readers fall back to the order tables meanwhile).
@@ -49,7 +49,7 @@ def _backfill_lines(bind) -> None:
         return
     # Only a database with such orders needs the application's arithmetic (pure functions, no models);
     # a fresh install never imports it.
-    from orm.controllers.line_money import LineState, rounding_shares, spread_refund
+    from orm.domain.line_money import LineState, rounding_shares, spread_refund
 
     for order_id, rounding in orders:
         lines = bind.execute(sa.text('SELECT id, paid_total FROM order_items WHERE order_id = :o ORDER BY line_no'),

@@ -1,0 +1,80 @@
+"""A sale's idempotency identity: the Idempotency-Key header and the body's clientOrderId are one.
+
+A sale stores both names: orders.idempotency_key = header (else clientOrderId) and
+orders.client_order_id = clientOrderId (else header), each unique per store.  A replay carrying
+either name - or both - finds the earlier order on either column, and two concurrent twins collide
+on a unique index instead of racing a read (order_controller.py inserts with ON CONFLICT DO NOTHING
+on PostgreSQL, in a SAVEPOINT on SQLite).  Both names given and naming two different earlier
+orders: 409; the same names with a different body: 409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orm.domain.errors import Conflict
+from orm.models.model_orders import Order
+
+_ORDERS = Order.__table__
+_NAMES = [bindparam("key"), bindparam("client")]
+# Is any of the names taken (one indexed probe; params: store_id, key, client)?
+NAME_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.store_id == bindparam("store_id"),
+                                        or_(_ORDERS.c.idempotency_key.in_(_NAMES),
+                                            _ORDERS.c.client_order_id.in_(_NAMES))).limit(1)
+_EARLIER = select(_ORDERS.c.id, _ORDERS.c.request_hash).where(
+    _ORDERS.c.store_id == bindparam("store_id"),
+    or_(_ORDERS.c.idempotency_key.in_(_NAMES), _ORDERS.c.client_order_id.in_(_NAMES))
+).order_by(_ORDERS.c.created_at, _ORDERS.c.id)
+_CONSTRAINT_MARKS = ("uq_orders_store_idempotency", "orders.idempotency_key",
+                     "uq_orders_store_client_order", "orders.client_order_id")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """`key` = header else clientOrderId, `client` = clientOrderId else header."""
+
+    key: str
+    client: str
+
+    @staticmethod
+    def of(header: str | None, client_order_id: str | None) -> Identity | None:
+        if not header and not client_order_id:
+            return None
+        return Identity(header or client_order_id or "", client_order_id or header or "")
+
+    def params(self) -> dict[str, str]:
+        return {"key": self.key, "client": self.client}
+
+
+def no_names() -> dict[str, None]:
+    return {"key": None, "client": None}
+
+
+def is_name_conflict(exc: IntegrityError) -> bool:
+    """The insert lost to an order holding one of its names (SQLite names the columns, PostgreSQL the index)."""
+    text = str(exc.orig)
+    return any(mark in text for mark in _CONSTRAINT_MARKS)
+
+
+def earlier_order(session: Session, store_id: str, names: Identity, fingerprint: str | None, *,
+                  probe: bool = True) -> str | None:
+    """The id of the earlier order these names identify (None: a new sale); 409 when they name two
+    orders, or the order was sent with another body."""
+    params = {"store_id": store_id, **names.params()}
+    # Almost every name is new: the probe answers that before anything else is read.
+    if probe and session.scalar(NAME_TAKEN, params) is None:
+        return None
+    found = session.execute(_EARLIER, params).all()
+    if not found:
+        return None
+    if len(found) > 1:
+        raise Conflict("The Idempotency-Key and clientOrderId name two different earlier orders",
+                       data={"orderIds": [row.id for row in found]})
+    if found[0].request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was already used for a different order",
+                       data={"orderId": found[0].id})
+    return found[0].id

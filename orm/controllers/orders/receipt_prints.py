@@ -1,0 +1,63 @@
+"""Receipts of stored orders: load (and count reprints), then render in the asked format."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from orm.controllers.orders import sales
+from orm.controllers.orders.sales import load_order, serialize_order
+from orm.controllers.stores import store_settings
+from orm.domain.errors import ValidationFailed
+from orm.domain.receipts import receipt_json, render_escpos, render_html, render_text
+from settings import Settings
+
+ReceiptFormat = Literal["text", "html", "escpos", "json"]
+FORMATS: tuple[str, ...] = ("text", "html", "escpos", "json")
+CONTENT_TYPES = {"text": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8",
+                 "escpos": "application/octet-stream"}
+
+
+def check_format(raw: str | None, default: str) -> str:
+    fmt = (raw or default).strip().lower()
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}",
+                               field_errors={"format": f"must be one of {', '.join(FORMATS)}"})
+    return fmt
+
+
+def _store(session: Session, settings: Settings, order: dict[str, Any]) -> dict[str, Any]:
+    store = store_settings.current(session, settings, order["storeId"])
+    # The receipt shows the tax mode the sale was priced in, whatever the setting is today.
+    return {**store, "taxMode": order["taxMode"]}
+
+
+def load(session: Session, settings: Settings, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Order resource, store settings) for rendering."""
+    order = serialize_order(load_order(session, order_id))
+    return order, _store(session, settings, order)
+
+
+def load_reprint(session: Session, settings: Settings, order_id: str, *,
+                 now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Count the reprint (reprintCount + 1, lastReprint) and return what to render."""
+    order = serialize_order(sales.record_reprint(session, order_id, now=now))
+    return order, _store(session, settings, order)
+
+
+def render(order: dict[str, Any], store: dict[str, Any], fmt: str, *, reprint: bool = False) -> tuple[str, Any]:
+    """(content type or "json", body): str for text/html, bytes for escpos, a dict for json."""
+    if fmt == "json":
+        return "json", receipt_json(order, store, reprint=reprint)
+    if fmt == "html":
+        return CONTENT_TYPES["html"], render_html(order, store, reprint=reprint)
+    if fmt == "escpos":
+        return CONTENT_TYPES["escpos"], render_escpos(order, store, reprint=reprint)
+    return CONTENT_TYPES["text"], render_text(order, store, reprint=reprint)
+
+
+def email_subject(order: dict[str, Any], store: dict[str, Any]) -> str:
+    name = " ".join(str(store.get("storeName") or "CafePOS").split())
+    return f"Your receipt {order.get('orderNumber') or ''} from {name}".replace("  ", " ")

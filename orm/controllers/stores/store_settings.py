@@ -1,0 +1,337 @@
+"""Store settings (API.md "Settings"): one versioned row per store, first values from the environment.
+
+`version` goes up by one with every change that actually changes something, so
+a process holding a copy can tell with one `SELECT version` whether it is stale
+(services/settings_cache.py).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orm.column_types import MILLI, to_minor, utcnow
+from orm.controllers.identity.changes import diff, record_change
+from orm.domain.errors import Conflict, NotFound
+from orm.domain.principal import Principal
+from orm.models.base import DEFAULT_STORE_ID
+from orm.models.model_settings import StoreSettings
+from orm.models.model_store import Store
+from settings import Settings
+
+DEFAULT_TAX_RATE = Decimal("0.08")
+TIME_OF_DAY = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
+# Deliberately simple: catches typos ("anna@", "anna cafe.de"); the SMTP server has the last word.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^[^@\s,;<>\"]+@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def email_addresses(values: list[str]) -> list[str]:
+    """Trimmed, validated e-mail addresses without case-insensitive duplicates (recipient lists)."""
+    out: list[str] = []
+    for i, address in enumerate(values):
+        address = address.strip()
+        if len(address) > 254 or not EMAIL.fullmatch(address):
+            raise ValueError(f"entry {i + 1} ({address!r}) is not an e-mail address")
+        if address.lower() not in {a.lower() for a in out}:
+            out.append(address)
+    return out
+MAX_RECIPIENTS = 20
+
+# Settings resource key -> StoreSettings column (the editable ones).
+COLUMNS: dict[str, str] = {
+    "storeName": "store_name",
+    "storeAddress": "store_address",
+    "vatNumber": "vat_number",
+    "currency": "currency",
+    "storeTimezone": "store_timezone",
+    "taxMode": "tax_mode",
+    "defaultTaxRate": "default_tax_rate",
+    "receiptHeader": "receipt_header",
+    "receiptFooter": "receipt_footer",
+    "cashRounding": "cash_rounding",
+    "dailyEmailTime": "daily_email_time",
+    "dailyEmailRecipients": "daily_email_recipients",
+    "lowStockDefaultMin": "low_stock_default_min",
+    "alertSweepMinutes": "alert_sweep_minutes",
+    "expiryWarningDays": "expiry_warning_days",
+    "lockoutAttempts": "lockout_attempts",
+    "lockoutMinutes": "lockout_minutes",
+    "requireOpenShift": "require_open_shift",
+    "allowNegativeStock": "allow_negative_stock",
+    "receiptWidth": "receipt_width",
+}
+# Characters per line of receipt paper (font A): 58 mm paper prints 32, 80 mm paper 42 or 48 by printer.
+RECEIPT_WIDTHS = (32, 42, 48)
+DEFAULT_RECEIPT_WIDTH = 42
+
+
+# ---- validation -------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(name: str) -> str:
+    """An IANA zone name that zoneinfo can load ("Europe/Berlin"), else ValueError."""
+    if name not in _known_zones():
+        raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except Exception:  # IsADirectoryError, ValueError, ZoneInfoNotFoundError: all mean "not a zone"
+        raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)") from None
+    return name
+
+
+def _no_bool(value: Any) -> Any:
+    # pydantic's lax int turns true into 1; a setting sent as a boolean is a client bug.
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    return value
+
+
+def _places(value: Decimal, scale: int, what: str) -> int:
+    """The value in 1/scale units, refusing more digits than the column keeps."""
+    try:
+        return to_minor(value, scale)
+    except ValueError:
+        raise ValueError(f"may have at most {len(str(scale)) - 1} decimal places ({what})") from None
+
+
+def partial_schema(schema: dict[str, Any]) -> None:
+    """JSON schema of a partial update: fields are optional, and `null` is no default (nor allowed)."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
+Whole = Annotated[int, BeforeValidator(_no_bool)]
+Text = Annotated[str, Field(max_length=500)]
+
+
+class SettingsUpdate(BaseModel):
+    """`PUT /settings`: any subset of the Settings resource; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=partial_schema)
+
+    storeName: str = Field(default=None, min_length=1, max_length=120)
+    storeAddress: Text = None
+    vatNumber: str = Field(default=None, max_length=64)
+    currency: str = Field(default=None, description="ISO 4217 code, e.g. EUR")
+    storeTimezone: str = Field(default=None, description="IANA time zone, e.g. Europe/Berlin")
+    taxMode: Literal["exclusive", "inclusive"] = None
+    defaultTaxRate: Decimal = Field(default=None, ge=0, le=1, description="0.08 = 8 %")
+    receiptHeader: Text = None
+    receiptFooter: Text = None
+    cashRounding: str | Decimal = Field(default=None, description="none or 0.05")
+    dailyEmailTime: str = Field(default=None, description="HH:MM, 24 h, store time")
+    dailyEmailRecipients: list[str] = Field(default=None, max_length=MAX_RECIPIENTS)
+    lowStockDefaultMin: Decimal = Field(default=None, ge=0, le=Decimal("999999999"))  # as inventory levels
+    alertSweepMinutes: Whole = Field(default=None, ge=1, le=1440)
+    expiryWarningDays: Whole = Field(default=None, ge=0, le=365)
+    lockoutAttempts: Whole = Field(default=None, ge=1, le=100)
+    lockoutMinutes: Whole = Field(default=None, ge=1, le=1440)
+    requireOpenShift: StrictBool = None
+    allowNegativeStock: StrictBool = None
+    receiptWidth: Whole = Field(default=None, description="characters per receipt line: 32 (58 mm paper), "
+                                                          "42 or 48 (80 mm paper)")
+    # Read-only parts of the resource, accepted so a client may PUT back what it got:
+    # `version` (when sent) must still be current, otherwise 409; the others are ignored.
+    version: Whole = Field(default=None, ge=1)
+    updatedAt: Any = None
+    updatedBy: Any = None
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        v = v.upper()
+        if not re.fullmatch(r"[A-Z]{3}", v):
+            raise ValueError("must be a three-letter ISO 4217 code such as EUR")
+        return v
+
+    @field_validator("storeTimezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @field_validator("defaultTaxRate")
+    @classmethod
+    def _rate(cls, v: Decimal) -> Decimal:
+        # The same form the Rate column reads back, so the answer equals a later GET.
+        return (Decimal(_places(v, 100_000, "0.08 means 8 %")) / 100_000).normalize() if v else Decimal("0")
+
+    @field_validator("lowStockDefaultMin")
+    @classmethod
+    def _min_stock(cls, v: Decimal) -> Decimal:
+        return (Decimal(_places(v, 1000, "stock quantity")) / 1000).quantize(MILLI)
+
+    @field_validator("cashRounding", mode="before")
+    @classmethod
+    def _rounding(cls, v: Any) -> str:
+        if isinstance(v, str) and v.strip().lower() == "none":
+            return "none"
+        if isinstance(v, (str, Decimal, int)) and not isinstance(v, bool):
+            try:
+                if Decimal(str(v).strip()) == Decimal("0.05"):
+                    return "0.05"
+            except ArithmeticError:
+                pass
+        raise ValueError("must be none or 0.05")
+
+    @field_validator("dailyEmailTime")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        if not TIME_OF_DAY.fullmatch(v):
+            raise ValueError("must be a 24-hour time HH:MM, e.g. 21:00")
+        return v
+
+    @field_validator("receiptWidth")
+    @classmethod
+    def _receipt_width(cls, v: int) -> int:
+        if v not in RECEIPT_WIDTHS:
+            raise ValueError("must be 32 (58 mm paper), 42 or 48 (80 mm paper)")
+        return v
+
+    @field_validator("dailyEmailRecipients")
+    @classmethod
+    def _recipients(cls, v: list[str]) -> list[str]:
+        return email_addresses(v)
+
+    def changes(self) -> dict[str, Any]:
+        """The editable keys the client sent (camelCase)."""
+        sent = self.model_dump(exclude_unset=True)
+        return {k: v for k, v in sent.items() if k in COLUMNS}
+
+
+# ---- rows ----------------------------------------------------------------------------------
+
+def initial_row(settings: Settings, store_id: str) -> StoreSettings:
+    """The first values come from the environment (STORE_TIMEZONE, STORE_NAME, CURRENCY, …)."""
+    return StoreSettings(
+        store_id=store_id, store_name=settings.store_name, store_address="", vat_number="",
+        currency=settings.currency, store_timezone=settings.store_timezone, tax_mode="exclusive",
+        default_tax_rate=DEFAULT_TAX_RATE, receipt_header="", receipt_footer="Thank you for your visit!",
+        cash_rounding="none", daily_email_time="21:00", daily_email_recipients=[],
+        low_stock_default_min=Decimal("0"), alert_sweep_minutes=15, expiry_warning_days=3,
+        lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes,
+        require_open_shift=False, allow_negative_stock=True, receipt_width=DEFAULT_RECEIPT_WIDTH, version=1,
+        updated_at=utcnow(), updated_by=None,
+    )
+
+
+def copied_row(source: StoreSettings, store_id: str, **overrides: Any) -> StoreSettings:
+    """A new store starts with another store's settings (tax, rounding, receipts ...), at version 1."""
+    values = {column: getattr(source, column) for column in COLUMNS.values()}
+    values["daily_email_recipients"] = list(values["daily_email_recipients"] or [])
+    values.update(overrides)
+    values.setdefault("updated_at", utcnow())
+    return StoreSettings(store_id=store_id, version=1, **values)
+
+
+def serialize(row: StoreSettings) -> dict[str, Any]:
+    return {
+        "storeName": row.store_name,
+        "storeAddress": row.store_address,
+        "vatNumber": row.vat_number,
+        "currency": row.currency,
+        "storeTimezone": row.store_timezone,
+        "taxMode": row.tax_mode,
+        "defaultTaxRate": row.default_tax_rate,
+        "receiptHeader": row.receipt_header,
+        "receiptFooter": row.receipt_footer,
+        "cashRounding": row.cash_rounding,
+        "dailyEmailTime": row.daily_email_time,
+        "dailyEmailRecipients": list(row.daily_email_recipients or []),
+        "lowStockDefaultMin": row.low_stock_default_min,
+        "alertSweepMinutes": row.alert_sweep_minutes,
+        "expiryWarningDays": row.expiry_warning_days,
+        "lockoutAttempts": row.lockout_attempts,
+        "lockoutMinutes": row.lockout_minutes,
+        "requireOpenShift": row.require_open_shift,
+        "allowNegativeStock": row.allow_negative_stock,
+        "receiptWidth": row.receipt_width,
+        "version": row.version,
+        "updatedAt": row.updated_at,
+        "updatedBy": row.updated_by,
+    }
+
+
+def _require_store(session: Session, store_id: str) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound("No such store")
+    return store
+
+
+def settings_row(session: Session, settings: Settings, store_id: str = DEFAULT_STORE_ID, *,
+        for_update: bool = False) -> StoreSettings:
+    """The store's settings row, created from the environment on first use; NotFound for no store."""
+    row = session.get(StoreSettings, store_id, with_for_update=for_update or None)
+    if row is None:
+        _require_store(session, store_id)
+        try:
+            with session.begin_nested():  # another process may create it first
+                session.add(initial_row(settings, store_id))
+        except IntegrityError:
+            pass
+        row = session.get(StoreSettings, store_id, populate_existing=True,
+                          with_for_update=for_update or None)
+    return row
+
+
+def current(session: Session, settings: Settings, store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
+    """The Settings resource (camelCase, Decimals exact)."""
+    return serialize(settings_row(session, settings, store_id))
+
+
+def current_if_changed(session: Session, settings: Settings, store_id: str,
+                       known_version: int | None) -> dict[str, Any] | None:
+    """None while `known_version` is still current (one indexed SELECT), else the resource."""
+    if known_version is not None:
+        version = session.scalar(select(StoreSettings.version).where(StoreSettings.store_id == store_id))
+        if version == known_version:
+            return None
+    return current(session, settings, store_id)
+
+
+def update(session: Session, settings: Settings, changes: dict[str, Any], *, actor: Principal,
+           now: datetime, store_id: str = DEFAULT_STORE_ID,
+           expected_version: int | None = None) -> dict[str, Any]:
+    """Apply a validated partial update (SettingsUpdate.changes()).
+
+    Only keys whose value differs count: nothing different means no write, no new version
+    and no audit row.  Otherwise the version goes up by one and one audit row records the
+    old and new values of the changed keys.  The store's own address and time zone follow.
+    """
+    row = settings_row(session, settings, store_id, for_update=True)
+    if expected_version is not None and expected_version != row.version:
+        raise Conflict(f"The settings were changed meanwhile (now version {row.version}); reload and retry",
+                       field_errors={"version": f"is {row.version} now"})
+    before = serialize(row)
+    old, new = diff(before, {k: v for k, v in changes.items() if k in COLUMNS})
+    if not new:
+        return before
+    for key, value in new.items():
+        setattr(row, COLUMNS[key], list(value) if isinstance(value, list) else value)
+    row.version = before["version"] + 1
+    row.updated_at = now
+    row.updated_by = actor.user_id
+    store = _require_store(session, store_id)
+    if "storeTimezone" in new:
+        store.timezone = new["storeTimezone"]
+    if "storeAddress" in new:
+        store.address = new["storeAddress"]
+    record_change(session, actor, entity="setting", entity_id=store_id, action="update",
+                  old=old, new=new, at=now)
+    session.flush()
+    return serialize(row)
