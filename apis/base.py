@@ -21,9 +21,9 @@ import pydantic
 import tornado.web
 from tornado import httputil
 
-from apis import jsonutil
 from context import AppContext
 from orm.controllers.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
+from orm.domain import jsonenc
 from orm.domain.errors import (
     DomainError,
     InvalidJSON,
@@ -281,10 +281,10 @@ class BaseHandler(tornado.web.RequestHandler):
         ctype = self.request.headers.get("Content-Type", "application/json")
         if ctype and "json" not in ctype.lower() and "text/plain" not in ctype.lower():
             raise UnsupportedMediaType("Content-Type must be application/json")
-        if jsonutil.nesting_exceeds(raw):
-            raise InvalidJSON(f"Malformed JSON: nested deeper than {jsonutil.MAX_NESTING_DEPTH} levels")
+        if jsonenc.nesting_exceeds(raw):
+            raise InvalidJSON(f"Malformed JSON: nested deeper than {jsonenc.MAX_NESTING_DEPTH} levels")
         try:
-            data = jsonutil.loads(raw)
+            data = jsonenc.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidJSON(f"Malformed JSON: {exc}") from None
         if unstorable_text(data):
@@ -337,7 +337,7 @@ class BaseHandler(tornado.web.RequestHandler):
             "success": True,
             "data": data if data is not None else {},
             "errors": [],
-            "timestamp": jsonutil.iso_utc(self.ctx.clock()),
+            "timestamp": jsonenc.iso_utc(self.ctx.clock()),
         }
         if message:
             env["message"] = message
@@ -346,7 +346,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def send_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(jsonutil.dumps(payload))
+        self.finish(jsonenc.dumps(payload))
 
     def success(self, data: Any = None, *, status: int = 200, message: str | None = None) -> None:
         self.send_json(self.envelope(data, message), status)
@@ -407,13 +407,13 @@ class BaseHandler(tornado.web.RequestHandler):
             body["errors"] = ["An internal error occurred; quote the request id when reporting it"]
         body["statusCode"] = status_code
         body["requestId"] = self._request_id
-        body["timestamp"] = jsonutil.iso_utc(self.ctx.clock())
+        body["timestamp"] = jsonenc.iso_utc(self.ctx.clock())
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 15.5.6
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(jsonutil.dumps(body))
+        self.finish(jsonenc.dumps(body))
 
     # ---- logging --------------------------------------------------------------------
     def route_template(self) -> str:

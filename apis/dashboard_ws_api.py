@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import tornado.websocket
 
-from apis import jsonutil
 from context import AppContext
 from orm.controllers.reports import sales_reports
+from orm.domain import jsonenc
 from orm.domain.errors import DomainError, PermissionDenied, ServiceUnavailable, Unauthorized, ValidationFailed
 from orm.domain.principal import Principal
 from services.event_bus import event_bus_for
@@ -184,10 +184,10 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
         self.set_status(exc.status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("X-Request-ID", request_id)
-        self.finish(jsonutil.dumps({
+        self.finish(jsonenc.dumps({
             "success": False, "data": {}, "errors": list(exc.errors), "errorCode": exc.error_code,
             "statusCode": exc.status_code, "requestId": request_id,
-            "timestamp": jsonutil.iso_utc(self.ctx.clock()),
+            "timestamp": jsonenc.iso_utc(self.ctx.clock()),
         }))
 
     def open(self, *args: Any, **kwargs: Any) -> None:
@@ -206,7 +206,7 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
-            sent = self.write_message(jsonutil.dumps(message))
+            sent = self.write_message(jsonenc.dumps(message))
         except tornado.websocket.WebSocketClosedError:
             hub_for(self.ctx).detach(self)
             return

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from apis import jsonutil
 from apis.base import BaseHandler, page_from_query
 from context import AppContext
 from orm.controllers.menu import bulk_import as menu_import
@@ -31,6 +30,7 @@ from orm.controllers.menu import export as menu_export
 from orm.controllers.menu import menu_items
 from orm.controllers.menu.catalogue import CatalogueCache, with_stock_counts
 from orm.controllers.paging import Page
+from orm.domain import jsonenc
 from orm.domain.csv_io import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
 from orm.domain.images import delete_image_files
@@ -110,7 +110,7 @@ def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_
     if listing is None:
         listing = menu_items.list_menu(session, settings, page, store_id=store_id, **filters)
         cache.listings.put(listing_key, listing)
-    data = jsonutil.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
+    data = jsonenc.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
     etag = 'W/"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
     cache.pages.put(key, (etag, data))
     return etag, data
@@ -152,7 +152,7 @@ class MenuItemsHandler(BaseHandler):
             self.finish()
             return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        stamp = jsonutil.dumps(jsonutil.iso_utc(self.ctx.clock())).encode()
+        stamp = jsonenc.dumps(jsonenc.iso_utc(self.ctx.clock())).encode()
         self.finish(b'{"success":true,"data":' + data + b',"errors":[],"timestamp":' + stamp + b"}")
 
     async def post(self) -> None:

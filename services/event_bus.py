@@ -11,7 +11,7 @@ that was rolled back):
 
 * `type`: "order" (a sale), "refund", "void" or "alert"; `storeId` lets
   sockets watching one store ignore the others (absent = every socket).
-* Values: anything apis.jsonutil writes (Decimal stays exact, datetime -> ISO Z).
+* Values: anything orm.domain.jsonenc writes (Decimal stays exact, datetime -> ISO Z).
   Keep events small - ids and a few numbers, not whole orders - PostgreSQL
   caps a notification at 8000 bytes; bigger events are cut down to
   {type, storeId, eventId, truncated}.
@@ -44,7 +44,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from apis import jsonutil
+from orm.domain import jsonenc
 from services.registry import Service
 
 log = logging.getLogger("cafepos.events")
@@ -123,10 +123,10 @@ class EventBus(Service):
         message.setdefault("eventId", uuid.uuid4().hex)
         message.setdefault("at", self.ctx.clock())
         message["origin"] = self.origin
-        payload = jsonutil.dumps(message)
+        payload = jsonenc.dumps(message)
         if len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
             log.warning("event %s is %d bytes; sending it cut down", message.get("type"), len(payload))
-            payload = jsonutil.dumps({k: message.get(k) for k in ("type", "storeId", "eventId", "at", "origin")}
+            payload = jsonenc.dumps({k: message.get(k) for k in ("type", "storeId", "eventId", "at", "origin")}
                                      | {"truncated": True})
         return payload
 
@@ -137,7 +137,7 @@ class EventBus(Service):
 
     def _deliver(self, payload: str, from_self: bool = False) -> None:
         try:
-            message = jsonutil.loads(payload)
+            message = jsonenc.loads(payload)
         except ValueError:
             log.warning("ignoring a malformed event on %s", CHANNEL)
             return

@@ -11,8 +11,8 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from apis import jsonutil
 from main import make_app
+from orm.domain import jsonenc
 from services.event_bus import event_bus_for
 from tests import test_reports_support as support
 from tests.support import PG_URL, RunningServer
@@ -31,7 +31,7 @@ def ws_url(server: RunningServer, token: str | None, **params: str) -> str:
 async def receive(conn: WebSocketClientConnection) -> dict[str, Any]:
     raw = await asyncio.wait_for(conn.read_message(), WAIT)
     assert raw is not None, "the server closed the socket"
-    return jsonutil.loads(raw)
+    return jsonenc.loads(raw)
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ async def test_refused_without_token_or_permission(app_server, staff, sockets) -
         with pytest.raises(HTTPClientError) as info:
             await connect(app_server, token, sockets)
         assert info.value.code == status
-        body = jsonutil.loads(info.value.response.body)
+        body = jsonenc.loads(info.value.response.body)
         assert body["success"] is False and body["statusCode"] == status and body["errors"]
     with pytest.raises(HTTPClientError) as info:
         await connect(app_server, staff["manager"].token, sockets, storeId="no-such-store")
