@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pydantic
 import tornado.web
@@ -36,6 +36,15 @@ from orm.domain.errors import (
     ValidationFailed,
 )
 from orm.domain.principal import Principal
+
+if TYPE_CHECKING:
+    from orm.controllers.menu.catalogue import CatalogueCache
+    from orm.controllers.menu.list_cache import MenuListCache
+    from services.background import BackgroundTasks
+    from services.email_service import Mailer
+    from services.event_bus import EventBus
+    from services.metrics import AppMetrics
+    from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -133,6 +142,35 @@ class BaseHandler(tornado.web.RequestHandler):
     def ctx(self) -> AppContext:
         return self.application.settings["ctx"]
 
+    # The process's shared objects (built by main.make_context), typed.
+    @property
+    def event_bus(self) -> EventBus:
+        return self.ctx.event_bus
+
+    @property
+    def mailer(self) -> Mailer:
+        return self.ctx.mailer
+
+    @property
+    def store_settings(self) -> StoreSettingsCache:
+        return self.ctx.store_settings
+
+    @property
+    def catalogue_cache(self) -> CatalogueCache:
+        return self.ctx.catalogue_cache
+
+    @property
+    def menu_list_cache(self) -> MenuListCache:
+        return self.ctx.menu_list_cache
+
+    @property
+    def metrics(self) -> AppMetrics:
+        return self.ctx.metrics
+
+    @property
+    def background(self) -> BackgroundTasks:
+        return self.ctx.background
+
     @property
     def principal(self) -> Principal:
         """The signed-in user; only valid on authenticated handlers."""
@@ -172,7 +210,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         self._body_chunks: list[bytes] = []
-        if self.ctx.extras.get("stopping"):
+        if self.ctx.stopping:
             # Shutting down (main.shutdown): only requests already in flight are finished.
             raise ServiceUnavailable("The server is restarting; try again in a moment",
                                      headers={"Retry-After": "1", "Connection": "close"})
@@ -244,10 +282,7 @@ class BaseHandler(tornado.web.RequestHandler):
         token = self.bearer_token()
         if not token:
             raise Unauthorized("Authentication required")
-        authenticator = self.ctx.extras.get("authenticator")
-        if authenticator is None:
-            raise Unauthorized("Authentication is not available")
-        self._principal = await authenticator(token)
+        self._principal = await self.ctx.authenticator(token)
         return self._principal
 
     async def authenticate_optional(self) -> None:
@@ -453,10 +488,9 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         extra["request_id"], principal.username if principal else "-",
         extra=extra,
     )
-    ctx = handler.application.settings.get("ctx")
-    observer = ctx.extras.get("request_observer") if ctx else None
-    if observer is not None:
-        observer(handler.request.method, route, status, duration_ms / 1000)
+    ctx: AppContext | None = handler.application.settings.get("ctx")
+    if ctx is not None:
+        ctx.metrics.observe_request(handler.request.method, route, status, duration_ms / 1000)
 
 
 def page_from_query(handler: BaseHandler, *, whole_by_default: bool = False) -> Page:

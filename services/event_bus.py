@@ -4,10 +4,9 @@ HOW TO PUBLISH - after your transaction has COMMITTED (never inside it: a
 listener would then read metrics that do not contain the sale yet, or a sale
 that was rolled back):
 
-    bus = self.ctx.extras.get("event_bus")          # None when the app runs without it
-    if bus is not None:
-        bus.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
-                     "orderNumber": order["orderNumber"], "total": order["total"]})
+    self.event_bus.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
+                            "orderNumber": order["orderNumber"], "total": order["total"]})
+                            # (a handler; a service has self.ctx.event_bus)
 
 * `type`: "order" (a sale), "refund", "void" or "alert"; `storeId` lets
   sockets watching one store ignore the others (absent = every socket).
@@ -40,12 +39,15 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
 from orm.domain import jsonenc
 from services.registry import Service
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 log = logging.getLogger("cafepos.events")
 
@@ -58,7 +60,7 @@ Subscriber = Callable[[dict[str, Any]], None]
 class EventBus(Service):
     name = "event_bus"
 
-    def __init__(self, ctx: Any, *, cross_process: bool | None = None) -> None:
+    def __init__(self, ctx: AppContext, *, cross_process: bool | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         self.origin = uuid.uuid4().hex
@@ -256,12 +258,3 @@ class EventBus(Service):
 def _log_notify_failure(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("event not sent to other processes: %s", future.exception())
-
-
-def event_bus_for(ctx: Any) -> EventBus:
-    """The process's one bus, in ctx.extras["event_bus"] (created on first use)."""
-    bus = ctx.extras.get("event_bus")
-    if bus is None:
-        bus = EventBus(ctx)
-        ctx.extras["event_bus"] = bus
-    return bus

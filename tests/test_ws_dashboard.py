@@ -13,7 +13,6 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from main import make_app
 from orm.domain import jsonenc
-from services.event_bus import event_bus_for
 from tests import test_reports_support as support
 from tests.support import PG_URL, RunningServer
 from tests.test_reports_support import Ledger, refund, sell, void
@@ -90,7 +89,7 @@ async def test_alerts_reach_every_socket_and_store_filter(app_server, staff, men
     assert (await receive(mine))["type"] == "order"
     # An alert names no store: every socket gets it.  The other store's socket gets it as its first
     # message, so it never received the default store's sale.
-    event_bus_for(app_server.ctx).publish({"type": "alert", "alert": {"id": "a1", "type": "low_stock"}})
+    app_server.ctx.event_bus.publish({"type": "alert", "alert": {"id": "a1", "type": "low_stock"}})
     first = await receive(other)
     assert first["type"] == "alert" and first["alert"]["id"] == "a1"
     assert first["metrics"]["totalTransactions"] == 0
