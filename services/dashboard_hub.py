@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orm.controllers.reports import sales_reports
+from orm.domain.errors import ServiceUnavailable
 from services.registry import Service
 
 if TYPE_CHECKING:
@@ -47,8 +48,11 @@ class DashboardHub(Service):
         self._worker: asyncio.Task[None] | None = None
         self._unsubscribe: Any = None
         self._all_detached: asyncio.Event | None = None
+        self._closed = False
 
     async def attach(self, socket: Watcher) -> None:
+        if self._closed:  # a socket opened while the server stops
+            raise ServiceUnavailable("The server is restarting; try again in a moment")
         if self._unsubscribe is None:
             bus = self.ctx.event_bus
             await bus.start()  # every worker process with sockets needs its listener
@@ -100,6 +104,7 @@ class DashboardHub(Service):
     async def stop(self) -> None:
         """At shutdown: no more events taken, a push in progress cancelled, every socket closed."""
         await super().stop()
+        self._closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

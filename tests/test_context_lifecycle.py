@@ -14,6 +14,7 @@ from tornado.websocket import websocket_connect
 
 from context import AppContext
 from main import make_app
+from orm.domain.errors import ServiceUnavailable
 from services.background import BackgroundTasks
 from tests.support import RunningServer
 
@@ -79,6 +80,8 @@ async def test_stop_leaves_no_task_pending_and_no_executor_thread_alive(settings
     threads = [*ctx.db_pool._threads, *ctx.cpu_pool._threads]
     assert threads and not [t.name for t in threads if t.is_alive()]
     assert ctx.background.pending == 0 and ctx.dashboard_hub.sockets == set()
+    with pytest.raises(ServiceUnavailable):  # a socket arriving during shutdown is refused
+        await ctx.dashboard_hub.attach(None)  # type: ignore[arg-type]
 
 
 async def test_background_work_is_refused_once_stopped() -> None:
