@@ -40,7 +40,6 @@ from orm.domain.principal import Principal
 if TYPE_CHECKING:
     from orm.controllers.menu.catalogue import CatalogueCache
     from orm.controllers.menu.list_cache import MenuListCache
-    from services.background import BackgroundTasks
     from services.email_service import Mailer
     from services.event_bus import EventBus
     from services.metrics import AppMetrics
@@ -166,10 +165,6 @@ class BaseHandler(tornado.web.RequestHandler):
     @property
     def metrics(self) -> AppMetrics:
         return self.ctx.metrics
-
-    @property
-    def background(self) -> BackgroundTasks:
-        return self.ctx.background
 
     @property
     def principal(self) -> Principal:
