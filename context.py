@@ -1,8 +1,11 @@
 """What a running server is made of, handed to handlers and services.
 
-`main.make_app` builds one AppContext and puts it in `Application.settings`
-(DESIGN.md: no module-level singletons).  Handlers read it through
-`BaseHandler.ctx`; services receive it in their constructor.
+`main.make_context` builds one AppContext, with every shared per-process object as a
+typed field, in one place at start-up; `main.make_app` puts it in `Application.settings`
+(DESIGN.md: no module-level singletons).  Handlers read it through `BaseHandler.ctx` and
+the typed properties next to it (`self.event_bus`, `self.store_settings`, ...); services
+receive it in their constructor.  Everything here that works in the background is in
+`services`, whose `stop_all()` ends it at shutdown.
 """
 
 from __future__ import annotations
@@ -13,13 +16,26 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from ipaddress import IPv4Network, IPv6Network
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from orm.db import read_unit_of_work, unit_of_work
+from services.registry import ServiceRegistry
 from settings import Settings
+
+if TYPE_CHECKING:
+    from orm.controllers.menu.catalogue import CatalogueCache
+    from orm.controllers.menu.list_cache import MenuListCache
+    from services.authenticator import Authenticator
+    from services.background import BackgroundTasks
+    from services.dashboard_hub import DashboardHub
+    from services.email_service import Mailer
+    from services.event_bus import EventBus
+    from services.metrics import AppMetrics
+    from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
 
@@ -38,10 +54,21 @@ class AppContext:
     clock: Callable[[], datetime] = system_clock
     started_monotonic: float = field(default_factory=time.monotonic)
     schema_ready: bool = True
-    # Filled in by main: the service registry and any shared per-process objects
-    # (authenticator, mailer, event bus, caches), keyed by name.
-    services: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Started by main.serve (start_all) and stopped at shutdown (stop_all), with what it owns.
+    services: ServiceRegistry = field(default_factory=ServiceRegistry)
+    # Shared per-process objects, all built by main.make_context before anything runs.
+    authenticator: Authenticator = field(init=False, repr=False)
+    mailer: Mailer = field(init=False, repr=False)
+    event_bus: EventBus = field(init=False, repr=False)
+    dashboard_hub: DashboardHub = field(init=False, repr=False)
+    store_settings: StoreSettingsCache = field(init=False, repr=False)
+    catalogue_cache: CatalogueCache = field(init=False, repr=False)  # what sales price against
+    menu_list_cache: MenuListCache = field(init=False, repr=False)
+    metrics: AppMetrics = field(init=False, repr=False)
+    metrics_allowed_networks: list[IPv4Network | IPv6Network] = field(init=False, repr=False)
+    background: BackgroundTasks = field(init=False, repr=False)  # fire-and-forget work, ended at stop
+    # Set by main.shutdown: BaseHandler answers new requests 503 + Connection: close.
+    stopping: bool = False
     # Requests being handled right now; shutdown waits for this to empty.
     in_flight: set[Any] = field(default_factory=set)
 

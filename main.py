@@ -28,13 +28,22 @@ from tornado.process import fork_processes
 import apis
 import services
 from apis.base import NotFoundHandler, log_request
+from apis.metrics_api import allowed_networks
 from apis.openapi import build_document
 from context import AppContext, system_clock
 from log_config import setup_logging
 from orm.controllers.identity.server_secrets import load_or_create
+from orm.controllers.menu.catalogue import CatalogueCache
+from orm.controllers.menu.list_cache import MenuListCache
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import SchemaOutOfDate, ensure_schema
-from services.registry import ServiceRegistry
+from services.authenticator import Authenticator
+from services.background import BackgroundTasks
+from services.dashboard_hub import DashboardHub
+from services.email_service import Mailer, SmtpConfig
+from services.event_bus import EventBus
+from services.metrics import AppMetrics
+from services.settings_cache import StoreSettingsCache
 from settings import Settings, SettingsError, load_settings, with_generated_secrets
 from version import VERSION
 
@@ -66,7 +75,7 @@ def make_context(
                                    max_overflow=settings.db_max_overflow)
     settings = resolve_secrets(settings, engine, schema_ready)
     # The DB executor never has more threads than the pool has connections (DESIGN.md).
-    return AppContext(
+    ctx = AppContext(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
@@ -75,6 +84,19 @@ def make_context(
         clock=clock,
         schema_ready=schema_ready,
     )
+    # Every shared per-process object, in one place; what works in the background is owned by
+    # the registry, so shutdown (stop_all) ends it.
+    ctx.authenticator = Authenticator(ctx)
+    ctx.mailer = Mailer(SmtpConfig.from_settings(settings), ctx.cpu_pool)
+    ctx.event_bus = ctx.services.own(EventBus(ctx))
+    ctx.dashboard_hub = ctx.services.own(DashboardHub(ctx))
+    ctx.background = ctx.services.own(BackgroundTasks())
+    ctx.store_settings = StoreSettingsCache(ctx)
+    ctx.catalogue_cache = CatalogueCache()
+    ctx.menu_list_cache = MenuListCache()
+    ctx.metrics = ctx.services.own(AppMetrics(ctx, known_routes=[route[0] for route in collect_routes()]))
+    ctx.metrics_allowed_networks = allowed_networks(settings.metrics_allowed_ips)
+    return ctx
 
 
 def resolve_secrets(settings: Settings, engine: Engine, schema_ready: bool) -> Settings:
@@ -115,14 +137,12 @@ def make_app(
         setup = getattr(module, "setup", None)
         if setup:
             setup(ctx)
-    registry = ServiceRegistry()
     if with_services:
         for module in _modules(services, "_service"):
             create = getattr(module, "create_service", None)
             service = create(ctx) if create else None
             if service is not None:
-                registry.add(service)
-    ctx.services = registry
+                ctx.services.add(service)
     app = tornado.web.Application(
         specs,
         ctx=ctx,
@@ -208,7 +228,7 @@ async def shutdown(server: HTTPServer, ctx: AppContext, watcher: asyncio.Task | 
     log.info("shutting down: %d request(s) in flight", len(ctx.in_flight))
     # Keep-alive clients could otherwise go on sending on open connections, so the in-flight set
     # never drains and closing the connections at the deadline cuts requests whose work is done.
-    ctx.extras["stopping"] = True  # BaseHandler answers new requests 503 + Connection: close
+    ctx.stopping = True  # BaseHandler answers new requests 503 + Connection: close
     server.stop()
     if watcher:
         watcher.cancel()

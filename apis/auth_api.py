@@ -1,26 +1,21 @@
-"""Auth: login (password or PIN), refresh, logout, who am I, password reset, and the authenticator."""
+"""Auth: login (password or PIN), refresh, logout, who am I, password reset.
+
+The authenticator every protected request goes through is services/authenticator.py.
+"""
 
 from __future__ import annotations
-
-import asyncio
-import logging
-from datetime import datetime
-from email.message import EmailMessage
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from apis.base import AUTHENTICATED, BaseHandler
-from context import AppContext
 from orm.controllers.identity import auth, password_reset
 from orm.controllers.identity.auth import GENERIC_LOGIN_ERROR, LoginContext
-from orm.controllers.identity.password_reset import INVALID_TOKEN, reset_message
+from orm.controllers.identity.password_reset import INVALID_TOKEN
 from orm.domain import security
 from orm.domain.errors import AccountLocked, RateLimited, Unauthorized, ValidationFailed
-from orm.domain.principal import Principal
 from orm.domain.schemas.identity import RefreshBody, ResetConfirmBody, ResetRequestBody, ResetTokenBody
-from services.email_service import EmailDeliveryError, mailer_for
+from services import password_reset_mail
 
-log = logging.getLogger("cafepos.auth")
 RESET_REQUESTED = "If an account uses this e-mail address, a link to reset its password is on its way."
 
 
@@ -37,45 +32,6 @@ class LoginBody(BaseModel):
         if self.pinCode is None and not (self.username and self.password):
             raise ValueError("send username and password, or pinCode")
         return self
-
-
-class VerifiedTokens:
-    """Claims of access tokens already verified in the current second (IOLoop thread only).
-
-    `security.decode_access_token` depends on the token, the secret and the clock in whole
-    seconds only, so its answer is reused within the same second: a terminal polling several
-    times a second pays for the signature check once.  Refusals are never kept, and the login
-    itself (revoked? deactivated?) is still read from the database on every request.
-    """
-
-    MAX_ENTRIES = 4096
-
-    def __init__(self) -> None:
-        self._key: tuple[int, str] | None = None
-        self._claims: dict[str, dict] = {}
-
-    def claims(self, token: str, *, secret: str, now: datetime) -> dict:
-        key = (int(now.timestamp()), secret)
-        if key != self._key:
-            self._key, self._claims = key, {}
-        claims = self._claims.get(token)
-        if claims is None:
-            claims = security.decode_access_token(token, secret=secret, now=now)
-            if len(self._claims) < self.MAX_ENTRIES:
-                self._claims[token] = claims
-        return claims
-
-
-def setup(ctx: AppContext) -> None:
-    """Install the authenticator BaseHandler.prepare() calls for every protected request."""
-    verified = VerifiedTokens()
-
-    async def authenticate(token: str) -> Principal:
-        now = ctx.clock()
-        claims = verified.claims(token, secret=ctx.settings.jwt_secret, now=now)
-        return await ctx.run_db_read(auth.principal_for, claims["sub"], claims["sid"], now, ctx.settings)
-
-    ctx.extras["authenticator"] = authenticate
 
 
 class AuthHandler(BaseHandler):
@@ -190,32 +146,9 @@ class PasswordResetRequestHandler(AuthHandler):
         lctx = self.login_context()
         mails = await self.run_db(password_reset.request, body.email, address=lctx.address, now=lctx.now,
                                   settings=self.ctx.settings)
-        messages = []
-        for mail in mails:
-            try:
-                messages.append(reset_message(self.ctx.settings, mail))
-            except ValidationFailed as exc:  # a stored address smtplib would refuse; same answer regardless
-                log.warning("password-reset e-mail for %s not sent: %s", mail.username, exc.errors)
         # Sent in the background: answering only after SMTP would time-reveal known addresses.
-        self._deliver_later(messages)
+        password_reset_mail.send_later(self.ctx, mails)
         self.success({}, message=RESET_REQUESTED)
-
-    def _deliver_later(self, messages: list[EmailMessage]) -> None:
-        if not messages:
-            return
-        mailer = mailer_for(self.ctx)
-
-        async def deliver() -> None:
-            for msg in messages:
-                try:
-                    await mailer.send(msg, retries=2)
-                except EmailDeliveryError as exc:
-                    log.warning("password-reset e-mail to %s not sent: %s", msg["To"], exc)
-
-        tasks: set[asyncio.Task] = self.ctx.extras.setdefault("password_reset_mail", set())
-        task = asyncio.get_running_loop().create_task(deliver())
-        tasks.add(task)  # keep a reference until done (the loop holds only weak ones)
-        task.add_done_callback(tasks.discard)
 
 
 class ValidateResetTokenHandler(BaseHandler):

@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pydantic
 import tornado.web
 from tornado import httputil
 
-from apis import jsonutil
 from context import AppContext
 from orm.controllers.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
+from orm.domain import jsonenc
 from orm.domain.errors import (
     DomainError,
     InvalidJSON,
@@ -36,6 +36,14 @@ from orm.domain.errors import (
     ValidationFailed,
 )
 from orm.domain.principal import Principal
+
+if TYPE_CHECKING:
+    from orm.controllers.menu.catalogue import CatalogueCache
+    from orm.controllers.menu.list_cache import MenuListCache
+    from services.email_service import Mailer
+    from services.event_bus import EventBus
+    from services.metrics import AppMetrics
+    from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -133,6 +141,31 @@ class BaseHandler(tornado.web.RequestHandler):
     def ctx(self) -> AppContext:
         return self.application.settings["ctx"]
 
+    # The process's shared objects (built by main.make_context), typed.
+    @property
+    def event_bus(self) -> EventBus:
+        return self.ctx.event_bus
+
+    @property
+    def mailer(self) -> Mailer:
+        return self.ctx.mailer
+
+    @property
+    def store_settings(self) -> StoreSettingsCache:
+        return self.ctx.store_settings
+
+    @property
+    def catalogue_cache(self) -> CatalogueCache:
+        return self.ctx.catalogue_cache
+
+    @property
+    def menu_list_cache(self) -> MenuListCache:
+        return self.ctx.menu_list_cache
+
+    @property
+    def metrics(self) -> AppMetrics:
+        return self.ctx.metrics
+
     @property
     def principal(self) -> Principal:
         """The signed-in user; only valid on authenticated handlers."""
@@ -172,7 +205,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         self._body_chunks: list[bytes] = []
-        if self.ctx.extras.get("stopping"):
+        if self.ctx.stopping:
             # Shutting down (main.shutdown): only requests already in flight are finished.
             raise ServiceUnavailable("The server is restarting; try again in a moment",
                                      headers={"Retry-After": "1", "Connection": "close"})
@@ -244,10 +277,7 @@ class BaseHandler(tornado.web.RequestHandler):
         token = self.bearer_token()
         if not token:
             raise Unauthorized("Authentication required")
-        authenticator = self.ctx.extras.get("authenticator")
-        if authenticator is None:
-            raise Unauthorized("Authentication is not available")
-        self._principal = await authenticator(token)
+        self._principal = await self.ctx.authenticator(token)
         return self._principal
 
     async def authenticate_optional(self) -> None:
@@ -281,10 +311,10 @@ class BaseHandler(tornado.web.RequestHandler):
         ctype = self.request.headers.get("Content-Type", "application/json")
         if ctype and "json" not in ctype.lower() and "text/plain" not in ctype.lower():
             raise UnsupportedMediaType("Content-Type must be application/json")
-        if jsonutil.nesting_exceeds(raw):
-            raise InvalidJSON(f"Malformed JSON: nested deeper than {jsonutil.MAX_NESTING_DEPTH} levels")
+        if jsonenc.nesting_exceeds(raw):
+            raise InvalidJSON(f"Malformed JSON: nested deeper than {jsonenc.MAX_NESTING_DEPTH} levels")
         try:
-            data = jsonutil.loads(raw)
+            data = jsonenc.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidJSON(f"Malformed JSON: {exc}") from None
         if unstorable_text(data):
@@ -337,7 +367,7 @@ class BaseHandler(tornado.web.RequestHandler):
             "success": True,
             "data": data if data is not None else {},
             "errors": [],
-            "timestamp": jsonutil.iso_utc(self.ctx.clock()),
+            "timestamp": jsonenc.iso_utc(self.ctx.clock()),
         }
         if message:
             env["message"] = message
@@ -346,7 +376,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def send_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(jsonutil.dumps(payload))
+        self.finish(jsonenc.dumps(payload))
 
     def success(self, data: Any = None, *, status: int = 200, message: str | None = None) -> None:
         self.send_json(self.envelope(data, message), status)
@@ -407,13 +437,13 @@ class BaseHandler(tornado.web.RequestHandler):
             body["errors"] = ["An internal error occurred; quote the request id when reporting it"]
         body["statusCode"] = status_code
         body["requestId"] = self._request_id
-        body["timestamp"] = jsonutil.iso_utc(self.ctx.clock())
+        body["timestamp"] = jsonenc.iso_utc(self.ctx.clock())
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 15.5.6
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(jsonutil.dumps(body))
+        self.finish(jsonenc.dumps(body))
 
     # ---- logging --------------------------------------------------------------------
     def route_template(self) -> str:
@@ -453,10 +483,9 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         extra["request_id"], principal.username if principal else "-",
         extra=extra,
     )
-    ctx = handler.application.settings.get("ctx")
-    observer = ctx.extras.get("request_observer") if ctx else None
-    if observer is not None:
-        observer(handler.request.method, route, status, duration_ms / 1000)
+    ctx: AppContext | None = handler.application.settings.get("ctx")
+    if ctx is not None:
+        ctx.metrics.observe_request(handler.request.method, route, status, duration_ms / 1000)
 
 
 def page_from_query(handler: BaseHandler, *, whole_by_default: bool = False) -> Page:

@@ -4,9 +4,9 @@ The socket first sends {type: "hello", metrics}, then for every order, refund, v
 - taken by whichever server process (services/event_bus.py) - the event itself with fresh
 `metrics` (this month to date, as on the dashboard; `?storeId=` narrows it to one store).
 
-One DashboardHub per process subscribes to the event bus once and computes the metrics once
-per burst of events for all sockets watching the same store, so ten open dashboards do not
-mean ten dashboard queries per sale.
+One DashboardHub per process (services/dashboard_hub.py) subscribes to the event bus once and
+computes the metrics once per burst of events for all sockets watching the same store, so ten
+open dashboards do not mean ten dashboard queries per sale.
 """
 
 from __future__ import annotations
@@ -19,87 +19,18 @@ from urllib.parse import urlsplit
 
 import tornado.websocket
 
-from apis import jsonutil
 from context import AppContext
-from orm.controllers.reports import sales_reports
+from orm.domain import jsonenc
 from orm.domain.errors import DomainError, PermissionDenied, ServiceUnavailable, Unauthorized, ValidationFailed
 from orm.domain.principal import Principal
-from services.event_bus import event_bus_for
 
 log = logging.getLogger("cafepos.ws")
 
 PERMISSION = "reports.view"
-LIVE_EVENT_TYPES = frozenset({"order", "refund", "void", "alert"})
 REAUTH_SECONDS = 60.0  # an expired or revoked token closes the socket within this time
 PING_SECONDS = 30.0
 CLOSE_AUTH_EXPIRED = 4401
 CLOSE_FORBIDDEN = 4403
-
-
-class DashboardHub:
-    """Fans bus events out to this process's dashboard sockets, with fresh metrics."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self.sockets: set[DashboardSocket] = set()
-        self._queue: asyncio.Queue[dict[str, Any]] | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._unsubscribe: Any = None
-
-    async def attach(self, socket: DashboardSocket) -> None:
-        if self._unsubscribe is None:
-            bus = event_bus_for(self.ctx)
-            await bus.start()  # every worker process with sockets needs its listener
-            self._unsubscribe = bus.subscribe(self._on_event)
-        self.sockets.add(socket)
-
-    def detach(self, socket: DashboardSocket) -> None:
-        self.sockets.discard(socket)
-
-    async def metrics(self, store_id: str | None, anchor_store: str) -> dict[str, Any]:
-        return await self.ctx.run_db(sales_reports.live_metrics, self.ctx.settings, store_id=store_id,
-                                     anchor_store=anchor_store, now=self.ctx.clock())
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        if event.get("type") not in LIVE_EVENT_TYPES or not self.sockets:
-            return
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-        self._queue.put_nowait(event)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        """Takes every queued event, computes metrics once per watched store, pushes in order."""
-        assert self._queue is not None
-        while not self._queue.empty():
-            events = []
-            while not self._queue.empty():
-                events.append(self._queue.get_nowait())
-            watchers: dict[tuple[str | None, str], list[DashboardSocket]] = {}
-            for socket in list(self.sockets):
-                watchers.setdefault(socket.watch_key, []).append(socket)
-            for (store_id, anchor), sockets in watchers.items():
-                relevant = [e for e in events if store_id is None or e.get("storeId") in (None, store_id)]
-                if not relevant:
-                    continue
-                try:
-                    metrics = await self.metrics(store_id, anchor)
-                except Exception:
-                    log.exception("live metrics failed; events sent without metrics")
-                    metrics = None
-                for event in relevant:
-                    message = {**event, "metrics": metrics}
-                    for socket in sockets:
-                        socket.push(message)
-
-
-def hub_for(ctx: AppContext) -> DashboardHub:
-    hub = ctx.extras.get("dashboard_hub")
-    if hub is None:
-        hub = DashboardHub(ctx)
-        ctx.extras["dashboard_hub"] = hub
-    return hub
 
 
 class DashboardSocket(tornado.websocket.WebSocketHandler):
@@ -147,10 +78,9 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
 
     async def _authenticate(self) -> Principal:
         token = self._token()
-        authenticator = self.ctx.extras.get("authenticator")
-        if not token or authenticator is None:
+        if not token:
             raise Unauthorized("Authentication required: send ?token=<access token>")
-        principal = await authenticator(token)
+        principal = await self.ctx.authenticator(token)
         if not principal.has(PERMISSION):
             raise PermissionDenied(f"Missing permission: {PERMISSION}")
         return principal
@@ -158,7 +88,7 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         self._ready = False
         self._pending: list[dict[str, Any]] = []
-        hub = hub_for(self.ctx)
+        hub = self.ctx.dashboard_hub
         try:
             if not self.ctx.schema_ready:
                 raise ServiceUnavailable("The database is not available yet; try again shortly")
@@ -184,10 +114,10 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
         self.set_status(exc.status_code)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("X-Request-ID", request_id)
-        self.finish(jsonutil.dumps({
+        self.finish(jsonenc.dumps({
             "success": False, "data": {}, "errors": list(exc.errors), "errorCode": exc.error_code,
             "statusCode": exc.status_code, "requestId": request_id,
-            "timestamp": jsonutil.iso_utc(self.ctx.clock()),
+            "timestamp": jsonenc.iso_utc(self.ctx.clock()),
         }))
 
     def open(self, *args: Any, **kwargs: Any) -> None:
@@ -206,9 +136,9 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
-            sent = self.write_message(jsonutil.dumps(message))
+            sent = self.write_message(jsonenc.dumps(message))
         except tornado.websocket.WebSocketClosedError:
-            hub_for(self.ctx).detach(self)
+            self.ctx.dashboard_hub.detach(self)
             return
         # A socket closing mid-write fails the future; that is not worth a "never retrieved" log.
         sent.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -234,16 +164,10 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
             self._send({"type": "pong"})
 
     def on_close(self) -> None:
-        hub_for(self.ctx).detach(self)
+        self.ctx.dashboard_hub.detach(self)
         task = getattr(self, "_reauth", None)
         if task is not None:
             task.cancel()
-
-
-def setup(ctx: AppContext) -> None:
-    """The bus and hub exist from the start, so orders can publish before any socket opens."""
-    event_bus_for(ctx)
-    hub_for(ctx)
 
 
 default_handlers = [(r"/ws/dashboard", DashboardSocket)]

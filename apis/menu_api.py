@@ -17,20 +17,18 @@ body (`modifierGroups`, see MenuItemCreate) or through
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from apis import jsonutil
 from apis.base import BaseHandler, page_from_query
-from context import AppContext
 from orm.controllers.menu import bulk_import as menu_import
 from orm.controllers.menu import export as menu_export
 from orm.controllers.menu import menu_items
-from orm.controllers.menu.catalogue import CatalogueCache, with_stock_counts
+from orm.controllers.menu.catalogue import with_stock_counts
+from orm.controllers.menu.list_cache import MenuListCache
 from orm.controllers.paging import Page
+from orm.domain import jsonenc
 from orm.domain.csv_io import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
 from orm.domain.images import delete_image_files
@@ -43,7 +41,6 @@ from orm.domain.schemas.menu import (
 )
 from settings import Settings
 
-CACHE_ENTRIES = 64
 LIST_QUERY = {
     "category": {"type": "string", "description": "category name (case-insensitive)"},
     "search": {"type": "string", "description": "in name, description, SKU; exact barcode"},
@@ -57,42 +54,6 @@ EXPORT_CELLS = ("recipe: inventory item names with quantities, `Espresso beans:0
                 "`Milk (0-1): Whole milk = 0 | Oat milk = 0.50 [Oat milk:0.2]` (min-max to choose, modifiers "
                 "with price change and, in brackets, what they consume); a `\\` escapes `\\ ; | [ ] = :` "
                 "in names.")
-
-
-class _Lru:
-    def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()  # filled from DB executor threads
-        self._size = size
-
-    def get(self, key: tuple) -> Any:
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None:
-                self._entries.move_to_end(key)
-            return hit
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-
-class MenuListCache:
-    """Menu pages of this process: listings per (store, revision, tax rate, filters), and their
-    encoded bytes per (that key, counted stock levels)."""
-
-    def __init__(self, size: int = CACHE_ENTRIES) -> None:
-        self.listings = _Lru(size)
-        self.pages = _Lru(size)
-
-
-def setup(ctx: AppContext) -> None:
-    ctx.extras["menu_list_cache"] = MenuListCache()
-    # What sales price against (POST /orders passes it to sales.create).
-    ctx.extras["menu_catalogue_cache"] = CatalogueCache()
 
 
 def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_id: str, page: Page,
@@ -110,7 +71,7 @@ def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_
     if listing is None:
         listing = menu_items.list_menu(session, settings, page, store_id=store_id, **filters)
         cache.listings.put(listing_key, listing)
-    data = jsonutil.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
+    data = jsonenc.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
     etag = 'W/"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
     cache.pages.put(key, (etag, data))
     return etag, data
@@ -142,7 +103,7 @@ class MenuItemsHandler(BaseHandler):
             "search": (self.get_query_argument("search", "") or "").strip()[:100] or None,
             "active": _bool_query(self, "active"),
         }
-        etag, data = await self.run_db(menu_page, self.ctx.settings, self.ctx.extras["menu_list_cache"],
+        etag, data = await self.run_db(menu_page, self.ctx.settings, self.menu_list_cache,
                                        self.principal.store_id, page, filters)
         self.set_header("ETag", etag)
         # Revalidate every time (the menu changes during the day), but never resend an unchanged one.
@@ -152,7 +113,7 @@ class MenuItemsHandler(BaseHandler):
             self.finish()
             return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        stamp = jsonutil.dumps(jsonutil.iso_utc(self.ctx.clock())).encode()
+        stamp = jsonenc.dumps(jsonenc.iso_utc(self.ctx.clock())).encode()
         self.finish(b'{"success":true,"data":' + data + b',"errors":[],"timestamp":' + stamp + b"}")
 
     async def post(self) -> None:

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import ipaddress
 import logging
-import pkgutil
 
-import apis
 from apis.base import BaseHandler
 from context import AppContext
 from orm.domain.errors import Unauthorized
-from services.metrics import AppMetrics
 
 log = logging.getLogger("cafepos.metrics")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _route_patterns() -> list[str]:
-    """Every route pattern of every *_api module (all imported by make_app before setup runs)."""
-    patterns: list[str] = []
-    for info in sorted(pkgutil.iter_modules(apis.__path__), key=lambda m: m.name):
-        if info.name.endswith("_api"):
-            module = importlib.import_module(f"{apis.__name__}.{info.name}")
-            patterns.extend(route[0] for route in getattr(module, "default_handlers", []))
-    return patterns
 
 
 def allowed_networks(entries: tuple[str, ...]) -> list[Network]:
@@ -50,10 +36,9 @@ def address_allowed(address: str | None, nets: list[Network]) -> bool:
 
 
 def setup(ctx: AppContext) -> None:
-    metrics = AppMetrics(ctx, known_routes=_route_patterns())
-    ctx.extras["metrics"] = metrics
-    ctx.extras["request_observer"] = metrics.observe_request
-    ctx.extras["metrics_allowed_networks"] = allowed_networks(ctx.settings.metrics_allowed_ips)
+    """WORKERS>1: every process copies its own values into the shared files now and then
+    (stopped at shutdown: the metrics are owned by ctx.services)."""
+    metrics = ctx.metrics
     if metrics.multiprocess:
         try:
             asyncio.get_running_loop()
@@ -73,11 +58,11 @@ class MetricsHandler(BaseHandler):
                                      "403": "Token without system.logs"}}}
 
     async def get(self) -> None:
-        if not address_allowed(self.request.remote_ip, self.ctx.extras.get("metrics_allowed_networks", [])):
+        if not address_allowed(self.request.remote_ip, self.ctx.metrics_allowed_networks):
             if self._principal is None:
                 raise Unauthorized("Authentication required")
             self.require("system.logs")
-        body, content_type = self.ctx.extras["metrics"].render()
+        body, content_type = self.metrics.render()
         self.set_header("Content-Type", content_type)
         self.finish(body)
 

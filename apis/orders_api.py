@@ -14,7 +14,7 @@ from orm.controllers.orders.receipt_prints import check_format, email_subject, r
 from orm.domain.errors import ServiceUnavailable, ValidationFailed
 from orm.domain.schemas.orders import EmailReceiptRequest, OrderCreate, OrderQuery, RefundCreate, VoidRequest
 from services import metrics
-from services.email_service import EmailDeliveryError, build_message, mailer_for
+from services.email_service import EmailDeliveryError, build_message
 from services.stock_alerts_service import publish_alert_events
 
 MAX_KEY_LENGTH = 128
@@ -39,9 +39,7 @@ def _with_alerts(fn: Any) -> Any:
 
 class OrderHandlerBase(BaseHandler):
     def publish(self, event: dict[str, Any]) -> None:
-        bus = self.ctx.extras.get("event_bus")
-        if bus is not None:
-            bus.publish(event)
+        self.event_bus.publish(event)
 
     async def send_receipt(self, order: dict[str, Any], store: dict[str, Any], fmt: str, *, reprint: bool) -> None:
         content_type, body = render(order, store, fmt, reprint=reprint)
@@ -77,12 +75,11 @@ class OrdersHandler(OrderHandlerBase):
     async def post(self) -> None:
         body = self.parse(OrderCreate)
         key = self.idempotency_key()
-        cache = self.ctx.extras.get("store_settings")
-        store_settings = await cache.get(self.principal.store_id) if cache is not None else None
+        store_settings = await self.store_settings.get(self.principal.store_id)
         (order, created), alerts = await self.run_db(
             _with_alerts(sales.create), self.ctx.settings, body, actor=self.principal,
             now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings,
-            catalogue_cache=self.ctx.extras.get("menu_catalogue_cache"))
+            catalogue_cache=self.catalogue_cache)
         if created:
             metrics.orders_created(self.ctx, order["storeId"], order["total"] - order["tipAmount"])
             self.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
@@ -94,9 +91,8 @@ class OrdersHandler(OrderHandlerBase):
         page = page_from_query(self)
         query = self.parse_query(OrderQuery)
         sort = self.get_query_argument("sort", None)
-        cache = self.ctx.extras.get("store_settings")
         store_id = query.storeId or self.principal.store_id
-        zone = (await cache.get(store_id))["storeTimezone"] if cache is not None else self.ctx.settings.store_timezone
+        zone = (await self.store_settings.get(store_id))["storeTimezone"]
         data = await self.run_db(sales.list_orders, page, query, store_id=self.principal.store_id,
                                  timezone=zone, sort=sort)
         self.success({**data, "orders": [with_legacy_aliases(order) for order in data["orders"]]})
@@ -197,7 +193,7 @@ class OrderEmailReceiptHandler(OrderHandlerBase):
                 raise
             raise ValidationFailed(f"email: {problem}", field_errors={"email": problem}) from None
         try:
-            await mailer_for(self.ctx).send(msg)
+            await self.mailer.send(msg)
         except EmailDeliveryError:
             raise ServiceUnavailable("The receipt could not be e-mailed right now; try again later") from None
         self.success({"sent": True, "email": body.email, "orderId": order["id"]},

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from apis.base import AUTHENTICATED, BaseHandler
-from context import AppContext
 from orm.controllers.stores import store_settings
 from orm.controllers.stores.store_settings import SettingsUpdate
-from services.settings_cache import StoreSettingsCache, settings_cache
 
 STORE_QUERY = {"storeId": {"type": "string", "description": "default: the caller's store (the default store)"}}
-
-
-def setup(ctx: AppContext) -> None:
-    """One settings cache per process: `await ctx.extras["store_settings"].get(store_id)`."""
-    ctx.extras["store_settings"] = StoreSettingsCache(ctx)
 
 
 class SettingsHandler(BaseHandler):
@@ -31,7 +24,7 @@ class SettingsHandler(BaseHandler):
         return self.get_query_argument("storeId", "") or self.principal.store_id
 
     async def get(self) -> None:
-        data = await settings_cache(self.ctx).get(self.store_id())
+        data = await self.store_settings.get(self.store_id())
         self.success({"settings": data})
 
     async def put(self) -> None:
@@ -40,7 +33,7 @@ class SettingsHandler(BaseHandler):
         data = await self.run_db(store_settings.update, self.ctx.settings, body.changes(),
                                  actor=self.principal, now=self.ctx.clock(), store_id=store_id,
                                  expected_version=body.version)
-        settings_cache(self.ctx).put(store_id, data)
+        self.store_settings.put(store_id, data)
         self.success({"settings": data})
 
 

@@ -6,7 +6,6 @@ from apis.base import BaseHandler, page_from_query
 from orm.controllers.stores import stores
 from orm.controllers.stores.stores import StoreCreate, StoreUpdate
 from orm.domain.errors import ValidationFailed
-from services.settings_cache import settings_cache
 
 LIST_QUERY = {"active": {"type": "boolean"}, "search": {"type": "string"},
               "page": {"type": "integer"}, "perPage": {"type": "integer"}}
@@ -62,7 +61,7 @@ class StoreHandler(BaseHandler):
         store = await self.run_db(stores.update, self.ctx.settings, store_id, body.changes(),
                                   actor=self.principal, now=self.ctx.clock())
         # Address and time zone are settings too; this process re-reads them at once.
-        settings_cache(self.ctx).invalidate(store_id)
+        self.store_settings.invalidate(store_id)
         self.success({"store": store})
 
 

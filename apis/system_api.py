@@ -11,9 +11,9 @@ from typing import Any
 
 import tornado.web
 
-from apis import jsonutil
 from apis.base import BaseHandler
 from orm.controllers.stores import health
+from orm.domain import jsonenc
 from version import VERSION
 
 DB_CHECK_TIMEOUT_S = 3.0
@@ -88,7 +88,7 @@ class OpenAPIHandler(BaseHandler):
         doc = self.application.settings["openapi_document"]
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "public, max-age=60")
-        self.finish(jsonutil.dumps(doc))
+        self.finish(jsonenc.dumps(doc))
 
 
 class DocsHandler(BaseHandler):

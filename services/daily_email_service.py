@@ -19,12 +19,15 @@ import os
 import socket
 import uuid
 from datetime import time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from orm.controllers.reports import report_runs, sales_reports
 from services.daily_summary_email import send_summary
 from services.registry import PeriodicService
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 log = logging.getLogger("cafepos.services.daily_email")
 
@@ -38,7 +41,7 @@ class DailyEmailService(PeriodicService):
     send_retries = 3
     send_backoff = 5.0
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__(clock=ctx.clock)
         self.ctx = ctx
         # Who holds a claim, for whoever reads report_email_runs.
@@ -86,5 +89,5 @@ class DailyEmailService(PeriodicService):
         return True
 
 
-def create_service(ctx: Any) -> DailyEmailService:
+def create_service(ctx: AppContext) -> DailyEmailService:
     return DailyEmailService(ctx)

@@ -11,14 +11,17 @@ import html
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orm.controllers.reports import sales_reports
 from orm.controllers.reports.sql import percent_change
 from orm.controllers.stores import store_settings
 from orm.domain.errors import DomainError, ServiceUnavailable, ValidationFailed
 from services.charts import hour_label, hourly_sales_chart
-from services.email_service import EmailDeliveryError, build_message, mailer_for
+from services.email_service import EmailDeliveryError, build_message
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 CHART_CID = "hourly-sales"
 TOP_IN_MAIL = 10
@@ -142,14 +145,14 @@ def _html(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str
 """
 
 
-def _delivery_error(exc: EmailDeliveryError, ctx: Any) -> DomainError:
-    if not mailer_for(ctx).config.configured:
+def _delivery_error(exc: EmailDeliveryError, ctx: AppContext) -> DomainError:
+    if not ctx.mailer.config.configured:
         return ServiceUnavailable("E-mail is not configured on this server (SMTP_SERVER is empty)",
                                   error_code="EMAIL_NOT_CONFIGURED")
     return EmailNotDelivered(f"The e-mail could not be delivered: {exc}")
 
 
-async def send_summary(ctx: Any, *, store_id: str, day: str | date | None, recipients: list[str] | None,
+async def send_summary(ctx: AppContext, *, store_id: str, day: str | date | None, recipients: list[str] | None,
                        retries: int, backoff: float) -> dict[str, Any]:
     """Build and send the summary of `day` (default today); raises ValidationFailed without
     recipients, EmailNotDelivered / ServiceUnavailable when SMTP does not take it."""
@@ -159,7 +162,7 @@ async def send_summary(ctx: Any, *, store_id: str, day: str | date | None, recip
     if not to:
         raise ValidationFailed("No recipients: give recipients or set dailyEmailRecipients in the settings",
                                field_errors={"recipients": "no recipients given or configured"})
-    mailer = mailer_for(ctx)
+    mailer = ctx.mailer
     msg = await ctx.run_blocking(render_summary, data, sender=mailer.config.sender, recipients=to)
     try:
         await mailer.send(msg, retries=retries, backoff=backoff)
@@ -169,7 +172,7 @@ async def send_summary(ctx: Any, *, store_id: str, day: str | date | None, recip
             "revenue": data["report"]["totals"]["revenue"]}
 
 
-async def send_test_email(ctx: Any, *, store_id: str, recipients: list[str] | None, retries: int,
+async def send_test_email(ctx: AppContext, *, store_id: str, recipients: list[str] | None, retries: int,
                           backoff: float) -> dict[str, Any]:
     """A short message proving the SMTP settings work."""
     cfg = await ctx.run_db(store_settings.current, ctx.settings, store_id)
@@ -177,7 +180,7 @@ async def send_test_email(ctx: Any, *, store_id: str, recipients: list[str] | No
     if not to:
         raise ValidationFailed("No recipients: give recipients or set dailyEmailRecipients in the settings",
                                field_errors={"recipients": "no recipients given or configured"})
-    mailer = mailer_for(ctx)
+    mailer = ctx.mailer
     msg = build_message(sender=mailer.config.sender, to=to, subject="CafePOS test e-mail",
                         text="This is a test message from CafePOS: the e-mail settings work.\n",
                         html="<p>This is a test message from <b>CafePOS</b>: the e-mail settings work.</p>")

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from orm.domain.errors import ValidationFailed
 
@@ -257,12 +257,3 @@ class Mailer:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def mailer_for(ctx: Any) -> Mailer:
-    """The process's one Mailer (SMTP settings, blocking work on the CPU executor)."""
-    mailer = ctx.extras.get("mailer")
-    if mailer is None:
-        mailer = Mailer(SmtpConfig.from_settings(ctx.settings), ctx.cpu_pool)
-        ctx.extras["mailer"] = mailer
-    return mailer

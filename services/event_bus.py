@@ -4,14 +4,13 @@ HOW TO PUBLISH - after your transaction has COMMITTED (never inside it: a
 listener would then read metrics that do not contain the sale yet, or a sale
 that was rolled back):
 
-    bus = self.ctx.extras.get("event_bus")          # None when the app runs without it
-    if bus is not None:
-        bus.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
-                     "orderNumber": order["orderNumber"], "total": order["total"]})
+    self.event_bus.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
+                            "orderNumber": order["orderNumber"], "total": order["total"]})
+                            # (a handler; a service has self.ctx.event_bus)
 
 * `type`: "order" (a sale), "refund", "void" or "alert"; `storeId` lets
   sockets watching one store ignore the others (absent = every socket).
-* Values: anything apis.jsonutil writes (Decimal stays exact, datetime -> ISO Z).
+* Values: anything orm.domain.jsonenc writes (Decimal stays exact, datetime -> ISO Z).
   Keep events small - ids and a few numbers, not whole orders - PostgreSQL
   caps a notification at 8000 bytes; bigger events are cut down to
   {type, storeId, eventId, truncated}.
@@ -40,12 +39,15 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from apis import jsonutil
+from orm.domain import jsonenc
 from services.registry import Service
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 log = logging.getLogger("cafepos.events")
 
@@ -58,7 +60,7 @@ Subscriber = Callable[[dict[str, Any]], None]
 class EventBus(Service):
     name = "event_bus"
 
-    def __init__(self, ctx: Any, *, cross_process: bool | None = None) -> None:
+    def __init__(self, ctx: AppContext, *, cross_process: bool | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         self.origin = uuid.uuid4().hex
@@ -123,10 +125,10 @@ class EventBus(Service):
         message.setdefault("eventId", uuid.uuid4().hex)
         message.setdefault("at", self.ctx.clock())
         message["origin"] = self.origin
-        payload = jsonutil.dumps(message)
+        payload = jsonenc.dumps(message)
         if len(payload.encode("utf-8")) > MAX_PAYLOAD_BYTES:
             log.warning("event %s is %d bytes; sending it cut down", message.get("type"), len(payload))
-            payload = jsonutil.dumps({k: message.get(k) for k in ("type", "storeId", "eventId", "at", "origin")}
+            payload = jsonenc.dumps({k: message.get(k) for k in ("type", "storeId", "eventId", "at", "origin")}
                                      | {"truncated": True})
         return payload
 
@@ -137,7 +139,7 @@ class EventBus(Service):
 
     def _deliver(self, payload: str, from_self: bool = False) -> None:
         try:
-            message = jsonutil.loads(payload)
+            message = jsonenc.loads(payload)
         except ValueError:
             log.warning("ignoring a malformed event on %s", CHANNEL)
             return
@@ -256,12 +258,3 @@ class EventBus(Service):
 def _log_notify_failure(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("event not sent to other processes: %s", future.exception())
-
-
-def event_bus_for(ctx: Any) -> EventBus:
-    """The process's one bus, in ctx.extras["event_bus"] (created on first use)."""
-    bus = ctx.extras.get("event_bus")
-    if bus is None:
-        bus = EventBus(ctx)
-        ctx.extras["event_bus"] = bus
-    return bus

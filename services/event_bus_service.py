@@ -3,10 +3,9 @@ PostgreSQL listener with the other services and stops it at shutdown."""
 
 from __future__ import annotations
 
-from typing import Any
+from context import AppContext
+from services.event_bus import EventBus
 
-from services.event_bus import EventBus, event_bus_for
 
-
-def create_service(ctx: Any) -> EventBus:
-    return event_bus_for(ctx)
+def create_service(ctx: AppContext) -> EventBus:
+    return ctx.event_bus

@@ -7,7 +7,7 @@ transaction committed (a rolled-back sale must not count):
     metrics.orders_created(ctx, store_id, order_total)      # one completed order, Decimal total
     metrics.refunds_issued(ctx, store_id, refund_amount)    # one refund, Decimal amount
 
-Both are no-ops when metrics are not installed (scripts, some tests).  Money is
+Every AppContext has its metrics (main.make_context builds them).  Money is
 counted in integer cents (`cafepos_revenue_cents_total`): Prometheus values are
 floats, and whole numbers stay exact in them where sums of 0.1s would not.
 
@@ -25,7 +25,7 @@ import re
 import tempfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -40,6 +40,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from log_config import route_template
+from services.registry import Service
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 log = logging.getLogger("cafepos.metrics")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -78,10 +82,16 @@ def _multiprocess_enabled() -> bool:
     return True
 
 
-class AppMetrics:
-    """The metrics of one application (several apps may live in one test process)."""
+class AppMetrics(Service):
+    """The metrics of one application (several apps may live in one test process); `AppContext.metrics`.
 
-    def __init__(self, ctx: Any, *, known_routes: list[str] | tuple[str, ...] = ()) -> None:
+    A service only for its stop(): the multiprocess sync (start_background_sync) ends at shutdown.
+    """
+
+    name = "metrics"
+
+    def __init__(self, ctx: AppContext, *, known_routes: list[str] | tuple[str, ...] = ()) -> None:
+        super().__init__()
         self.ctx = ctx
         self.multiprocess = _multiprocess_enabled()
         if ctx.settings.workers > 1 and not self.multiprocess:
@@ -139,7 +149,7 @@ class AppMetrics:
         return UNMATCHED
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """ctx.extras["request_observer"]: called by apis.base.log_request for every answer."""
+        """Called by apis.base.log_request for every answer."""
         labels = (method if method in STANDARD_METHODS else "OTHER", self.route_label(route), str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(max(seconds, 0.0))
@@ -170,9 +180,7 @@ class AppMetrics:
         for service in self.ctx.services or ():
             self._copy_counter(self.job_runs, ("runs", service.name), service.runs, service.name)
             self._copy_counter(self.job_failures, ("failures", service.name), service.failures, service.name)
-        mailer = self.ctx.extras.get("mailer")
-        if mailer is not None:
-            self._copy_counter(self.email_failures, ("mailer", ""), int(getattr(mailer, "failures", 0)))
+        self._copy_counter(self.email_failures, ("mailer", ""), self.ctx.mailer.failures)
 
     def start_background_sync(self) -> None:
         """Multiprocess mode: every process copies its own pool, job and mailer values now and then,
@@ -186,6 +194,10 @@ class AppMetrics:
         callback = getattr(self, "_sync_callback", None)
         if callback is not None:
             callback.stop()
+
+    async def stop(self) -> None:
+        await super().stop()
+        self.stop_background_sync()
 
     def _safe_sync(self) -> None:
         try:
@@ -207,19 +219,11 @@ def _cents(amount: Decimal) -> int:
     return int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def metrics_for(ctx: Any) -> AppMetrics | None:
-    return ctx.extras.get("metrics")
-
-
-def orders_created(ctx: Any, store_id: str, revenue: Decimal) -> None:
+def orders_created(ctx: AppContext, store_id: str, revenue: Decimal) -> None:
     """Count one completed order and its total (call after the commit)."""
-    m = metrics_for(ctx)
-    if m is not None:
-        m.order_created(store_id, revenue)
+    ctx.metrics.order_created(store_id, revenue)
 
 
-def refunds_issued(ctx: Any, store_id: str, amount: Decimal) -> None:
+def refunds_issued(ctx: AppContext, store_id: str, amount: Decimal) -> None:
     """Count one refund and its amount (call after the commit)."""
-    m = metrics_for(ctx)
-    if m is not None:
-        m.refund_issued(store_id, amount)
+    ctx.metrics.refund_issued(store_id, amount)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger("cafepos.services")
 
@@ -108,12 +108,24 @@ class PeriodicService(Service):
             delay = base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
+S = TypeVar("S", bound=Service)
+
+
 class ServiceRegistry:
+    """The `*_service` modules' services (started by start_all, reported by status and /health),
+    and the per-process objects that `own` hands over: not started here, but stopped with the rest."""
+
     def __init__(self) -> None:
         self._services: dict[str, Service] = {}
+        self._owned: list[Service] = []
 
     def add(self, service: Service) -> Service:
         self._services[service.name] = service
+        return service
+
+    def own(self, service: S) -> S:
+        """`service` is stopped by stop_all (after the added ones), whoever started it."""
+        self._owned.append(service)
         return service
 
     def get(self, name: str) -> Service | None:
@@ -128,7 +140,11 @@ class ServiceRegistry:
             log.info("service %s started", service.name)
 
     async def stop_all(self) -> None:
-        for service in reversed(list(self._services.values())):
+        stopping: list[Service] = []
+        for service in [*reversed(list(self._services.values())), *reversed(self._owned)]:
+            if all(service is not seen for seen in stopping):
+                stopping.append(service)
+        for service in stopping:
             try:
                 await service.stop()
             except Exception:

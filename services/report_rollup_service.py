@@ -10,10 +10,13 @@ Several processes may run it; a per-store advisory lock lets one refresh a store
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orm.controllers.reports import rollup
 from services.registry import PeriodicService
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 log = logging.getLogger("cafepos.services.report_rollup")
 
@@ -25,7 +28,7 @@ class ReportRollupService(PeriodicService):
     backlog_interval = 2.0
     days_per_run = 31
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__(clock=ctx.clock)
         self.ctx = ctx
         self.backlog = 0
@@ -50,5 +53,5 @@ class ReportRollupService(PeriodicService):
         self.backlog = backlog
 
 
-def create_service(ctx: Any) -> ReportRollupService:
+def create_service(ctx: AppContext) -> ReportRollupService:
     return ReportRollupService(ctx)

@@ -1,6 +1,6 @@
 """Store settings kept in memory, shared by every handler and service of one process.
 
-    settings = await ctx.extras["store_settings"].get(store_id)   # the Settings resource dict
+    settings = await ctx.store_settings.get(store_id)   # the Settings resource dict (one per process)
 
 Several processes (WORKERS>1, or several hosts behind a load balancer) share one
 database, so a copy may go stale when another process changes the settings.
@@ -18,10 +18,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orm.controllers.stores import store_settings
 from orm.models.base import DEFAULT_STORE_ID
+
+if TYPE_CHECKING:
+    from context import AppContext
 
 log = logging.getLogger("cafepos.settings")
 CHECK_INTERVAL_SECONDS = 0.5
@@ -34,7 +37,7 @@ class _Entry:
 
 
 class StoreSettingsCache:
-    def __init__(self, ctx: Any, *, check_interval: float = CHECK_INTERVAL_SECONDS,
+    def __init__(self, ctx: AppContext, *, check_interval: float = CHECK_INTERVAL_SECONDS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ctx = ctx
         self._interval = check_interval
@@ -82,11 +85,3 @@ class StoreSettingsCache:
             self._entries.clear()
         else:
             self._entries.pop(store_id, None)
-
-
-def settings_cache(ctx: Any) -> StoreSettingsCache:
-    """The process's cache (installed by apis/settings_api.setup; created here if a script needs one)."""
-    cache = ctx.extras.get("store_settings")
-    if cache is None:
-        cache = ctx.extras["store_settings"] = StoreSettingsCache(ctx)
-    return cache

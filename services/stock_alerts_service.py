@@ -23,11 +23,8 @@ def publish_alert_events(ctx: AppContext, alerts: list[dict[str, Any]]) -> None:
     """Tell the live dashboard about newly raised alerts; call it after their transaction committed.
 
     `alerts` are Alert resources with `storeId` (inventory_alerts.raised_in, the sweep's `raised`).
-    The bus (services/event_bus.py) is optional: without one this does nothing.
     """
-    bus = ctx.extras.get("event_bus")
-    if bus is None:
-        return
+    bus = ctx.event_bus
     for alert in alerts:
         # Small events: the dashboard fetches GET /alerts for the rest.
         bus.publish({"type": "alert", "storeId": alert.get("storeId"), "alertId": alert["id"],

@@ -24,8 +24,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
-from apis import jsonutil
 from orm.db import normalise_url
+from orm.domain import jsonenc
 from orm.migrate import upgrade_to_head
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -150,7 +150,7 @@ class Response:
     @property
     def json(self) -> Any:
         if self._json is None:
-            self._json = jsonutil.loads(self.body)
+            self._json = jsonenc.loads(self.body)
         return self._json
 
     @property
@@ -174,7 +174,7 @@ class Client:
         if use_token and "Authorization" not in hdrs:
             hdrs["Authorization"] = f"Bearer {use_token}"
         if json is not None:
-            body = jsonutil.dumps(json)
+            body = jsonenc.dumps(json)
             hdrs.setdefault("Content-Type", "application/json")
         if body is None and method in ("POST", "PUT", "PATCH"):
             body = b""

@@ -222,7 +222,7 @@ async def test_service_sweeps_publishes_and_follows_the_setting(settings, server
     service = create_service(server.ctx)
     assert isinstance(service, StockAlertsService) and service.interval_seconds == 15 * 60
     received: list[dict] = []
-    bus = server.ctx.extras.get("event_bus")
+    bus = server.ctx.event_bus
     assert bus is not None
     bus.subscribe(received.append)
     assert await service.tick()

@@ -28,7 +28,6 @@ from main import make_app
 from orm.controllers.reports import report_runs
 from orm.models.base import DEFAULT_STORE_ID
 from services.daily_email_service import STALE_AFTER, DailyEmailService
-from services.email_service import mailer_for
 from settings import Settings
 from tests import test_reports_support as support
 from tests.conftest import run_unit
@@ -238,7 +237,7 @@ async def test_smtp_failure_is_retried_later_and_never_kills_the_loop(app_server
     handler, port = inbox
     service = DailyEmailService(app_server.ctx)
     service.send_retries, service.send_backoff = 1, 0.01
-    mailer = mailer_for(app_server.ctx)
+    mailer = app_server.ctx.mailer
     good = mailer.config
     mailer.config = dataclasses.replace(good, port=free_port())  # the SMTP server is "down"
     clock.now = local(2026, 10, 27, 21, 1)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from main import make_app
-from services.event_bus import MAX_PAYLOAD_BYTES, EventBus, event_bus_for
+from services.event_bus import MAX_PAYLOAD_BYTES, EventBus
 from settings import Settings
 from tests.support import PG_URL, RunningServer
 
@@ -56,8 +56,8 @@ async def servers(settings: Settings) -> AsyncIterator[list[RunningServer]]:
 
 async def test_local_subscribers_get_events_from_the_loop_and_from_threads(servers) -> None:
     ctx = servers[0].ctx
-    bus = event_bus_for(ctx)
-    assert ctx.extras["event_bus"] is bus and isinstance(bus, EventBus)
+    bus = ctx.event_bus
+    assert isinstance(bus, EventBus)
     got = Received()
     unsubscribe = bus.subscribe(got)
     bus.publish({"type": "order", "storeId": "s1", "orderId": "o1", "total": Decimal("12.30")})
@@ -74,7 +74,7 @@ async def test_local_subscribers_get_events_from_the_loop_and_from_threads(serve
 
 
 async def test_a_failing_subscriber_does_not_stop_the_others(servers) -> None:
-    bus = event_bus_for(servers[0].ctx)
+    bus = servers[0].ctx.event_bus
     got = Received()
 
     def broken(event: dict[str, Any]) -> None:
@@ -87,7 +87,7 @@ async def test_a_failing_subscriber_does_not_stop_the_others(servers) -> None:
 
 
 async def test_oversized_and_unencodable_events(servers) -> None:
-    bus = event_bus_for(servers[0].ctx)
+    bus = servers[0].ctx.event_bus
     got = Received()
     bus.subscribe(got)
     bus.publish({"type": "order", "storeId": "s1", "blob": "x" * (MAX_PAYLOAD_BYTES + 10)})
@@ -99,7 +99,7 @@ async def test_oversized_and_unencodable_events(servers) -> None:
 
 @pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY between processes needs PostgreSQL")
 async def test_events_cross_processes_once(servers) -> None:
-    bus_a, bus_b = (event_bus_for(s.ctx) for s in servers)
+    bus_a, bus_b = (s.ctx.event_bus for s in servers)
     assert bus_a.cross_process and bus_b.cross_process and bus_a.origin != bus_b.origin
     await bus_a.start()
     await bus_b.start()
@@ -122,7 +122,7 @@ async def test_events_cross_processes_once(servers) -> None:
 
 @pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY between processes needs PostgreSQL")
 async def test_a_lost_listener_connection_is_reopened(servers) -> None:
-    bus_a, bus_b = (event_bus_for(s.ctx) for s in servers)
+    bus_a, bus_b = (s.ctx.event_bus for s in servers)
     await bus_a.start()
     got_a = Received()
     bus_a.subscribe(got_a)
@@ -150,7 +150,7 @@ async def test_a_lost_listener_connection_is_reopened(servers) -> None:
 @pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY between processes needs PostgreSQL")
 async def test_a_burst_of_notifications_arrives_whole_in_order_and_once(servers) -> None:
     """Many NOTIFYs land in one socket read or in several: the listener drains them all, none twice."""
-    bus_a, bus_b = (event_bus_for(s.ctx) for s in servers)
+    bus_a, bus_b = (s.ctx.event_bus for s in servers)
     await bus_a.start()
     got_a = Received()
     bus_a.subscribe(got_a)

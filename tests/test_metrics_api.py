@@ -17,7 +17,7 @@ from tornado.testing import bind_unused_port
 from main import make_app
 from orm.models.base import DEFAULT_STORE_ID
 from services import metrics
-from services.email_service import EmailDeliveryError, build_message, mailer_for
+from services.email_service import EmailDeliveryError, build_message
 from services.registry import PeriodicService
 from tests.conftest import TEST_JWT_SECRET
 from tests.support import RunningServer, suite_now
@@ -83,7 +83,7 @@ async def test_business_job_and_email_counters(server, client):
     job = ctx.services.add(Flaky())
     for _ in range(3):
         await job.tick()
-    mailer = mailer_for(ctx)  # SMTP_SERVER is empty in tests: every send fails
+    mailer = ctx.mailer  # SMTP_SERVER is empty in tests: every send fails
     with pytest.raises(EmailDeliveryError):
         await mailer.send(build_message(sender="pos@cafe.example.org", to=["x@cafe.example.org"],
                                         subject="s", text="t"))

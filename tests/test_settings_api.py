@@ -233,7 +233,7 @@ async def test_a_second_process_sees_a_change_within_a_second(server, as_role, t
         assert seen is not None and seen["version"] == 2
         assert seen["taxMode"] == "inclusive" and seen["cashRounding"] == "0.05"
         # The cached accessor other code uses says the same.
-        cached = await other.ctx.extras["store_settings"].get()
+        cached = await other.ctx.store_settings.get()
         assert cached["version"] == 2
         on_other.close()
     finally:
@@ -242,7 +242,7 @@ async def test_a_second_process_sees_a_change_within_a_second(server, as_role, t
 
 async def test_cache_refuses_unknown_store(server):
     with pytest.raises(NotFound):
-        await server.ctx.extras["store_settings"].get("no-such-store")
+        await server.ctx.store_settings.get("no-such-store")
 
 
 async def test_concurrent_changes_both_count(server, as_role, settings):

@@ -11,9 +11,8 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from apis import jsonutil
 from main import make_app
-from services.event_bus import event_bus_for
+from orm.domain import jsonenc
 from tests import test_reports_support as support
 from tests.support import PG_URL, RunningServer
 from tests.test_reports_support import Ledger, refund, sell, void
@@ -31,7 +30,7 @@ def ws_url(server: RunningServer, token: str | None, **params: str) -> str:
 async def receive(conn: WebSocketClientConnection) -> dict[str, Any]:
     raw = await asyncio.wait_for(conn.read_message(), WAIT)
     assert raw is not None, "the server closed the socket"
-    return jsonutil.loads(raw)
+    return jsonenc.loads(raw)
 
 
 @pytest.fixture
@@ -90,7 +89,7 @@ async def test_alerts_reach_every_socket_and_store_filter(app_server, staff, men
     assert (await receive(mine))["type"] == "order"
     # An alert names no store: every socket gets it.  The other store's socket gets it as its first
     # message, so it never received the default store's sale.
-    event_bus_for(app_server.ctx).publish({"type": "alert", "alert": {"id": "a1", "type": "low_stock"}})
+    app_server.ctx.event_bus.publish({"type": "alert", "alert": {"id": "a1", "type": "low_stock"}})
     first = await receive(other)
     assert first["type"] == "alert" and first["alert"]["id"] == "a1"
     assert first["metrics"]["totalTransactions"] == 0
@@ -103,7 +102,7 @@ async def test_refused_without_token_or_permission(app_server, staff, sockets) -
         with pytest.raises(HTTPClientError) as info:
             await connect(app_server, token, sockets)
         assert info.value.code == status
-        body = jsonutil.loads(info.value.response.body)
+        body = jsonenc.loads(info.value.response.body)
         assert body["success"] is False and body["statusCode"] == status and body["errors"]
     with pytest.raises(HTTPClientError) as info:
         await connect(app_server, staff["manager"].token, sockets, storeId="no-such-store")

@@ -1,15 +1,14 @@
 """Password reset by e-mail: single-use tokens, valid one hour, stored only as SHA-256 digests.
 
-The request step never says whether an address belongs to anyone; the handler
-answers the same either way and sends the e-mail in the background.
+The request step never says whether an address belongs to anyone; it returns what to send
+(`ResetMail`, plain data) and the handler answers the same either way, then has
+services/password_reset_mail.py write and send the e-mails in the background.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +20,6 @@ from orm.domain import security
 from orm.domain.errors import RateLimited, ValidationFailed
 from orm.domain.principal import Principal
 from orm.models.model_identity import PasswordResetToken, User
-from services.email_service import build_message
 from settings import Settings
 
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
@@ -35,22 +33,6 @@ class ResetMail:
     name: str
     token: str
     expires_at: datetime
-
-
-def reset_link(settings: Settings, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/reset-password?{urlencode({'token': token})}"
-
-
-def reset_message(settings: Settings, mail: ResetMail) -> EmailMessage:
-    link = reset_link(settings, mail.token)
-    minutes = int(RESET_TOKEN_LIFETIME.total_seconds() // 60)
-    text = (f"Hello {mail.name},\n\n"
-            f"someone (hopefully you) asked to reset the password of the {settings.store_name} account "
-            f"'{mail.username}'.\n\nOpen this link within {minutes} minutes to choose a new password:\n\n"
-            f"{link}\n\nThe link works once. If you did not ask for this, ignore this e-mail: "
-            f"your password stays as it is.\n")
-    return build_message(sender=settings.smtp_from, to=[mail.to],
-                         subject=f"{settings.store_name}: reset your password", text=text)
 
 
 def _live_token(session: Session, token: str, now: datetime) -> PasswordResetToken | None:

@@ -1,7 +1,7 @@
 """Typed, validated input for the menu (request bodies of /menu_items and friends).
 
 They live beside the controller rather than in apis/ because the seeds build
-them too.  Money and quantities arrive as Decimals (apis.jsonutil) or strings
+them too.  Money and quantities arrive as Decimals (orm.domain.jsonenc) or strings
 such as "3.50"; every amount is checked for exactness here, so controllers
 never see a float, a NaN or a third decimal on a price.
 """
