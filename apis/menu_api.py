@@ -1,13 +1,7 @@
 """Menu endpoints: items, categories, modifier groups, bulk import.
 
-`GET /menu_items` is what every terminal polls, so it is cached per process:
-the key is the store's menu revision, default tax rate and counted stock
-levels (one indexed read, before the items), plus the filters.  An unchanged
-menu costs that one read and no encoding: the cache holds the encoded bytes.
-A pastry sale changes only a stock level, not the revision: the listing
-loaded for the revision is reused with the new levels and encoded again.
-The ETag is a hash of the data bytes, so every process agrees on it and
-`If-None-Match` answers 304.
+`GET /menu_items` is what every terminal polls, so it is cached per process
+(orm/controllers/menu/listing_cache.py); its ETag lets `If-None-Match` answer 304.
 
 Modifier groups are shared by name; they can be managed inside an item's
 body (`modifierGroups`, see MenuItemCreate) or through
@@ -16,12 +10,7 @@ body (`modifierGroups`, see MenuItemCreate) or through
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from apis import jsonutil
 from apis.base import BaseHandler, page_from_query
@@ -29,8 +18,8 @@ from context import AppContext
 from orm.controllers.menu import bulk_import as menu_import
 from orm.controllers.menu import export as menu_export
 from orm.controllers.menu import menu_items
-from orm.controllers.menu.catalogue import CatalogueCache, with_stock_counts
-from orm.controllers.paging import Page
+from orm.controllers.menu.catalogue import CatalogueCache
+from orm.controllers.menu.listing_cache import MenuListCache, menu_page
 from orm.domain.csv_io import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
 from orm.domain.images import delete_image_files
@@ -41,9 +30,7 @@ from orm.domain.schemas.menu import (
     ModifierGroupCreate,
     ModifierGroupUpdate,
 )
-from settings import Settings
 
-CACHE_ENTRIES = 64
 LIST_QUERY = {
     "category": {"type": "string", "description": "category name (case-insensitive)"},
     "search": {"type": "string", "description": "in name, description, SKU; exact barcode"},
@@ -59,61 +46,10 @@ EXPORT_CELLS = ("recipe: inventory item names with quantities, `Espresso beans:0
                 "in names.")
 
 
-class _Lru:
-    def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()  # filled from DB executor threads
-        self._size = size
-
-    def get(self, key: tuple) -> Any:
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None:
-                self._entries.move_to_end(key)
-            return hit
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-
-class MenuListCache:
-    """Menu pages of this process: listings per (store, revision, tax rate, filters), and their
-    encoded bytes per (that key, counted stock levels)."""
-
-    def __init__(self, size: int = CACHE_ENTRIES) -> None:
-        self.listings = _Lru(size)
-        self.pages = _Lru(size)
-
-
 def setup(ctx: AppContext) -> None:
     ctx.extras["menu_list_cache"] = MenuListCache()
     # What sales price against (POST /orders passes it to sales.create).
     ctx.extras["menu_catalogue_cache"] = CatalogueCache()
-
-
-def menu_page(session: Session, settings: Settings, cache: MenuListCache, store_id: str, page: Page,
-              filters: dict[str, Any]) -> tuple[str, bytes]:
-    """(etag, data JSON bytes) of one listing; runs as one unit of work in the DB executor."""
-    # The state is read first: data loaded after it is at least as new, so a cached
-    # listing can never be older than the revision it is filed under.
-    state = menu_items.menu_state(session, settings, store_id)
-    listing_key = (store_id, state.revision, state.default_tax_rate, page, tuple(sorted(filters.items())))
-    key = (*listing_key, state.stock_counts)
-    hit = cache.pages.get(key)
-    if hit is not None:
-        return hit
-    listing = cache.listings.get(listing_key)
-    if listing is None:
-        listing = menu_items.list_menu(session, settings, page, store_id=store_id, **filters)
-        cache.listings.put(listing_key, listing)
-    data = jsonutil.dumps(with_stock_counts(listing, dict(state.stock_counts))).encode()
-    etag = 'W/"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
-    cache.pages.put(key, (etag, data))
-    return etag, data
 
 
 def _bool_query(handler: BaseHandler, name: str) -> bool | None:
@@ -143,7 +79,7 @@ class MenuItemsHandler(BaseHandler):
             "active": _bool_query(self, "active"),
         }
         etag, data = await self.run_db(menu_page, self.ctx.settings, self.ctx.extras["menu_list_cache"],
-                                       self.principal.store_id, page, filters)
+                                       self.principal.store_id, page, filters, encode=jsonutil.dumps)
         self.set_header("ETag", etag)
         # Revalidate every time (the menu changes during the day), but never resend an unchanged one.
         self.set_header("Cache-Control", "private, no-cache")
