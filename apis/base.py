@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pydantic
 import tornado.web
@@ -36,6 +36,7 @@ from orm.domain.errors import (
     ValidationFailed,
 )
 from orm.domain.principal import Principal
+from orm.models.permissions_catalog import PERMISSIONS
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -106,28 +107,43 @@ def validation_error_from(exc: pydantic.ValidationError) -> ValidationFailed:
     return ValidationFailed(messages[0], field_errors=field_errors, errors=messages)
 
 
-@tornado.web.stream_request_body
-class BaseHandler(tornado.web.RequestHandler):
+def check_permissions(owner: str, permissions: dict[str, Any]) -> None:
+    """Every permission a handler names is in the catalogue (an unknown one fails at import,
+    like JupyterHub's `needs_scope`): a typo must not become a route nobody may call."""
+    for method, needed in permissions.items():
+        for name in needed if isinstance(needed, tuple) else (needed,):
+            if name != AUTHENTICATED and name not in PERMISSIONS:
+                raise TypeError(f"{owner}.permissions[{method!r}] names an unknown permission {name!r}")
+
+
+class AuthMixin:
+    """The one authentication path of HTTP handlers (BaseHandler) and WebSockets (DashboardSocket):
+    token -> principal -> permission, and the one error envelope (jupyter-server's WebSocketMixin shape).
+
+    Mixed into a tornado RequestHandler; the WebSocket runs `check_access` in prepare(), before the
+    upgrade, so a refusal is the same JSON envelope as on every other endpoint.
+    """
+
     allow_unauthenticated: ClassVar[bool] = False
     permissions: ClassVar[dict[str, Any]] = {}
-    # Per-handler body limit override (uploads use their own smaller one).
-    max_body_bytes: ClassVar[int | None] = None
-    # OpenAPI description per method, read by apis/openapi.py:
-    #   {"get": {"summary": ..., "query": {...}, "body": Model, "response": Model, "status": 200}}
-    api_doc: ClassVar[dict[str, dict[str, Any]]] = {}
-    # Set by handlers whose answer is not the JSON envelope (CSV, images, receipts).
+    # WebSockets: browsers cannot set headers there, so `?token=` is accepted too.
+    token_in_query: ClassVar[bool] = False
     _principal: Principal | None = None
+    _request_id: str | None = None
+    if TYPE_CHECKING:
+        application: tornado.web.Application
+        request: httputil.HTTPServerRequest
+        _finished: bool
 
-    # ---- wiring -----------------------------------------------------------------
-    def initialize(self, route: str | None = None, **_: Any) -> None:
-        self._route_template = route or self.request.path
-        self.ctx.in_flight.add(self)
+        def get_query_argument(self, name: str, default: Any = ...) -> Any: ...
+        def send_error(self, status_code: int = 500, **kwargs: Any) -> None: ...
+        def set_header(self, name: str, value: Any) -> None: ...
+        def set_status(self, status_code: int, reason: str | None = None) -> None: ...
+        def finish(self, chunk: Any = None) -> Any: ...
 
-    def on_finish(self) -> None:
-        self.ctx.in_flight.discard(self)
-
-    def on_connection_close(self) -> None:
-        self.ctx.in_flight.discard(self)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_permissions(cls.__qualname__, cls.__dict__.get("permissions", {}))
 
     @property
     def ctx(self) -> AppContext:
@@ -143,68 +159,17 @@ class BaseHandler(tornado.web.RequestHandler):
     def get_current_user(self) -> Principal | None:
         return self._principal
 
-    # ---- request lifecycle --------------------------------------------------------
-    def set_default_headers(self) -> None:
-        self.clear_header("Server")
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("X-Frame-Options", "DENY")
-        self.set_header("Cache-Control", "no-store")
-        if not getattr(self, "_request_id", None):
-            # clear() runs again before an error answer; keep the first id.
+    @property
+    def request_id(self) -> str:
+        if not self._request_id:
             self._request_id = self._pick_request_id()
-        self.set_header("X-Request-ID", self._request_id)
-        origin = self.request.headers.get("Origin")
-        if origin and origin in self.ctx.settings.cors_origins:
-            self.set_header("Access-Control-Allow-Origin", origin)
-            self.set_header("Vary", "Origin")
-            self.set_header("Access-Control-Expose-Headers", "X-Request-ID, ETag, Location, Retry-After")
+        return self._request_id
 
     def _pick_request_id(self) -> str:
         given = self.request.headers.get("X-Request-ID", "")
         if given and len(given) <= MAX_REQUEST_ID_LEN and given.isprintable():
             return given
         return uuid.uuid4().hex
-
-    @property
-    def request_id(self) -> str:
-        return self._request_id
-
-    async def prepare(self) -> None:
-        self._body_chunks: list[bytes] = []
-        if self.ctx.extras.get("stopping"):
-            # Shutting down (main.shutdown): only requests already in flight are finished.
-            raise ServiceUnavailable("The server is restarting; try again in a moment",
-                                     headers={"Retry-After": "1", "Connection": "close"})
-        limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
-        if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            # Streaming handlers may lower Tornado's own limit here; it is the backstop
-            # for bodies that lie about or omit Content-Length.
-            self.request.connection.set_max_body_size(limit)
-            length = self.request.headers.get("Content-Length")
-            if length is not None:
-                try:
-                    declared = int(length)
-                except ValueError:
-                    raise ValidationFailed("Content-Length is not a number") from None
-                if declared > limit:
-                    raise PayloadTooLarge(
-                        f"Request body is {declared} bytes; the limit is {limit} bytes"
-                    )
-        if self.request.method == "OPTIONS":
-            return
-        if self.request.method not in self.allowed_methods():
-            # 405 (with Allow), not the 403 of an undeclared permission: the method does not exist here.
-            raise tornado.web.HTTPError(405)
-        if not self.ctx.schema_ready and not self.allow_unauthenticated:
-            raise ServiceUnavailable("The database is not available yet; try again shortly")
-        if self.allow_unauthenticated:
-            await self.authenticate_optional()
-        else:
-            await self.authenticate()
-            self.authorize(self.request.method or "GET")
-        if unstorable_text(list(self.path_kwargs.values()) + list(self.path_args)):
-            raise NotFound("No such resource")  # no id or name contains NUL (PostgreSQL could not even look)
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
@@ -213,32 +178,24 @@ class BaseHandler(tornado.web.RequestHandler):
         return [m for m in names
                 if getattr(cls, m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())]
 
-    def data_received(self, chunk: bytes) -> None:
-        # Tornado enforces the size set in prepare() (also for chunked bodies) and
-        # closes the connection past it; once we have answered, the rest is dropped.
-        if not self._finished:
-            self._body_chunks.append(chunk)
-
-    @property
-    def body(self) -> bytes:
-        if self._body_chunks:
-            self.request.body = b"".join(self._body_chunks)
-            self._body_chunks = []
-        return self.request.body
-
-    async def options(self, *args: Any, **kwargs: Any) -> None:
-        self.set_header("Access-Control-Allow-Methods", CORS_ALLOWED_METHODS)
-        self.set_header("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS)
-        self.set_header("Access-Control-Max-Age", "600")
-        self.set_status(204)
-        self.finish()
-
     # ---- auth -----------------------------------------------------------------------
     def bearer_token(self) -> str | None:
         header = self.request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":
             return header[7:].strip() or None
+        if self.token_in_query:
+            return (self.get_query_argument("token", "") or "").strip() or None
         return None
+
+    async def check_access(self, method: str) -> None:
+        """prepare()'s auth step: deny by default, then who is calling and may they."""
+        if not self.ctx.schema_ready and not self.allow_unauthenticated:
+            raise ServiceUnavailable("The database is not available yet; try again shortly")
+        if self.allow_unauthenticated:
+            await self.authenticate_optional()
+        else:
+            await self.authenticate()
+            self.authorize(method)
 
     async def authenticate(self) -> Principal:
         token = self.bearer_token()
@@ -272,6 +229,142 @@ class BaseHandler(tornado.web.RequestHandler):
         """Extra in-handler check (e.g. a discount needs sales.apply_discount)."""
         if not self.principal.has_any(*permissions):
             raise PermissionDenied(f"Missing permission: {' or '.join(permissions)}")
+
+    # ---- errors ---------------------------------------------------------------------
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, DomainError):
+            if self._finished:
+                return
+            self.send_error(e.status_code, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, (DomainError, tornado.web.HTTPError)):
+            return  # expected outcomes; the access log line records the status
+        log.error("unhandled error [request %s] %s %s", self._request_id, self.request.method,
+                  self.request.path, exc_info=(typ, value, tb))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        # Every error answer repeats CORS and security headers set in set_default_headers.
+        body: dict[str, Any] = {"success": False, "data": {}, "errors": []}
+        if isinstance(exc, DomainError):
+            status_code = exc.status_code
+            body["data"] = exc.data or {}
+            body["errors"] = list(exc.errors)
+            body["errorCode"] = exc.error_code
+            if exc.field_errors:
+                body["fieldErrors"] = exc.field_errors
+            body.update(exc.extra)
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
+            body["errorCode"] = HTTP_ERROR_CODES.get(status_code, "BAD_REQUEST")
+            reason = exc.log_message if exc.log_message and "%" not in exc.log_message else None
+            body["errors"] = [reason or httputil.responses.get(status_code, "Bad request")]
+        else:
+            status_code = 500 if status_code < 500 or not isinstance(exc, tornado.web.HTTPError) \
+                else status_code
+            body["errorCode"] = "INTERNAL_ERROR" if status_code == 500 else \
+                HTTP_ERROR_CODES.get(status_code, "INTERNAL_ERROR")
+            body["errors"] = ["An internal error occurred; quote the request id when reporting it"]
+        body["statusCode"] = status_code
+        body["requestId"] = self.request_id
+        body["timestamp"] = jsonutil.iso_utc(self.ctx.clock())
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 15.5.6
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Request-ID", self.request_id)
+        self.finish(jsonutil.dumps(body))
+
+
+
+@tornado.web.stream_request_body
+class BaseHandler(AuthMixin, tornado.web.RequestHandler):
+    # Per-handler body limit override (uploads use their own smaller one).
+    max_body_bytes: ClassVar[int | None] = None
+    # OpenAPI description per method, read by apis/openapi.py:
+    #   {"get": {"summary": ..., "query": {...}, "body": Model, "response": Model, "status": 200}}
+    api_doc: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    # ---- wiring -----------------------------------------------------------------
+    def initialize(self, route: str | None = None, **_: Any) -> None:
+        self._route_template = route or self.request.path
+        self.ctx.in_flight.add(self)
+
+    def on_finish(self) -> None:
+        self.ctx.in_flight.discard(self)
+
+    def on_connection_close(self) -> None:
+        self.ctx.in_flight.discard(self)
+
+    # ---- request lifecycle --------------------------------------------------------
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Cache-Control", "no-store")
+        # clear() runs again before an error answer; request_id keeps the first id.
+        self.set_header("X-Request-ID", self.request_id)
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.ctx.settings.cors_origins:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Vary", "Origin")
+            self.set_header("Access-Control-Expose-Headers", "X-Request-ID, ETag, Location, Retry-After")
+
+    async def prepare(self) -> None:
+        self._body_chunks: list[bytes] = []
+        if self.ctx.extras.get("stopping"):
+            # Shutting down (main.shutdown): only requests already in flight are finished.
+            raise ServiceUnavailable("The server is restarting; try again in a moment",
+                                     headers={"Retry-After": "1", "Connection": "close"})
+        limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
+        if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # Streaming handlers may lower Tornado's own limit here; it is the backstop
+            # for bodies that lie about or omit Content-Length.
+            self.request.connection.set_max_body_size(limit)
+            length = self.request.headers.get("Content-Length")
+            if length is not None:
+                try:
+                    declared = int(length)
+                except ValueError:
+                    raise ValidationFailed("Content-Length is not a number") from None
+                if declared > limit:
+                    raise PayloadTooLarge(
+                        f"Request body is {declared} bytes; the limit is {limit} bytes"
+                    )
+        if self.request.method == "OPTIONS":
+            return
+        if self.request.method not in self.allowed_methods():
+            # 405 (with Allow), not the 403 of an undeclared permission: the method does not exist here.
+            raise tornado.web.HTTPError(405)
+        await self.check_access(self.request.method or "GET")
+        if unstorable_text(list(self.path_kwargs.values()) + list(self.path_args)):
+            raise NotFound("No such resource")  # no id or name contains NUL (PostgreSQL could not even look)
+
+    def data_received(self, chunk: bytes) -> None:
+        # Tornado enforces the size set in prepare() (also for chunked bodies) and
+        # closes the connection past it; once we have answered, the rest is dropped.
+        if not self._finished:
+            self._body_chunks.append(chunk)
+
+    @property
+    def body(self) -> bytes:
+        if self._body_chunks:
+            self.request.body = b"".join(self._body_chunks)
+            self._body_chunks = []
+        return self.request.body
+
+    async def options(self, *args: Any, **kwargs: Any) -> None:
+        self.set_header("Access-Control-Allow-Methods", CORS_ALLOWED_METHODS)
+        self.set_header("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS)
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
 
     # ---- input ----------------------------------------------------------------------
     def json_body(self) -> Any:
@@ -365,55 +458,6 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         return await self.ctx.run_blocking(fn, *args, **kw)
-
-    # ---- errors ---------------------------------------------------------------------
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, DomainError):
-            if self._finished:
-                return
-            self.send_error(e.status_code, exc_info=(type(e), e, e.__traceback__))
-            return
-        super()._handle_request_exception(e)
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, (DomainError, tornado.web.HTTPError)):
-            return  # expected outcomes; the access log line records the status
-        log.error("unhandled error [request %s] %s %s", self._request_id, self.request.method,
-                  self.request.path, exc_info=(typ, value, tb))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        # Every error answer repeats CORS and security headers set in set_default_headers.
-        body: dict[str, Any] = {"success": False, "data": {}, "errors": []}
-        if isinstance(exc, DomainError):
-            status_code = exc.status_code
-            body["data"] = exc.data or {}
-            body["errors"] = list(exc.errors)
-            body["errorCode"] = exc.error_code
-            if exc.field_errors:
-                body["fieldErrors"] = exc.field_errors
-            body.update(exc.extra)
-            for name, value in exc.headers.items():
-                self.set_header(name, value)
-        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
-            body["errorCode"] = HTTP_ERROR_CODES.get(status_code, "BAD_REQUEST")
-            reason = exc.log_message if exc.log_message and "%" not in exc.log_message else None
-            body["errors"] = [reason or httputil.responses.get(status_code, "Bad request")]
-        else:
-            status_code = 500 if status_code < 500 or not isinstance(exc, tornado.web.HTTPError) \
-                else status_code
-            body["errorCode"] = "INTERNAL_ERROR" if status_code == 500 else \
-                HTTP_ERROR_CODES.get(status_code, "INTERNAL_ERROR")
-            body["errors"] = ["An internal error occurred; quote the request id when reporting it"]
-        body["statusCode"] = status_code
-        body["requestId"] = self._request_id
-        body["timestamp"] = jsonutil.iso_utc(self.ctx.clock())
-        if status_code == 405:
-            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 15.5.6
-        self.set_status(status_code)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(jsonutil.dumps(body))
 
     # ---- logging --------------------------------------------------------------------
     def route_template(self) -> str:
