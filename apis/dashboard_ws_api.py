@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import tornado.websocket
 
 from apis import jsonutil
-from apis.base import AuthMixin
+from apis.access import AuthMixin
 from context import AppContext
 from orm.controllers.reports import sales_reports
 from orm.domain import security

@@ -1,5 +1,5 @@
 """One authentication path: the dashboard WebSocket shares BaseHandler's token -> principal ->
-permission code and error envelope (apis.base.AuthMixin), closes when its login ends, and a
+permission code and error envelope (apis.access.AuthMixin), closes when its login ends, and a
 handler naming an unknown permission fails when its module loads."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from apis import jsonutil
-from apis.base import AuthMixin, BaseHandler
+from apis.access import AuthMixin
+from apis.base import BaseHandler
 from services.event_bus import event_bus_for
 from tests import test_reports_support as support
 from tests.test_ws_dashboard import WAIT, connect, receive, sockets
