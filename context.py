@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orm.db import read_unit_of_work, unit_of_work
+from orm.db import Event, unit_of_work_events
 from services.registry import ServiceRegistry
 from settings import Settings
 
@@ -73,18 +73,27 @@ class AppContext:
     in_flight: set[Any] = field(default_factory=set)
 
     async def run_db(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """One unit of work (session + transaction) on the DB executor, off the IOLoop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.db_pool, lambda: unit_of_work(self.session_factory, fn, *args, **kw)
-        )
+        """One unit of work (session + transaction) on the DB executor, off the IOLoop.
+
+        The events it raised (orm.db.events) are published once, after commit; never when it failed."""
+        return await self._run_unit(fn, False, args, kw)
 
     async def run_db_read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """A unit of work that normally only reads (SQLite: no up-front write lock)."""
+        return await self._run_unit(fn, True, args, kw)
+
+    async def _run_unit(self, fn: Callable[..., T], read_only: bool, args: tuple[Any, ...],
+                        kw: dict[str, Any]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.db_pool, lambda: read_unit_of_work(self.session_factory, fn, *args, **kw)
-        )
+        result, raised = await loop.run_in_executor(
+            self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw))
+        self.publish(raised)
+        return result
+
+    def publish(self, raised: list[Event]) -> None:
+        """Committed events to the live-event bus (services/event_bus.py)."""
+        for event in raised:
+            self.event_bus.publish(event.message())
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """CPU-bound or blocking non-DB work (bcrypt, Pillow, SMTP) off the IOLoop."""

@@ -1,4 +1,4 @@
-"""The one BaseHandler: envelope, errors, body parsing, auth in prepare(), run_db().
+"""The one BaseHandler: envelope, body parsing, auth in prepare() (apis/access.py), run_db().
 
 Deny by default: a handler either sets `allow_unauthenticated = True` or
 declares, per HTTP method, the permission it needs in `permissions`:
@@ -13,7 +13,6 @@ refused with 403 (and `tests/test_route_security.py` fails on it).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -21,21 +20,19 @@ import pydantic
 import tornado.web
 from tornado import httputil
 
+from apis.access import AUTHENTICATED as AUTHENTICATED  # re-exported: handlers name it with their permissions
+from apis.access import AuthMixin
 from context import AppContext
 from orm.controllers.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page
 from orm.domain import jsonenc
 from orm.domain.errors import (
-    DomainError,
     InvalidJSON,
     NotFound,
     PayloadTooLarge,
-    PermissionDenied,
     ServiceUnavailable,
-    Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from orm.domain.principal import Principal
 
 if TYPE_CHECKING:
     from orm.controllers.menu.catalogue import CatalogueCache
@@ -47,25 +44,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
-log = logging.getLogger("cafepos.api")
 access_log = logging.getLogger("cafepos.access")
 
-AUTHENTICATED = "@authenticated"
 CORS_ALLOWED_HEADERS = "Content-Type, Authorization, Idempotency-Key, X-Request-ID"
 CORS_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-HTTP_ERROR_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "RATE_LIMITED",
-    503: "SERVICE_UNAVAILABLE",
-}
-MAX_REQUEST_ID_LEN = 128
 MAX_PAGE_NUMBER = 1_000_000_000
 
 
@@ -115,16 +97,12 @@ def validation_error_from(exc: pydantic.ValidationError) -> ValidationFailed:
 
 
 @tornado.web.stream_request_body
-class BaseHandler(tornado.web.RequestHandler):
-    allow_unauthenticated: ClassVar[bool] = False
-    permissions: ClassVar[dict[str, Any]] = {}
+class BaseHandler(AuthMixin, tornado.web.RequestHandler):
     # Per-handler body limit override (uploads use their own smaller one).
     max_body_bytes: ClassVar[int | None] = None
     # OpenAPI description per method, read by apis/openapi.py:
     #   {"get": {"summary": ..., "query": {...}, "body": Model, "response": Model, "status": 200}}
     api_doc: ClassVar[dict[str, dict[str, Any]]] = {}
-    # Set by handlers whose answer is not the JSON envelope (CSV, images, receipts).
-    _principal: Principal | None = None
 
     # ---- wiring -----------------------------------------------------------------
     def initialize(self, route: str | None = None, **_: Any) -> None:
@@ -136,10 +114,6 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self.ctx.in_flight.discard(self)
-
-    @property
-    def ctx(self) -> AppContext:
-        return self.application.settings["ctx"]
 
     # The process's shared objects (built by main.make_context), typed.
     @property
@@ -166,16 +140,6 @@ class BaseHandler(tornado.web.RequestHandler):
     def metrics(self) -> AppMetrics:
         return self.ctx.metrics
 
-    @property
-    def principal(self) -> Principal:
-        """The signed-in user; only valid on authenticated handlers."""
-        if self._principal is None:
-            raise Unauthorized("Authentication required")
-        return self._principal
-
-    def get_current_user(self) -> Principal | None:
-        return self._principal
-
     # ---- request lifecycle --------------------------------------------------------
     def set_default_headers(self) -> None:
         self.clear_header("Server")
@@ -183,25 +147,13 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Cache-Control", "no-store")
-        if not getattr(self, "_request_id", None):
-            # clear() runs again before an error answer; keep the first id.
-            self._request_id = self._pick_request_id()
-        self.set_header("X-Request-ID", self._request_id)
+        # clear() runs again before an error answer; request_id keeps the first id.
+        self.set_header("X-Request-ID", self.request_id)
         origin = self.request.headers.get("Origin")
         if origin and origin in self.ctx.settings.cors_origins:
             self.set_header("Access-Control-Allow-Origin", origin)
             self.set_header("Vary", "Origin")
             self.set_header("Access-Control-Expose-Headers", "X-Request-ID, ETag, Location, Retry-After")
-
-    def _pick_request_id(self) -> str:
-        given = self.request.headers.get("X-Request-ID", "")
-        if given and len(given) <= MAX_REQUEST_ID_LEN and given.isprintable():
-            return given
-        return uuid.uuid4().hex
-
-    @property
-    def request_id(self) -> str:
-        return self._request_id
 
     async def prepare(self) -> None:
         self._body_chunks: list[bytes] = []
@@ -229,22 +181,9 @@ class BaseHandler(tornado.web.RequestHandler):
         if self.request.method not in self.allowed_methods():
             # 405 (with Allow), not the 403 of an undeclared permission: the method does not exist here.
             raise tornado.web.HTTPError(405)
-        if not self.ctx.schema_ready and not self.allow_unauthenticated:
-            raise ServiceUnavailable("The database is not available yet; try again shortly")
-        if self.allow_unauthenticated:
-            await self.authenticate_optional()
-        else:
-            await self.authenticate()
-            self.authorize(self.request.method or "GET")
+        await self.check_access(self.request.method or "GET")
         if unstorable_text(list(self.path_kwargs.values()) + list(self.path_args)):
             raise NotFound("No such resource")  # no id or name contains NUL (PostgreSQL could not even look)
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        """Methods this handler implements (the `Allow` header of a 405)."""
-        names = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-        return [m for m in names
-                if getattr(cls, m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())]
 
     def data_received(self, chunk: bytes) -> None:
         # Tornado enforces the size set in prepare() (also for chunked bodies) and
@@ -265,43 +204,6 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Access-Control-Max-Age", "600")
         self.set_status(204)
         self.finish()
-
-    # ---- auth -----------------------------------------------------------------------
-    def bearer_token(self) -> str | None:
-        header = self.request.headers.get("Authorization", "")
-        if header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return None
-
-    async def authenticate(self) -> Principal:
-        token = self.bearer_token()
-        if not token:
-            raise Unauthorized("Authentication required")
-        self._principal = await self.ctx.authenticator(token)
-        return self._principal
-
-    async def authenticate_optional(self) -> None:
-        """Public handlers still learn who is calling when a valid token is sent."""
-        if self.bearer_token():
-            try:
-                await self.authenticate()
-            except DomainError:
-                self._principal = None
-
-    def authorize(self, method: str) -> None:
-        needed = self.permissions.get(method)
-        if needed is None:
-            raise PermissionDenied("This operation is not permitted")
-        if needed == AUTHENTICATED:
-            return
-        options = needed if isinstance(needed, tuple) else (needed,)
-        if not self.principal.has_any(*options):
-            raise PermissionDenied(f"Missing permission: {' or '.join(options)}")
-
-    def require(self, *permissions: str) -> None:
-        """Extra in-handler check (e.g. a discount needs sales.apply_discount)."""
-        if not self.principal.has_any(*permissions):
-            raise PermissionDenied(f"Missing permission: {' or '.join(permissions)}")
 
     # ---- input ----------------------------------------------------------------------
     def json_body(self) -> Any:
@@ -395,55 +297,6 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         return await self.ctx.run_blocking(fn, *args, **kw)
-
-    # ---- errors ---------------------------------------------------------------------
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, DomainError):
-            if self._finished:
-                return
-            self.send_error(e.status_code, exc_info=(type(e), e, e.__traceback__))
-            return
-        super()._handle_request_exception(e)
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, (DomainError, tornado.web.HTTPError)):
-            return  # expected outcomes; the access log line records the status
-        log.error("unhandled error [request %s] %s %s", self._request_id, self.request.method,
-                  self.request.path, exc_info=(typ, value, tb))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        # Every error answer repeats CORS and security headers set in set_default_headers.
-        body: dict[str, Any] = {"success": False, "data": {}, "errors": []}
-        if isinstance(exc, DomainError):
-            status_code = exc.status_code
-            body["data"] = exc.data or {}
-            body["errors"] = list(exc.errors)
-            body["errorCode"] = exc.error_code
-            if exc.field_errors:
-                body["fieldErrors"] = exc.field_errors
-            body.update(exc.extra)
-            for name, value in exc.headers.items():
-                self.set_header(name, value)
-        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
-            body["errorCode"] = HTTP_ERROR_CODES.get(status_code, "BAD_REQUEST")
-            reason = exc.log_message if exc.log_message and "%" not in exc.log_message else None
-            body["errors"] = [reason or httputil.responses.get(status_code, "Bad request")]
-        else:
-            status_code = 500 if status_code < 500 or not isinstance(exc, tornado.web.HTTPError) \
-                else status_code
-            body["errorCode"] = "INTERNAL_ERROR" if status_code == 500 else \
-                HTTP_ERROR_CODES.get(status_code, "INTERNAL_ERROR")
-            body["errors"] = ["An internal error occurred; quote the request id when reporting it"]
-        body["statusCode"] = status_code
-        body["requestId"] = self._request_id
-        body["timestamp"] = jsonenc.iso_utc(self.ctx.clock())
-        if status_code == 405:
-            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 15.5.6
-        self.set_status(status_code)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(jsonenc.dumps(body))
 
     # ---- logging --------------------------------------------------------------------
     def route_template(self) -> str:

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import tornado.websocket
 
-from context import AppContext
-from orm.domain import jsonenc
-from orm.domain.errors import DomainError, PermissionDenied, ServiceUnavailable, Unauthorized, ValidationFailed
-from orm.domain.principal import Principal
+from apis.access import AuthMixin
+from orm.domain import jsonenc, security
+from orm.domain.errors import DomainError, PermissionDenied, Unauthorized, ValidationFailed
 
 log = logging.getLogger("cafepos.ws")
 
@@ -33,30 +31,29 @@ CLOSE_AUTH_EXPIRED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-class DashboardSocket(tornado.websocket.WebSocketHandler):
+class DashboardSocket(AuthMixin, tornado.websocket.WebSocketHandler):
     """Live dashboard metrics over a WebSocket.
 
-    Not a BaseHandler: BaseHandler.prepare() answers with JSON envelopes and reads bodies,
-    which an upgrade request cannot go through.  This handler authenticates itself in get(),
-    before the upgrade, with the same authenticator and permission check (deny by default):
-    the token comes from `?token=` because browsers cannot set headers on WebSocket requests.
-    `permissions` declares what it needs, as on every other handler.
+    Not a BaseHandler (an upgrade request has no body to read and answers no envelope once open),
+    but the same AuthMixin: prepare() runs BaseHandler's token -> principal -> permission check
+    before the upgrade, and a refusal is the same JSON error envelope.  The token may come from
+    `?token=` because browsers cannot set headers on WebSocket requests.
+
+    The socket closes (4401) when its login ends: at once on the bus's "session_revoked" event
+    (logout, revocation, password change, deactivation - from any process), when its access token
+    expires (checked on each push, no database round trip), and at the latest at the periodic
+    re-check (idle expiry, changed permissions: 4403).
     """
 
-    allow_unauthenticated: ClassVar[bool] = False
-    authenticates_itself: ClassVar[bool] = True
     permissions: ClassVar[dict[str, Any]] = {"GET": PERMISSION}
+    token_in_query: ClassVar[bool] = True
 
-    # Read by apis.base.log_request for the access log line, as on BaseHandler.
-    _principal: Principal | None = None
     watch_key: tuple[str | None, str] = (None, "")
     _ready = False
     _pending: list[dict[str, Any]]
     _hello: dict[str, Any] | None = None
-
-    @property
-    def ctx(self) -> AppContext:
-        return self.application.settings["ctx"]
+    _token_exp: int = 0
+    _ended = False
 
     @property
     def ping_interval(self) -> float:
@@ -69,58 +66,52 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
             return True
         return urlsplit(origin).netloc.lower() == self.request.headers.get("Host", "").lower()
 
-    def _token(self) -> str:
-        token = self.get_query_argument("token", "") or ""
-        header = self.request.headers.get("Authorization", "")
-        if not token and header[:7].lower() == "bearer ":
-            token = header[7:].strip()
-        return token
-
-    async def _authenticate(self) -> Principal:
-        token = self._token()
-        if not token:
-            raise Unauthorized("Authentication required: send ?token=<access token>")
-        principal = await self.ctx.authenticator(token)
-        if not principal.has(PERMISSION):
-            raise PermissionDenied(f"Missing permission: {PERMISSION}")
-        return principal
+    async def prepare(self) -> None:
+        await self.check_access("GET")
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         self._ready = False
         self._pending: list[dict[str, Any]] = []
+        token = self.bearer_token() or ""
+        self._token_exp = security.decode_access_token(token, secret=self.ctx.settings.jwt_secret,
+                                                       now=self.ctx.clock())["exp"]
         hub = self.ctx.dashboard_hub
         try:
-            if not self.ctx.schema_ready:
-                raise ServiceUnavailable("The database is not available yet; try again shortly")
-            self._principal = await self._authenticate()
             store_id = (self.get_query_argument("storeId", "") or "").strip() or None
             if store_id is not None and "\x00" in store_id:
                 raise ValidationFailed("storeId: no such store", field_errors={"storeId": "no such store"})
-            self.watch_key = (store_id, self._principal.store_id)
+            self.watch_key = (store_id, self.principal.store_id)
             # Attach before computing the greeting so no event falls between the two; events
             # arriving meanwhile wait in _pending until "hello" has gone out.
             await hub.attach(self)
             self._hello = await hub.metrics(*self.watch_key)  # also refuses an unknown storeId (400)
-        except DomainError as exc:
+        except DomainError:
             hub.detach(self)
-            self._refuse(exc)
-            return
+            raise
         await super().get(*args, **kwargs)
         if self.ws_connection is None:  # the upgrade itself was refused (not a WebSocket request)
             hub.detach(self)
 
-    def _refuse(self, exc: DomainError) -> None:
-        request_id = self.request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        self.set_status(exc.status_code)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("X-Request-ID", request_id)
-        self.finish(jsonenc.dumps({
-            "success": False, "data": {}, "errors": list(exc.errors), "errorCode": exc.error_code,
-            "statusCode": exc.status_code, "requestId": request_id,
-            "timestamp": jsonenc.iso_utc(self.ctx.clock()),
-        }))
+    def ended_by(self, event: dict[str, Any]) -> bool:
+        """Does this "session_revoked" event end this socket's login?"""
+        principal = self._principal
+        if principal is None:
+            return False
+        if event.get("sessionId") is not None:
+            return event["sessionId"] == principal.session_id
+        return event.get("userId") == principal.user_id and event.get("keepSessionId") != principal.session_id
+
+    def close_ended(self) -> None:
+        if not self._ready:  # ended during the upgrade: open() closes it
+            self._ended = True
+            return
+        self.close(CLOSE_AUTH_EXPIRED, "token expired or revoked; reconnect with a fresh token")
 
     def open(self, *args: Any, **kwargs: Any) -> None:
+        if self._ended:
+            self._ready = True
+            self.close_ended()
+            return
         self._send({"type": "hello", "storeId": self.watch_key[0], "metrics": self._hello})
         self._ready = True
         for message in self._pending:
@@ -129,6 +120,9 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
         self._reauth = asyncio.get_running_loop().create_task(self._recheck_token())
 
     def push(self, message: dict[str, Any]) -> None:
+        if self._ready and int(self.ctx.clock().timestamp()) >= self._token_exp:
+            self.close_ended()  # the access token ran out: no database round trip needed to know
+            return
         if self._ready:
             self._send(message)
         else:
@@ -148,9 +142,10 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
         while True:
             await asyncio.sleep(REAUTH_SECONDS)
             try:
-                await self._authenticate()
+                await self.authenticate()
+                self.authorize("GET")
             except Unauthorized:
-                self.close(CLOSE_AUTH_EXPIRED, "token expired or revoked; reconnect with a fresh token")
+                self.close_ended()
                 return
             except PermissionDenied:
                 self.close(CLOSE_FORBIDDEN, f"missing permission {PERMISSION}")

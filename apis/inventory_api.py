@@ -9,7 +9,6 @@ from orm.controllers.inventory import csv_import, forecast, inventory_items, sto
 from orm.controllers.inventory.csv_import import export_rows
 from orm.domain.errors import UnsupportedMediaType, ValidationFailed
 from orm.domain.schemas.inventory import InventoryItemCreate, InventoryItemUpdate, StockAdjustment
-from services.stock_alerts_service import publish_alert_events
 
 LIST_QUERY = {
     "category": {"type": "string"}, "status": {"type": "string", "description": "in_stock|low_stock|out_of_stock|"
@@ -87,7 +86,6 @@ class InventoryAdjustHandler(BaseHandler):
         data = await self.run_db(inventory_items.adjust_stock, self.ctx.settings, self.principal, item_id,
                                  movement_type=body.type, quantity=body.quantity, new_level=body.newLevel,
                                  reason=body.reason, now=self.ctx.clock())
-        publish_alert_events(self.ctx, data.pop("raisedAlerts"))
         self.success(data)
 
 

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from apis.base import BaseHandler, page_from_query
 from apis.order_resources import OrderHistoryOut, OrderOneOut, with_legacy_aliases
-from orm.controllers.inventory import alerts as inventory_alerts
 from orm.controllers.orders import receipt_prints, refunds, sales
 from orm.controllers.orders.receipt_prints import check_format, email_subject, render
 from orm.domain.errors import ServiceUnavailable, ValidationFailed
 from orm.domain.schemas.orders import EmailReceiptRequest, OrderCreate, OrderQuery, RefundCreate, VoidRequest
 from services import metrics
 from services.email_service import EmailDeliveryError, build_message
-from services.stock_alerts_service import publish_alert_events
 
 MAX_KEY_LENGTH = 128
 ORDER_ID = r"(?P<order_id>[^/]+)"
@@ -29,18 +25,7 @@ FORMAT_QUERY = {"format": {"type": "string", "enum": ["text", "html", "escpos", 
 RECEIPT_TYPES = ["text/plain", "text/html", "application/octet-stream", "application/json"]
 
 
-def _with_alerts(fn: Any) -> Any:
-    """Run a controller call and also return the stock alerts it raised (published after commit)."""
-    def unit(session: Session, *args: Any, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
-        result = fn(session, *args, **kw)
-        return result, inventory_alerts.raised_in(session)
-    return unit
-
-
 class OrderHandlerBase(BaseHandler):
-    def publish(self, event: dict[str, Any]) -> None:
-        self.event_bus.publish(event)
-
     async def send_receipt(self, order: dict[str, Any], store: dict[str, Any], fmt: str, *, reprint: bool) -> None:
         content_type, body = render(order, store, fmt, reprint=reprint)
         if content_type == "json":
@@ -76,15 +61,12 @@ class OrdersHandler(OrderHandlerBase):
         body = self.parse(OrderCreate)
         key = self.idempotency_key()
         store_settings = await self.store_settings.get(self.principal.store_id)
-        (order, created), alerts = await self.run_db(
-            _with_alerts(sales.create), self.ctx.settings, body, actor=self.principal,
+        order, created = await self.run_db(
+            sales.create, self.ctx.settings, body, actor=self.principal,
             now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings,
             catalogue_cache=self.catalogue_cache)
         if created:
             metrics.orders_created(self.ctx, order["storeId"], order["total"] - order["tipAmount"])
-            self.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
-                          "orderNumber": order["orderNumber"], "total": order["total"]})
-            publish_alert_events(self.ctx, alerts)
         self.created({"order": order}, location=f"/orders/{order['id']}")
 
     async def get(self) -> None:
@@ -117,13 +99,8 @@ class OrderRefundHandler(OrderHandlerBase):
 
     async def post(self, order_id: str) -> None:
         body = self.parse(RefundCreate)
-        data, alerts = await self.run_db(_with_alerts(refunds.refund_order), order_id, body,
-                                         actor=self.principal, now=self.ctx.clock())
-        refund, order = data["refund"], data["order"]
-        metrics.refunds_issued(self.ctx, order["storeId"], refund["amount"])
-        self.publish({"type": "refund", "storeId": order["storeId"], "orderId": order["id"],
-                      "refundId": refund["id"], "amount": refund["amount"]})
-        publish_alert_events(self.ctx, alerts)
+        data = await self.run_db(refunds.refund_order, order_id, body, actor=self.principal, now=self.ctx.clock())
+        metrics.refunds_issued(self.ctx, data["order"]["storeId"], data["refund"]["amount"])
         self.success(data)
 
 
@@ -136,11 +113,8 @@ class OrderVoidHandler(OrderHandlerBase):
 
     async def post(self, order_id: str) -> None:
         body = self.parse(VoidRequest)
-        data, alerts = await self.run_db(_with_alerts(refunds.void), self.ctx.settings, order_id, body,
-                                         actor=self.principal, now=self.ctx.clock())
-        order = data["order"]
-        self.publish({"type": "void", "storeId": order["storeId"], "orderId": order["id"], "total": order["total"]})
-        publish_alert_events(self.ctx, alerts)
+        data = await self.run_db(refunds.void, self.ctx.settings, order_id, body, actor=self.principal,
+                                 now=self.ctx.clock())
         self.success(data)
 
 

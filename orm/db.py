@@ -5,15 +5,22 @@ The unit of work is one executor job = one Session = one transaction
 it back whole, and retries the whole job a bounded number of times on
 PostgreSQL serialization failures and deadlocks.  Controllers take the
 session; they never create or commit one.
+
+Domain events (a sale, a refund, a raised stock alert) are collected by the
+unit of work: a controller calls `events(session).add(Event(...))`, and the
+events of the attempt that COMMITTED come back from `unit_of_work_events`
+(context.run_db publishes them on the event bus).  A rolled-back attempt's
+events die with its session, so a retried or failed unit never publishes them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -101,6 +108,55 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins.
+EventType = Literal["order", "refund", "void", "alert", "session_revoked"]
+_EVENTS_KEY = "cafepos.events"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened in a unit of work, told to the live dashboard once it committed.
+
+    Keep `data` small (ids and a few numbers): services/event_bus.py caps an event's size.
+    """
+
+    type: EventType
+    store_id: str | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def message(self) -> dict[str, Any]:
+        """The bus message: {type, storeId, **data}."""
+        return {"type": self.type, "storeId": self.store_id, **self.data}
+
+
+class UnitEvents:
+    """The events one unit of work raised so far, in the order they happened."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+
+    def add(self, event: Event, *, first: bool = False) -> None:
+        """`first`: the event that caused the others so far (a sale before the alerts its stock raised)."""
+        if first:
+            self._events.insert(0, event)
+        else:
+            self._events.append(event)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(list(self._events))
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+def events(session: Session) -> UnitEvents:
+    """The event collector of the unit of work `session` belongs to."""
+    collected = session.info.get(_EVENTS_KEY)
+    if collected is None:
+        collected = session.info[_EVENTS_KEY] = UnitEvents()
+    return collected
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if pg_error_code(exc) in RETRYABLE_PG_CODES:
@@ -111,17 +167,20 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-    """Run `fn(session, *args, **kw)` in one transaction; retry the whole job on deadlock."""
-    return _unit_of_work(factory, fn, False, args, kw)
+    """Run `fn(session, *args, **kw)` in one transaction; retry the whole job on deadlock.
+
+    Its events are dropped: a caller that publishes them uses `unit_of_work_events`."""
+    return unit_of_work_events(factory, fn, False, args, kw)[0]
 
 
 def read_unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     """Like unit_of_work for work that normally only reads (no up-front SQLite write lock)."""
-    return _unit_of_work(factory, fn, True, args, kw)
+    return unit_of_work_events(factory, fn, True, args, kw)[0]
 
 
-def _unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], read_only: bool,
-                  args: tuple[Any, ...], kw: dict[str, Any]) -> T:
+def unit_of_work_events(factory: sessionmaker[Session], fn: Callable[..., T], read_only: bool,
+                        args: tuple[Any, ...], kw: dict[str, Any]) -> tuple[T, list[Event]]:
+    """One unit of work -> (its result, the events of the attempt that committed)."""
     token = _read_only.set(read_only)
     try:
         return _run_with_retries(factory, fn, args, kw)
@@ -130,11 +189,14 @@ def _unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], read_onl
 
 
 def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...],
-                      kw: dict[str, Any]) -> T:
+                      kw: dict[str, Any]) -> tuple[T, list[Event]]:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with factory() as session, session.begin():
-                return fn(session, *args, **kw)
+            with factory() as session:
+                with session.begin():
+                    result = fn(session, *args, **kw)
+                # Committed: only now are this attempt's events facts.
+                return result, list(events(session))
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise

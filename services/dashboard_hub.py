@@ -34,6 +34,10 @@ class Watcher(Protocol):
 
     def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
+    def ended_by(self, event: dict[str, Any]) -> bool: ...
+
+    def close_ended(self) -> None: ...
+
 
 class DashboardHub(Service):
     """Fans bus events out to this process's dashboard sockets, with fresh metrics."""
@@ -69,6 +73,11 @@ class DashboardHub(Service):
                                      anchor_store=anchor_store, now=self.ctx.clock())
 
     def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "session_revoked":
+            for socket in [s for s in self.sockets if s.ended_by(event)]:
+                self.detach(socket)
+                socket.close_ended()
+            return
         if event.get("type") not in LIVE_EVENT_TYPES or not self.sockets:
             return
         if self._queue is None:

@@ -1,12 +1,14 @@
 """Live events (orders, refunds, alerts) for the dashboard WebSocket, across server processes.
 
-HOW TO PUBLISH - after your transaction has COMMITTED (never inside it: a
-listener would then read metrics that do not contain the sale yet, or a sale
-that was rolled back):
+HOW TO PUBLISH - raise the event in the unit of work that makes it true; it is
+published once that transaction has COMMITTED (never inside it: a listener
+would then read metrics that do not contain the sale yet, or a sale that was
+rolled back), by AppContext.run_db:
 
-    self.event_bus.publish({"type": "order", "storeId": order["storeId"], "orderId": order["id"],
-                            "orderNumber": order["orderNumber"], "total": order["total"]})
-                            # (a handler; a service has self.ctx.event_bus)
+    events(session).add(Event("order", order.store_id, {"orderId": order.id, ...}))   # orm.db
+
+`publish` below is what run_db calls; call it directly only for news that no
+transaction makes true.
 
 * `type`: "order" (a sale), "refund", "void" or "alert"; `storeId` lets
   sockets watching one store ignore the others (absent = every socket).

@@ -3,7 +3,8 @@ alerts with its stock and expiry date, so alerts appear even when nothing moved 
 coming near, a threshold edited) and disappear when their condition is gone.
 
 Several server processes on one PostgreSQL sweep once per period
-(`inventory_alerts.run_scheduled_sweep`: advisory lock + `job_runs`).
+(`inventory_alerts.run_scheduled_sweep`: advisory lock + `job_runs`).  The alerts it raises reach the
+live dashboard as events of its unit of work (ctx.run_db publishes them after commit).
 """
 
 from __future__ import annotations
@@ -17,19 +18,6 @@ from orm.controllers.inventory.alerts import DEFAULT_SWEEP_MINUTES
 from services.registry import PeriodicService
 
 log = logging.getLogger("cafepos.services.stock_alerts")
-
-
-def publish_alert_events(ctx: AppContext, alerts: list[dict[str, Any]]) -> None:
-    """Tell the live dashboard about newly raised alerts; call it after their transaction committed.
-
-    `alerts` are Alert resources with `storeId` (inventory_alerts.raised_in, the sweep's `raised`).
-    """
-    bus = ctx.event_bus
-    for alert in alerts:
-        # Small events: the dashboard fetches GET /alerts for the rest.
-        bus.publish({"type": "alert", "storeId": alert.get("storeId"), "alertId": alert["id"],
-                     "alertType": alert["type"], "severity": alert["severity"], "title": alert["title"],
-                     "inventoryItemId": alert["inventoryItemId"], "status": alert["status"]})
 
 
 class StockAlertsService(PeriodicService):
@@ -50,7 +38,6 @@ class StockAlertsService(PeriodicService):
         if result["ran"]:
             log.info("stock alert sweep %s: %d raised, %d resolved", result["periodKey"],
                      len(result["raised"]), result["resolved"])
-        publish_alert_events(self.ctx, result["raised"])
 
 
 def create_service(ctx: AppContext) -> StockAlertsService:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.identity import login_guard
 from orm.controllers.stores import store_settings
+from orm.db import Event, events
 from orm.domain import security
 from orm.domain.errors import TokenExpired, Unauthorized
 from orm.domain.principal import Principal
@@ -126,7 +127,10 @@ def revoke_sessions(session: Session, user_id: str, now: datetime, reason: str,
              .values(revoked_at=now, revoked_reason=reason))
     if keep:
         query = query.where(AuthSession.id != keep)
-    return session.execute(query).rowcount or 0
+    ended = session.execute(query).rowcount or 0
+    if ended:
+        events(session).add(Event("session_revoked", None, {"userId": user_id, "keepSessionId": keep}))
+    return ended
 
 
 def effective_permissions(session: Session, user: User) -> frozenset[str]:
@@ -285,6 +289,7 @@ def refresh_session(session: Session, token: str, *, ctx: LoginContext, settings
     if not claimed:
         if login.revoked_at is None:
             login.revoked_at, login.revoked_reason = ctx.now, "refresh_reuse"
+            events(session).add(Event("session_revoked", None, {"userId": login.user_id, "sessionId": login.id}))
         record_failed_login(session, method="refresh", username=user.username, user_id=user.id,
                                            reason="refresh_reuse", ctx=ctx)
         return None
@@ -298,9 +303,11 @@ def refresh_session(session: Session, token: str, *, ctx: LoginContext, settings
 
 def logout(session: Session, session_id: str | None, now: datetime) -> None:
     if session_id:
-        session.execute(update(AuthSession)
-                        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
-                        .values(revoked_at=now, revoked_reason="logout"))
+        ended = session.execute(update(AuthSession)
+                                .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                                .values(revoked_at=now, revoked_reason="logout")).rowcount
+        if ended:
+            events(session).add(Event("session_revoked", None, {"sessionId": session_id}))
 
 
 def validate_session(session: Session, principal: Principal, settings: Settings) -> dict[str, Any]:

@@ -15,8 +15,8 @@ Rules:
 * Actions: acknowledge (active -> acknowledged), dismiss / resolve (open -> dismissed / resolved).
   Repeating an action on an alert already in that state answers the alert unchanged; any other
   transition is a 409.
-* Alerts raised in a transaction are collected in `session.info`; `raised_in(session)`
-  hands them to the caller (for the live dashboard's "alert" events).
+* Every raised alert is an "alert" event of the unit of work (orm.db.events): the live dashboard
+  hears of it once the transaction committed, whoever raised it (a sale, an edit, an import, the sweep).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from orm.column_types import new_id
 from orm.controllers.inventory.rules import is_expired, is_expiring, plain_number, stock_condition, store_today
 from orm.controllers.paging import Page, listing
 from orm.controllers.stores import store_settings
+from orm.db import Event, events
 from orm.domain.errors import Conflict, NotFound, ValidationFailed
 from orm.domain.principal import Principal
 from orm.models.base import DEFAULT_STORE_ID
@@ -50,7 +51,6 @@ from orm.models.model_store import Store
 from settings import Settings
 
 ITEM_CONDITIONS = ("low_stock", "out_of_stock", "expiring")
-RAISED_KEY = "cafepos.raised_alerts"
 SWEEP_JOB = "stock_alert_sweep"
 # Any constant shared by every server process; "CAFE" followed by the issue number.
 SWEEP_LOCK_KEY = 0x43414645_0006
@@ -166,7 +166,10 @@ def raise_alert(session: Session, *, store_id: str, item_id: str | None, alert_t
     except IntegrityError:
         return None  # the partial unique index: already open (maybe by a concurrent transaction)
     data = serialize(alert)
-    session.info.setdefault(RAISED_KEY, []).append({**data, "storeId": store_id})
+    # Small: the dashboard fetches GET /alerts for the rest.
+    events(session).add(Event("alert", store_id, {
+        "alertId": data["id"], "alertType": data["type"], "severity": data["severity"], "title": data["title"],
+        "inventoryItemId": data["inventoryItemId"], "status": data["status"]}))
     return data
 
 
@@ -281,11 +284,6 @@ def run_scheduled_sweep(session: Session, settings: Settings, now: datetime) -> 
     result.update(ran=True, **swept)
     return result
 
-
-def raised_in(session: Session) -> list[dict[str, Any]]:
-    """Alerts raised so far in this unit of work, as Alert resources plus `storeId`
-    (for services.stock_alerts_service.publish_alert_events once the unit of work committed)."""
-    return list(session.info.get(RAISED_KEY, []))
 
 # ---- the HTTP resource ----------------------------------------------------------------------
 

@@ -221,11 +221,11 @@ def update(session: Session, settings: Settings, principal: Principal, item_id: 
 def adjust_stock(session: Session, settings: Settings, principal: Principal, item_id: str, *,
                  movement_type: str, quantity: Decimal | None, new_level: Decimal | None, reason: str,
                  now: datetime) -> dict[str, Any]:
-    """POST /inventory/{id}/adjust -> {item, movement, raisedAlerts} (the HTTP answer drops raisedAlerts)."""
+    """POST /inventory/{id}/adjust -> {item, movement}."""
     movement = stock.adjust(session, principal, item_id, movement_type=movement_type,
                                       quantity=quantity, new_level=new_level, reason=reason, now=now)
     item = get(session, settings, principal, item_id, now)
-    return {"item": item, "movement": movement, "raisedAlerts": alerts.raised_in(session)}
+    return {"item": item, "movement": movement}
 
 
 def deactivate(session: Session, settings: Settings, principal: Principal, item_id: str,

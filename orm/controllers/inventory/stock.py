@@ -265,7 +265,7 @@ def apply_movements(session: Session, *, store_id: str, lines: Sequence[tuple[st
       `allowNegativeStock` for sales.
     * An unknown item id raises NotFound.
     * Crossing into low_stock / out_of_stock raises the alert in the same transaction, and
-      crossing out of it resolves it; `alerts.raised_in(session)` lists what was raised.
+      crossing out of it resolves it; what was raised is an event of the unit (orm.db.events).
     Returns the movement resources, in item id order.
     """
     if movement_type not in MOVEMENT_TYPES:

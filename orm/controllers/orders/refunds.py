@@ -44,6 +44,7 @@ from orm.controllers.orders import journal
 from orm.controllers.orders.sales import load_order, open_shift_id, serialize_order
 from orm.controllers.orders.stock_deduction import put_back_stock
 from orm.controllers.stores import store_settings
+from orm.db import Event, events
 from orm.domain.errors import Conflict, ValidationFailed
 from orm.domain.line_money import LineState, spread_refund, unit_money
 from orm.domain.principal import Principal
@@ -186,7 +187,10 @@ def refund_order(session: Session, order_id: str, body: RefundCreate, *, actor: 
     journal.append_entry(session, store_id=order.store_id, seq=seq, prev_hash=head, entry_type="refund",
                          reference_id=refund.id, content=journal.refund_content(refund), now=now)
     session.flush()
-    return {"order": serialize_order(order), "refund": serialize_refund(refund)}
+    data = {"order": serialize_order(order), "refund": serialize_refund(refund)}
+    events(session).add(Event("refund", order.store_id, {"orderId": order.id, "refundId": refund.id,
+                                                          "amount": data["refund"]["amount"]}), first=True)
+    return data
 
 
 def void(session: Session, settings: Settings, order_id: str, body: VoidRequest, *, actor: Principal,
@@ -211,4 +215,7 @@ def void(session: Session, settings: Settings, order_id: str, body: VoidRequest,
     journal.append_entry(session, store_id=order.store_id, seq=seq, prev_hash=head, entry_type="void",
                          reference_id=order.id, content=journal.void_content(order), now=now)
     session.flush()
-    return {"order": serialize_order(order)}
+    data = {"order": serialize_order(order)}
+    events(session).add(Event("void", order.store_id, {"orderId": order.id, "total": data["order"]["total"]}),
+                        first=True)
+    return data

@@ -47,6 +47,7 @@ from orm.controllers.orders.idempotency import NAME_TAKEN, Identity, earlier_ord
 from orm.controllers.orders.stock_deduction import take_stock
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.controllers.stores import store_settings as stores_store_settings
+from orm.db import Event, events
 from orm.domain import business_days as timewindow
 from orm.domain.checkout import OrderPlan, plan_order
 from orm.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -353,6 +354,9 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
                          same_trip=(_SET_NUMBERS, {"o_id": order.id, "o_receipt": order.receipt_number,
                                                    "o_number": order.order_number}))
     resource["receiptNumber"], resource["orderNumber"] = order.receipt_number, order.order_number
+    # The sale goes out before the stock alerts it raised (take_stock above); a replay raises nothing.
+    events(session).add(Event("order", store_id, {"orderId": order.id, "orderNumber": order.order_number,
+                                                  "total": resource["total"]}), first=True)
     return resource, True
 
 
