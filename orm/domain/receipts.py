@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from datetime import UTC, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-CENTS = Decimal("0.01")
+from orm.domain.business_days import store_zone
+from orm.domain.money import round_money
+
 ZERO = Decimal("0.00")
 PAPER_WIDTH = 42  # Font A columns on 80 mm paper: the default of the `receiptWidth` setting
 MIN_WIDTH = 24
@@ -51,8 +53,7 @@ def _money(value: Any) -> Decimal | None:
     number = _decimal(value)
     if number is None:
         return None
-    cents = number.quantize(CENTS, rounding=ROUND_HALF_UP)
-    return cents if cents else ZERO  # never print "-0.00"
+    return round_money(number)  # half up; never "-0.00"
 
 
 def _quantity(value: Any) -> int | Decimal:
@@ -88,11 +89,8 @@ def _lines(value: Any) -> list[str]:
     return text.split("\n") if text else []
 
 
-def _zone(name: Any) -> ZoneInfo | timezone:
-    try:
-        return ZoneInfo(str(name)) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC  # a bad setting must not stop the till printing
+def _zone(name: Any) -> ZoneInfo:
+    return store_zone(str(name) if name else None)
 
 
 def _parse_time(value: Any) -> datetime | None:
