@@ -33,7 +33,6 @@ from orm.controllers.menu.catalogue import CatalogueCache, with_stock_counts
 from orm.controllers.paging import Page
 from orm.domain.csv_io import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
-from orm.domain.images import delete_image_files
 from orm.domain.schemas.menu import (
     CategoryUpdate,
     MenuItemCreate,
@@ -41,6 +40,7 @@ from orm.domain.schemas.menu import (
     ModifierGroupCreate,
     ModifierGroupUpdate,
 )
+from services.upload_store import delete_image_files
 from settings import Settings
 
 CACHE_ENTRIES = 64

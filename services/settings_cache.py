@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orm.controllers.stores import store_settings
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 
 log = logging.getLogger("cafepos.settings")
 CHECK_INTERVAL_SECONDS = 0.5

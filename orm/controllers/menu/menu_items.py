@@ -36,7 +36,7 @@ from orm.domain.schemas.menu import (
     ModifierGroupCreate,
     ModifierGroupUpdate,
 )
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
 from settings import Settings
 
