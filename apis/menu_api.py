@@ -31,7 +31,7 @@ from orm.controllers.menu import export as menu_export
 from orm.controllers.menu import menu_items
 from orm.controllers.menu.catalogue import CatalogueCache, with_stock_counts
 from orm.controllers.paging import Page
-from orm.domain.csv_io import FieldError, parse_bool
+from orm.domain.csv_cells import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
 from orm.domain.schemas.menu import (
     CategoryUpdate,

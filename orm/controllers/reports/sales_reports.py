@@ -46,7 +46,7 @@ from orm.domain.business_days import (
     resolve_window,
     store_zone,
 )
-from orm.domain.csv_io import write_csv
+from orm.domain.csv_write import write_csv
 from orm.domain.errors import ValidationFailed
 from orm.domain.money import ratio
 from orm.domain.principal import Principal
