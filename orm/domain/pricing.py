@@ -57,7 +57,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from orm.domain.errors import ValidationFailed
-from orm.domain.money import allocate, from_cents, half_up
+from orm.domain.money import allocate, from_cents, half_up, to_cents
 
 MAX_LINES = 200
 
@@ -225,7 +225,7 @@ def _discount_cents(discount: Discount | None, subtotal: int) -> int:
         return 0
     if discount.kind == "percent":
         return half_up(subtotal * Fraction(discount.value) / 100)
-    return _cents_exact(discount.value)
+    return to_cents(discount.value)  # validated: a whole number of cents
 
 
 # --- validation ------------------------------------------------------------
@@ -258,10 +258,6 @@ def _exact(value: object, field: str) -> Fraction | None:
     if isinstance(value, Decimal) and not value.is_finite():
         return None
     return Fraction(value)
-
-
-def _cents_exact(value: Decimal | int) -> int:
-    return int(Fraction(value) * 100)
 
 
 def _money_cents(
