@@ -19,8 +19,8 @@ from tornado import httputil
 from context import AppContext
 from orm.domain import jsonenc
 from orm.domain.errors import DomainError, PermissionDenied, ServiceUnavailable, Unauthorized
+from orm.domain.permissions import PERMISSIONS
 from orm.domain.principal import Principal
-from orm.models.permissions_catalog import PERMISSIONS
 
 log = logging.getLogger("cafepos.api")
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from apis.base import BaseHandler, page_from_query
 from apis.users_api import bool_query
 from orm.controllers.identity import audit_log
 from orm.controllers.identity.audit_log import AttemptFilter, ChangeFilter
-from orm.domain.business_days import is_date_only, parse_bound
+from orm.domain.business_days import UTC_ZONE, parse_bound  # audit times: UTC unless an offset is given
 from orm.domain.errors import ValidationFailed
 
 TIME_QUERY = {
@@ -17,7 +16,6 @@ TIME_QUERY = {
     "to": {"type": "string", "description": "ISO date (that whole day) or datetime, inclusive"},
     "page": {"type": "integer"}, "perPage": {"type": "integer"},
 }
-UTC_ZONE = ZoneInfo("UTC")  # audit times are UTC unless an offset is given
 ATTEMPT_QUERY = {**TIME_QUERY, "username": {"type": "string"}, "method": {"type": "string"},
                  "address": {"type": "string"}}
 
@@ -27,8 +25,7 @@ def instant_query(handler: BaseHandler, name: str, *, end: bool) -> datetime | N
     raw = (handler.get_query_argument(name, "") or "").strip()
     if not raw:
         return None
-    moment = parse_bound(raw, name, UTC_ZONE, is_end=end)
-    return moment + timedelta(microseconds=1) if end and not is_date_only(raw) else moment
+    return parse_bound(raw, name, UTC_ZONE, is_end=end)
 
 
 def _text(handler: BaseHandler, name: str) -> str | None:

@@ -18,9 +18,8 @@ from orm.controllers.menu import export as menu_export
 from orm.controllers.menu import menu_items
 from orm.controllers.menu.listing_cache import menu_page
 from orm.domain import jsonenc
-from orm.domain.csv_io import FieldError, parse_bool
+from orm.domain.csv_cells import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
-from orm.domain.images import delete_image_files
 from orm.domain.schemas.menu import (
     CategoryUpdate,
     MenuItemCreate,
@@ -28,6 +27,7 @@ from orm.domain.schemas.menu import (
     ModifierGroupCreate,
     ModifierGroupUpdate,
 )
+from services.upload_store import delete_image_files
 
 LIST_QUERY = {
     "category": {"type": "string", "description": "category name (case-insensitive)"},

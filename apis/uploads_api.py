@@ -17,13 +17,8 @@ from typing import Any
 from apis.base import BaseHandler
 from orm.controllers.menu import menu_items
 from orm.domain.errors import DomainError, NotFound, ValidationFailed
-from orm.domain.images import (
-    content_type_for,
-    delete_image_files,
-    process_image,
-    resolve_upload_path,
-    store_image,
-)
+from orm.domain.images import content_type_for, process_image
+from services.upload_store import delete_image_files, resolve_upload_path, store_image
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and small form fields
 MAX_BULK_FILES = 10  # the whole body is held in memory: 10 x 5 MB at most

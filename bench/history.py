@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
 from orm.db import normalise_url
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 
 HISTORY_TERMINALS = ("HIST-1", "HIST-2")
 STAFF = ("admin", "manager", "cashier", "trainee")

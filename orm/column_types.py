@@ -3,32 +3,20 @@
 SQLite has no decimal type, so money is stored as integer cents and stock
 quantities as integer thousandths of their unit.  SQL sums and
 `qty = qty + :delta` therefore stay exact on both databases; the conversion
-to `Decimal` happens here, at the model boundary, and nowhere else.
+to `Decimal` happens here, at the model boundary (by orm.domain.money's exact
+`to_minor`/`from_minor`).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.types import TypeDecorator
 
-CENT = Decimal("0.01")
-MILLI = Decimal("0.001")
-
-
-def to_minor(value: Decimal | int | str, scale: int) -> int:
-    """Decimal -> integer units of 1/scale, refusing values that would lose digits."""
-    try:
-        d = Decimal(value)
-    except (InvalidOperation, TypeError) as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
-    scaled = d * scale
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more precision than 1/{scale}")
-    return int(scaled)
+from orm.domain.money import from_minor, to_minor
 
 
 class Money(TypeDecorator):
@@ -41,7 +29,7 @@ class Money(TypeDecorator):
         return None if value is None else to_minor(value, 100)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else (Decimal(int(value)) / 100).quantize(CENT)
+        return None if value is None else from_minor(value, 100)
 
 
 class Quantity(TypeDecorator):
@@ -54,7 +42,7 @@ class Quantity(TypeDecorator):
         return None if value is None else to_minor(value, 1000)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else (Decimal(int(value)) / 1000).quantize(MILLI)
+        return None if value is None else from_minor(value, 1000)
 
 
 class UnitCost(TypeDecorator):
@@ -67,7 +55,7 @@ class UnitCost(TypeDecorator):
         return None if value is None else to_minor(value, 10_000)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else (Decimal(int(value)) / 10_000).quantize(Decimal("0.0001"))
+        return None if value is None else from_minor(value, 10_000)
 
 
 class Rate(TypeDecorator):
@@ -82,7 +70,7 @@ class Rate(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return (Decimal(int(value)) / 100_000).normalize() if value else Decimal("0")
+        return from_minor(value, 100_000).normalize() if value else Decimal("0")
 
 
 class UTCDateTime(TypeDecorator):
@@ -113,10 +101,6 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def money(value: Decimal | int | str) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 UUID_LEN = 36

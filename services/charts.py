@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from PIL import Image, ImageDraw, ImageFont
 
 from orm.domain.errors import ValidationFailed
+from orm.domain.money import format_money
 
 BACKGROUND = (255, 255, 255)
 BAR_COLOR = (37, 99, 235)
@@ -18,11 +19,10 @@ GRID_COLOR = (225, 225, 225)
 TEXT_COLOR = (30, 30, 30)
 MIN_SIZE = (240, 120)
 MAX_SIZE = (4000, 4000)
-CENT = Decimal("0.01")
 
 
 def _money(value: Decimal, currency: str) -> str:
-    return f"{currency} {value.quantize(CENT, rounding=ROUND_HALF_UP):,}"
+    return format_money(value, currency)
 
 
 def _totals(hourly: Sequence[tuple[int, Decimal]]) -> list[Decimal]:

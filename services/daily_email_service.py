@@ -20,9 +20,9 @@ import socket
 import uuid
 from datetime import time, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from orm.controllers.reports import report_runs, sales_reports
+from orm.domain.business_days import store_zone
 from services.daily_summary_email import send_summary
 from services.registry import PeriodicService
 
@@ -64,7 +64,7 @@ class DailyEmailService(PeriodicService):
         if not schedule["recipients"]:
             return False
         now = self.ctx.clock()
-        local = now.astimezone(ZoneInfo(schedule["timezone"]))
+        local = now.astimezone(store_zone(schedule["timezone"]))
         if local.time().replace(tzinfo=None) < time.fromisoformat(schedule["time"]):
             return False
         store_id, day = schedule["storeId"], local.date()

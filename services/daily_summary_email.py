@@ -17,6 +17,7 @@ from orm.controllers.reports import sales_reports
 from orm.controllers.reports.sql import percent_change
 from orm.controllers.stores import store_settings
 from orm.domain.errors import DomainError, ServiceUnavailable, ValidationFailed
+from orm.domain.money import format_money
 from services.charts import hour_label, hourly_sales_chart
 from services.email_service import EmailDeliveryError, build_message
 
@@ -35,7 +36,7 @@ class EmailNotDelivered(DomainError):
 
 
 def _money(value: Decimal, currency: str) -> str:
-    return f"{currency} {value:,.2f}"
+    return format_money(value, currency)
 
 
 def _amount(value: Decimal | int) -> str:

@@ -23,7 +23,7 @@ import logging
 import os
 import re
 import tempfile
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from log_config import route_template
+from orm.domain.money import cents_half_up
 from services.registry import Service
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class AppMetrics(Service):
 
 
 def _cents(amount: Decimal) -> int:
-    return int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return cents_half_up(Decimal(amount))
 
 
 def orders_created(ctx: AppContext, store_id: str, revenue: Decimal) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orm.controllers.stores import store_settings
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 
 if TYPE_CHECKING:
     from context import AppContext

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from orm.controllers.inventory import inventory_items
+from orm.domain.permissions import BUILTIN_ROLES
 from orm.domain.principal import Principal
 from orm.domain.schemas.inventory import InventoryItemCreate
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
-from orm.models.permissions_catalog import BUILTIN_ROLES
 from settings import Settings
 from tests.conftest import run_unit
 from tests.support import suite_now

@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from main import make_app
+from orm.domain.permissions import ROLE_IDS
 from orm.models.model_identity import AuthSession, LoginAttempt, RateLimitHit, RefreshToken, User
-from orm.models.permissions_catalog import ROLE_IDS
 from tests.conftest import TEST_JWT_SECRET
 from tests.identity_support import FakeClock, attempts, count, live_sessions, make_user, user_id
 from tests.support import Client, RunningServer

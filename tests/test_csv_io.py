@@ -4,19 +4,10 @@ from enum import Enum
 
 import pytest
 
-from orm.domain.csv_io import (
-    UTF8_BOM,
-    CsvRow,
-    FieldError,
-    RowErrors,
-    find_duplicates,
-    parse_bool,
-    parse_decimal,
-    parse_int,
-    read_csv,
-    rows_from_json,
-    write_csv,
-)
+from orm.domain.csv_cells import FieldError, RowErrors, parse_bool, parse_decimal, parse_int
+from orm.domain.csv_dialect import UTF8_BOM
+from orm.domain.csv_io import CsvRow, find_duplicates, read_csv, rows_from_json
+from orm.domain.csv_write import write_csv
 from orm.domain.errors import ValidationFailed
 
 MENU_COLUMNS = (

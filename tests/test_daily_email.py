@@ -26,7 +26,7 @@ from PIL import Image
 
 from main import make_app
 from orm.controllers.reports import report_runs
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from services.daily_email_service import STALE_AFTER, DailyEmailService
 from settings import Settings
 from tests import test_reports_support as support

@@ -20,13 +20,8 @@ from orm.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from orm.domain.images import (
-    content_type_for,
-    delete_image_files,
-    process_image,
-    resolve_upload_path,
-    store_image,
-)
+from orm.domain.images import content_type_for, process_image
+from services.upload_store import delete_image_files, resolve_upload_path, store_image
 
 PILLOW_NAME = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 PAYLOADS = (b"<html><script>alert(1)</script>", b"PK\x03\x04", b"evil.txt")

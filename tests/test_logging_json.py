@@ -7,7 +7,7 @@ import json
 import logging
 
 from log_config import redact, setup_logging
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 
 PASSWORD = "password123"
 

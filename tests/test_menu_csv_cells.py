@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from orm.domain.csv_io import FieldError
+from orm.domain.csv_cells import FieldError
 from orm.domain.menu_csv_cells import (
     GroupCell,
     ModifierCell,

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tornado.testing import bind_unused_port
 
 from main import make_app
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from services import metrics
 from services.email_service import EmailDeliveryError, build_message
 from services.registry import PeriodicService

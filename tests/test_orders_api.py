@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from apis.order_resources import with_legacy_aliases
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from tests.support import suite_now
 from tests.test_orders_support import CARD, cafe_fixture, cash, line, pastries_left, row_counts, stock_levels  # noqa: F401
 

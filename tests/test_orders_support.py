@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.menu import menu_items
 from orm.domain.schemas.menu import MenuItemCreate
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import (

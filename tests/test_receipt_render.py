@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from orm.domain.receipts import (
-    receipt_json,
-    render_escpos,
-    render_html,
-    render_text,
-)
+from orm.domain.receipt_escpos import render_escpos
+from orm.domain.receipt_html import render_html
+from orm.domain.receipt_text import render_text
+from orm.domain.receipts import receipt_json
 
 ESC_INIT = b"\x1b@"
 CODEPAGE_CP858 = b"\x1bt\x13"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from orm.domain.receipts import render_escpos, render_text
+from orm.domain.receipt_escpos import render_escpos
+from orm.domain.receipt_text import render_text
 from tests.test_orders_support import cafe_fixture, cash, line  # noqa: F401
 from tests.test_receipt_render import STORE, make_order
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from main import make_app
 from orm.controllers.reports import rollup
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_reports import ReportRollupDay, ReportRollupSales, ReportRollupState
 from services.report_rollup_service import ReportRollupService
 from tests import test_reports_support as support

@@ -22,6 +22,7 @@ from orm.domain.errors import ValidationFailed
 from tests.support import suite_now
 
 BERLIN = ZoneInfo("Europe/Berlin")
+MICROSECOND = timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize("day, hours", [(date(2026, 10, 25), 25), (date(2026, 3, 29), 23), (date(2026, 10, 26), 24)])
@@ -53,8 +54,9 @@ def test_buckets_follow_the_zones_offsets() -> None:
 def test_bounds_dates_datetimes_and_naive_local_times() -> None:
     assert parse_bound("2026-10-25", "start_date", BERLIN, is_end=False) == datetime(2026, 10, 24, 22, tzinfo=UTC)
     assert parse_bound("2026-10-25", "end_date", BERLIN, is_end=True) == datetime(2026, 10, 25, 23, tzinfo=UTC)
+    # A date-time end bound includes its instant and comes back exclusive (the one end-bound rule).
     assert parse_bound("2026-10-25T08:00:00Z", "end_date", BERLIN, is_end=True) == \
-        datetime(2026, 10, 25, 8, tzinfo=UTC)
+        datetime(2026, 10, 25, 8, tzinfo=UTC) + MICROSECOND
     assert parse_bound("2026-10-25T08:00:00+05:30", "x", BERLIN, is_end=False) == \
         datetime(2026, 10, 25, 2, 30, tzinfo=UTC)
     assert parse_bound("2026-10-26T08:00", "x", BERLIN, is_end=False) == datetime(2026, 10, 26, 7, tzinfo=UTC)
@@ -79,12 +81,13 @@ def test_default_window_is_month_to_date_and_previous_period_has_as_many_days() 
 def test_datetime_windows_compare_with_the_same_duration_before() -> None:
     w = resolve_window("2026-10-25T06:00:00Z", "2026-10-25T10:00:00Z", BERLIN, suite_now())
     assert not w.day_aligned
-    assert w.previous() == Window(datetime(2026, 10, 25, 2, tzinfo=UTC), w.start, BERLIN)
+    # 06:00..10:00 inclusive: 4 h and the instant 10:00 itself.
+    assert w.previous() == Window(datetime(2026, 10, 25, 2, tzinfo=UTC) - MICROSECOND, w.start, BERLIN)
 
 
 @pytest.mark.parametrize("start, end, field", [
     ("2026-10-27", "2026-10-20", "end_date"),
-    ("2026-10-27T10:00:00Z", "2026-10-27T10:00:00Z", "end_date"),
+    ("2026-10-27T10:00:00Z", "2026-10-27T09:59:59.999999Z", "end_date"),
     ("2020-01-01", "2026-10-27", "start_date"),
 ])
 def test_bad_windows(start, end, field) -> None:

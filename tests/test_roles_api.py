@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from orm.domain.permissions import BUILTIN_ROLES, PERMISSIONS, ROLE_IDS
 from orm.models.model_identity import AuditChange, Role, RolePermission, User
-from orm.models.permissions_catalog import BUILTIN_ROLES, PERMISSIONS, ROLE_IDS
 from tests.conftest import run_unit
 from tests.identity_support import count, counts, make_role, make_user
 

@@ -19,7 +19,7 @@ from orm.controllers.menu import menu_items
 from orm.controllers.menu import revision as menu_revision
 from orm.controllers.menu.catalogue import CatalogueCache
 from orm.domain.schemas.menu import MenuItemUpdate
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from tests.conftest import run_unit
 from tests.support import PG_URL
 from tests.test_orders_support import CARD, cafe_fixture, line, stock_levels  # noqa: F401

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from main import make_app
 from orm.controllers.orders import journal
 from orm.controllers.reports import sales_reports
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem, StockAlert, StockMovement
 from orm.models.model_menu import MenuItem

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from main import make_app
 from orm.domain.errors import NotFound
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_identity import AuditChange
 from tests.conftest import ROLES, run_unit
 from tests.support import RunningServer, suite_now

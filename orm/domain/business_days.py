@@ -40,6 +40,7 @@ _SPACED_OFFSET = re.compile(r" ([0-9]{2}(:?[0-9]{2})?)$")
 EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive
+UTC_ZONE = ZoneInfo("UTC")
 OUT_OF_RANGE = f"must be between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
 
 
@@ -89,9 +90,15 @@ def is_date_only(text: str | None) -> bool:
     return bool(text) and _DATE_ONLY.match(text.strip()) is not None  # type: ignore[union-attr]
 
 
-def store_zone(name: str) -> ZoneInfo:
+def store_zone(name: str | None) -> ZoneInfo:
+    """THE store zone lookup: an IANA name -> ZoneInfo; no name (None, "") means UTC.
+
+    An unknown name is always a 400 naming `storeTimezone`, never a silent fall back to UTC
+    (which would count sales on the wrong business day): every path that stores a zone
+    (settings, stores, the environment) validates it, so only a damaged row gets here.
+    """
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(name) if name else UTC_ZONE
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(f"Unknown store time zone {name!r}",
                                field_errors={"storeTimezone": "is not a known IANA time zone"}) from None
@@ -113,7 +120,17 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    """The business day (local calendar date in `zone`) of an aware instant."""
     return instant.astimezone(zone).date()
+
+
+def hour_bounds(day: date, hour: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of local hour `hour` (0-23) of `day`; on DST days an hour the clocks
+    skip is empty and the repeated hour is two hours long."""
+    start = datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+    end = local_midnight(day + timedelta(days=1), zone) if hour == 23 else \
+        datetime.combine(day, time(hour + 1), tzinfo=zone).astimezone(UTC)
+    return start, max(start, end)
 
 
 @dataclass(frozen=True)
@@ -175,11 +192,14 @@ def parse_day(raw: str | None, field: str, zone: ZoneInfo, now: datetime) -> dat
 def parse_bound(raw: str, field: str, zone: ZoneInfo, *, is_end: bool, allow_naive: bool = True) -> datetime:
     """An ISO date or datetime -> UTC instant, in the supported range (else a 400).
 
-    A date means the local midnight starting it - for an end bound the midnight
-    after it, so `end_date=2026-10-25` includes that whole day.  A datetime with
-    an offset (or Z) is taken as is; one without is local time in `zone` (refused
-    when not `allow_naive`).  For a datetime, whether an end bound is inclusive is
-    the caller's rule (`is_date_only` tells the two apart).
+    THE END-BOUND RULE: an end bound is inclusive as written and returned EXCLUSIVE, so every
+    caller filters `start <= t < end`:
+    * a date means its whole local day: a start bound is the local midnight starting it, an
+      end bound the local midnight after it (`end_date=2026-10-25` includes that whole day);
+    * a date-time includes that instant: an end bound is returned 1 microsecond after it (the
+      resolution of the stored times).
+    A date-time with an offset (or Z) is taken as is; one without is local time in `zone`
+    (refused when not `allow_naive`).
     """
     text = raw.strip()
     problem = "must be an ISO date (2026-10-25) or date-time (2026-10-25T08:00:00Z)"
@@ -199,7 +219,8 @@ def parse_bound(raw: str, field: str, zone: ZoneInfo, *, is_end: bool, allow_nai
         if not allow_naive:
             raise ValidationFailed(f"{field} {problem}", field_errors={field: problem})
         parsed = parsed.replace(tzinfo=zone)
-    return check_instant(parsed, field)
+    moment = check_instant(parsed, field)
+    return moment + timedelta(microseconds=1) if is_end else moment
 
 
 def month_start(day: date) -> date:

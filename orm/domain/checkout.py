@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from orm.column_types import money
 from orm.domain.errors import ValidationFailed
 from orm.domain.line_money import rounding_shares
-from orm.domain.pricing import Discount, PricedOrder, PriceLine, allocate, price_order
+from orm.domain.money import allocate, from_cents, round_money, to_cents
+from orm.domain.pricing import Discount, PricedOrder, PriceLine, price_order
 from orm.domain.schemas.orders import OrderCreate, PaymentIn
 
 CASH_INCREMENT = Decimal("0.05")
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -154,21 +153,17 @@ def _line_rate(item: dict[str, Any], order_type: str) -> Decimal:
     return Decimal(rate if rate is not None else item["taxRate"])
 
 
-def _cents(d: Decimal) -> int:
-    return int(d * 100)
-
-
 def paid_totals(priced: PricedOrder) -> list[Decimal]:
     """What each line cost the customer (see the module docstring); adds up to total - tip - rounding."""
-    nets = [_cents(ln.line_total - ln.discount_share) for ln in priced.lines]
+    nets = [to_cents(ln.line_total - ln.discount_share) for ln in priced.lines]
     if priced.tax_mode == "inclusive":
-        return [Decimal(n) / 100 for n in nets]
+        return [from_cents(n) for n in nets]
     out = list(nets)
     for group in priced.tax_breakdown:
         members = [i for i, ln in enumerate(priced.lines) if ln.tax_rate == group.rate]
-        for i, share in zip(members, allocate(_cents(group.tax), [nets[i] for i in members]), strict=True):
+        for i, share in zip(members, allocate(to_cents(group.tax), [nets[i] for i in members]), strict=True):
             out[i] += share
-    return [(Decimal(c) / 100).quantize(CENT) for c in out]
+    return [from_cents(c) for c in out]
 
 
 def settle_payments(payments: Sequence[PaymentIn], total: Decimal) -> list[PlannedPayment]:
@@ -219,12 +214,12 @@ def settle_payments(payments: Sequence[PaymentIn], total: Decimal) -> list[Plann
     left = due_cash
     for a, h, p in zip(amounts, handed, payments, strict=True):
         if p.method == "card":
-            planned.append(PlannedPayment("card", money(a or ZERO), None, ZERO, p.reference or None))
+            planned.append(PlannedPayment("card", round_money(a or ZERO), None, ZERO, p.reference or None))
             continue
         applied = min(h or ZERO, left)
         left -= applied
-        planned.append(PlannedPayment("cash", money(applied), money(h or ZERO), money((h or ZERO) - applied),
-                                      p.reference or None))
+        planned.append(PlannedPayment("cash", round_money(applied), round_money(h or ZERO),
+                                      round_money((h or ZERO) - applied), p.reference or None))
     return planned
 
 
@@ -265,8 +260,8 @@ def plan_order(body: OrderCreate, catalogue: dict[str, dict[str, Any]], store_se
     counted: dict[str, int] = defaultdict(int)
     ingredients: dict[str, Decimal] = defaultdict(Decimal)
     paid = paid_totals(priced)
-    rounding = [(Decimal(c) / 100).quantize(CENT)
-                for c in rounding_shares(_cents(priced.rounding_adjustment), [_cents(p) for p in paid])]
+    shares = rounding_shares(to_cents(priced.rounding_adjustment), [to_cents(p) for p in paid])
+    rounding = [from_cents(c) for c in shares]
     for line, priced_line, paid_total, rounding_share in zip(body.items, priced.lines, paid, rounding, strict=True):
         item = catalogue[line.item_id]
         allowed = _allowed_modifiers(item)

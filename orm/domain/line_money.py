@@ -1,6 +1,6 @@
 """How an order's money is spread over its lines, so per-line figures add up to the order exactly.
 
-Pure integer-cent arithmetic on top of the one allocation (pricing.allocate, largest remainder,
+Pure integer-cent arithmetic on top of the one allocation (money.allocate, largest remainder,
 ties to the earlier part); used by the sale (order_checkout.py), refunds (refund_controller.py)
 and the 0010 migration that back-fills old orders.
 
@@ -25,13 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orm.domain.pricing import allocate
-
-
-def signed_allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """allocate() for a total of either sign (a negative cash rounding)."""
-    parts = allocate(abs(total), weights)
-    return parts if total >= 0 else [-p for p in parts]
+from orm.domain.money import allocate, signed_allocate
 
 
 def rounding_shares(rounding: int, paid: Sequence[int]) -> list[int]:

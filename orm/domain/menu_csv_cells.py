@@ -14,7 +14,7 @@ modifierGroups  the item's shared modifier groups in order, separated by ``;``.
 
 A name containing one of ``\\ ; | [ ] = :`` writes it with a backslash before it
 (``Tea\\: green``). Numbers use the file's decimal mark: ``0,50`` in a file
-separated by semicolons (csv_io.locale_number).
+separated by semicolons (csv_cells.locale_number).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from orm.domain.csv_io import FieldError, locale_number, parse_decimal, parse_int
+from orm.domain.csv_cells import FieldError, locale_number, parse_decimal, parse_int
 from orm.domain.schemas.menu import MAX_DELTA, MAX_QUANTITY, MAX_SELECT
 
 SPECIAL = "\\;|[]=:"

@@ -6,7 +6,7 @@ cents and fractions). The orders controller looks up prices and effective
 tax rates, builds ``PriceLine``s in the order of the request's ``items`` and
 calls ``price_order``.
 
-THE RULE (all amounts in whole cents; half_up = ROUND_HALF_UP to the cent)
+THE RULE (all amounts in whole cents; half_up = ROUND_HALF_UP, money.py's one rounding rule)
 
 1. Line.  unit = unit_price + sum(modifier_deltas), which must be >= 0;
    line_total = unit * quantity.  Inputs are whole cents, so this is exact.
@@ -50,7 +50,6 @@ caller, not bad input, and raises ``TypeError``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -58,6 +57,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from orm.domain.errors import ValidationFailed
+from orm.domain.money import allocate, from_cents, half_up, to_cents
 
 MAX_LINES = 200
 
@@ -180,83 +180,52 @@ def price_order(
             shares[i] = share
         amount = g_gross - g_discount
         if tax_mode == "exclusive":
-            g_tax = _half_up(amount * rate)
+            g_tax = half_up(amount * rate)
             base = amount
         else:
-            g_tax = _half_up(amount * rate / (1 + rate))
+            g_tax = half_up(amount * rate / (1 + rate))
             base = amount - g_tax
         tax_c += g_tax
         rate_decimal = Decimal(lines[members[0]].tax_rate).normalize(_EXACT)
         breakdown.append(
-            TaxGroup(rate=rate_decimal, base=_money(base), tax=_money(g_tax))
+            TaxGroup(rate=rate_decimal, base=from_cents(base), tax=from_cents(g_tax))
         )
 
     due = subtotal - discount_c + (tax_c if tax_mode == "exclusive" else 0)
-    adjustment = _half_up(Fraction(due, inc_c)) * inc_c - due if inc_c else 0
+    adjustment = half_up(Fraction(due, inc_c)) * inc_c - due if inc_c else 0
 
     return PricedOrder(
         lines=tuple(
             PricedLine(
                 key=line.key,
-                unit_price=_money(units[i]),
+                unit_price=from_cents(units[i]),
                 quantity=line.quantity,
-                line_total=_money(totals[i]),
+                line_total=from_cents(totals[i]),
                 tax_rate=Decimal(line.tax_rate),
-                discount_share=_money(shares[i]),
+                discount_share=from_cents(shares[i]),
             )
             for i, line in enumerate(lines)
         ),
         tax_mode=tax_mode,
-        subtotal=_money(subtotal),
-        discount_amount=_money(discount_c),
-        tax_amount=_money(tax_c),
+        subtotal=from_cents(subtotal),
+        discount_amount=from_cents(discount_c),
+        tax_amount=from_cents(tax_c),
         tax_breakdown=tuple(breakdown),
-        tip_amount=_money(tip_c),
-        rounding_adjustment=_money(adjustment),
-        total=_money(due + adjustment + tip_c),
+        tip_amount=from_cents(tip_c),
+        rounding_adjustment=from_cents(adjustment),
+        total=from_cents(due + adjustment + tip_c),
     )
 
 
 # --- arithmetic -----------------------------------------------------------
 
 
-def _half_up(value: Fraction) -> int:
-    """Round to the nearest integer, halves away from zero (ROUND_HALF_UP)."""
-    magnitude = math.floor(abs(value) + Fraction(1, 2))
-    return magnitude if value >= 0 else -magnitude
-
-
-def _money(cents: int) -> Decimal:
-    # The string constructor is exact and context-free; always two places.
-    return Decimal(f"{cents}E-2")
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split `total` (>= 0) cents in proportion to `weights` (>= 0) by largest remainder.
-
-    The one allocation of the code base: discounts over lines (here), tax over lines
-    (order_checkout.py), a line's money over its units and refunds over lines
-    (refund_allocation.py).  Parts add up to `total` exactly; ties go to the earlier part.
-    All weights 0 (or total 0): every part 0.
-    """
-    whole = sum(weights)
-    if total == 0 or whole == 0:
-        return [0] * len(weights)
-    parts = [divmod(total * w, whole) for w in weights]
-    shares = [q for q, _ in parts]
-    left = total - sum(shares)
-    # Ties go to the earlier part, so the result never depends on sort stability quirks.
-    for i in sorted(range(len(parts)), key=lambda k: (-parts[k][1], k))[:left]:
-        shares[i] += 1
-    return shares
-
-
 def _discount_cents(discount: Discount | None, subtotal: int) -> int:
     if discount is None:
         return 0
     if discount.kind == "percent":
-        return _half_up(subtotal * Fraction(discount.value) / 100)
-    return _cents_exact(discount.value)
+        return half_up(subtotal * Fraction(discount.value) / 100)
+    return to_cents(discount.value)  # validated: a whole number of cents
 
 
 # --- validation ------------------------------------------------------------
@@ -289,10 +258,6 @@ def _exact(value: object, field: str) -> Fraction | None:
     if isinstance(value, Decimal) and not value.is_finite():
         return None
     return Fraction(value)
-
-
-def _cents_exact(value: Decimal | int) -> int:
-    return int(Fraction(value) * 100)
 
 
 def _money_cents(
@@ -406,7 +371,7 @@ def _check_discount(
         elif subtotal is not None and cents > subtotal:
             problems.add(
                 "discount.value",
-                f"a fixed discount cannot exceed the subtotal ({_money(subtotal)})",
+                f"a fixed discount cannot exceed the subtotal ({from_cents(subtotal)})",
             )
     else:
         problems.add("discount.type", "must be 'percent' or 'fixed'")

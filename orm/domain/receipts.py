@@ -4,33 +4,27 @@ Pure functions, no database and no HTTP. The orders controller passes the Order
 and Settings resources as plain dicts (camelCase, as in API.md); tax rates are
 fractions as everywhere on the server (0.081 is printed "8.1%"). The API layer
 picks the format. Everything is first normalised by `receipt_json`, and the
-text, HTML and ESC/POS renderers all draw from that one structure, so the
+text (receipt_text.py), HTML (receipt_html.py) and ESC/POS (receipt_escpos.py)
+renderers all draw from that one structure and the wording shared below, so the
 formats cannot drift apart.
 """
 
 from __future__ import annotations
 
-import html
 import unicodedata
-from datetime import UTC, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-CENTS = Decimal("0.01")
+from orm.domain.business_days import store_zone
+from orm.domain.money import round_money
+
 ZERO = Decimal("0.00")
 PAPER_WIDTH = 42  # Font A columns on 80 mm paper: the default of the `receiptWidth` setting
 MIN_WIDTH = 24
 ITEM_INDENT = "    "
-# CP858 is Latin-1 plus the euro sign: covers the café's European names; what
-# it cannot hold prints as "?" instead of python-escpos guessing code pages.
-ESCPOS_CODEPAGE = "CP858"
-DRAWER_PIN = 2
 
-Line = tuple[str, bool]  # (text, emphasised)
-
-
-# --- value normalisation -----------------------------------------------------
 
 def _decimal(value: Any) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -51,8 +45,7 @@ def _money(value: Any) -> Decimal | None:
     number = _decimal(value)
     if number is None:
         return None
-    cents = number.quantize(CENTS, rounding=ROUND_HALF_UP)
-    return cents if cents else ZERO  # never print "-0.00"
+    return round_money(number)  # half up; never "-0.00"
 
 
 def _quantity(value: Any) -> int | Decimal:
@@ -88,11 +81,8 @@ def _lines(value: Any) -> list[str]:
     return text.split("\n") if text else []
 
 
-def _zone(name: Any) -> ZoneInfo | timezone:
-    try:
-        return ZoneInfo(str(name)) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC  # a bad setting must not stop the till printing
+def _zone(name: Any) -> ZoneInfo:
+    return store_zone(str(name) if name else None)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -103,8 +93,6 @@ def _parse_time(value: Any) -> datetime | None:
         moment = moment.replace(tzinfo=UTC)  # API timestamps are UTC
     return moment
 
-
-# --- the structured receipt --------------------------------------------------
 
 def _item(raw: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -192,9 +180,7 @@ def receipt_json(order: dict[str, Any], store: dict[str, Any], *, reprint: bool 
     }
 
 
-# --- wording shared by every format ------------------------------------------
-
-def _fmt(amount: Decimal) -> str:
+def fmt_money(amount: Decimal) -> str:
     return f"{amount:.2f}"
 
 
@@ -205,14 +191,14 @@ def _fmt_rate(rate: Decimal) -> str:
     return f"{percent:.1f}" if percent == percent.to_integral_value() else format(percent.normalize(), "f")
 
 
-def _marks(r: dict[str, Any]) -> list[str]:
+def mark_lines(r: dict[str, Any]) -> list[str]:
     marks = ["*** REPRINT ***", "COPY"] if r["reprint"] else []
     status_mark = {"voided": "*** VOIDED ***", "refunded": "*** REFUNDED ***",
                    "partially_refunded": "*** PARTIALLY REFUNDED ***"}.get(r["status"])
     return marks + ([status_mark] if status_mark else [])
 
 
-def _meta_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+def meta_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     local = datetime.fromisoformat(r["localTime"]) if r["localTime"] else None
     rows = [
         ("Receipt No", r["receiptNumber"]),
@@ -226,16 +212,16 @@ def _meta_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return [(label, str(value)) for label, value in rows if value not in (None, "")]
 
 
-def _item_title(it: dict[str, Any]) -> str:
+def item_title(it: dict[str, Any]) -> str:
     size = f" ({it['size']})" if it["size"] else ""
     return f"{it['quantity']} x {it['productName']}{size}"
 
 
-def _item_details(it: dict[str, Any]) -> list[str]:
-    details = [f"@ {_fmt(it['unitPrice'])}"] if it["quantity"] != 1 and it["unitPrice"] is not None else []
+def item_details(it: dict[str, Any]) -> list[str]:
+    details = [f"@ {fmt_money(it['unitPrice'])}"] if it["quantity"] != 1 and it["unitPrice"] is not None else []
     for mod in it["modifiers"]:
         delta = mod["priceDelta"]
-        details.append(f"+ {mod['name']}" + (f" ({'+' if delta > 0 else ''}{_fmt(delta)})" if delta else ""))
+        details.append(f"+ {mod['name']}" + (f" ({'+' if delta > 0 else ''}{fmt_money(delta)})" if delta else ""))
     if it["notes"]:
         details.append(f"Note: {it['notes']}")
     if it["refundedQuantity"]:
@@ -245,270 +231,46 @@ def _item_details(it: dict[str, Any]) -> list[str]:
 
 def _tax_rows(r: dict[str, Any], inclusive: bool) -> list[tuple[str, str]]:
     prefix = "incl. VAT" if inclusive else "VAT"
-    rows = [(f"{prefix} {_fmt_rate(b['rate'])}% on {_fmt(b['base'])}", _fmt(b["tax"]))
+    rows = [(f"{prefix} {_fmt_rate(b['rate'])}% on {fmt_money(b['base'])}", fmt_money(b["tax"]))
             for b in r["taxBreakdown"]]
     if len(rows) != 1 and r["totals"]["tax"]:
-        rows.append((f"{prefix} total" if rows else prefix, _fmt(r["totals"]["tax"])))
+        rows.append((f"{prefix} total" if rows else prefix, fmt_money(r["totals"]["tax"])))
     return rows
 
 
-def _total_rows(r: dict[str, Any]) -> tuple[list[tuple[str, str]], tuple[str, str], list[tuple[str, str]]]:
+def total_rows(r: dict[str, Any]) -> tuple[list[tuple[str, str]], tuple[str, str], list[tuple[str, str]]]:
     """(rows above TOTAL, the TOTAL row, rows below it)."""
     t = r["totals"]
     inclusive = r["taxMode"] == "inclusive"
-    above = [("Subtotal", _fmt(t["subtotal"]))]
+    above = [("Subtotal", fmt_money(t["subtotal"]))]
     if t["discount"]:
         reason = f" ({r['discountReason']})" if r["discountReason"] else ""
-        above.append((f"Discount{reason}", _fmt(-abs(t["discount"]))))
+        above.append((f"Discount{reason}", fmt_money(-abs(t["discount"]))))
     # Inclusive VAT is information about the total, not something added to it.
     taxes = _tax_rows(r, inclusive)
     above += [] if inclusive else taxes
     if t["tip"]:
-        above.append(("Tip", _fmt(t["tip"])))
+        above.append(("Tip", fmt_money(t["tip"])))
     if t["rounding"]:
-        above.append(("Rounding", _fmt(t["rounding"])))
+        above.append(("Rounding", fmt_money(t["rounding"])))
     label = f"TOTAL {r['currency']}".rstrip()
-    return above, (label, _fmt(t["total"])), taxes if inclusive else []
+    return above, (label, fmt_money(t["total"])), taxes if inclusive else []
 
 
-def _payment_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+def payment_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for p in r["payments"]:
-        rows.append((p["method"].replace("_", " ").capitalize() or "Payment", _fmt(p["amount"])))
+        rows.append((p["method"].replace("_", " ").capitalize() or "Payment", fmt_money(p["amount"])))
         if p["tendered"] is not None:
-            rows.append(("  Tendered", _fmt(p["tendered"])))
+            rows.append(("  Tendered", fmt_money(p["tendered"])))
         if p["change"] is not None and (p["tendered"] is not None or p["change"]):
-            rows.append(("  Change", _fmt(p["change"])))
+            rows.append(("  Change", fmt_money(p["change"])))
         if p["reference"]:
             rows.append((f"  Ref: {p['reference']}", ""))
     if r["totals"]["refunded"]:
-        rows.append(("Refunded", _fmt(-abs(r["totals"]["refunded"]))))
+        rows.append(("Refunded", fmt_money(-abs(r["totals"]["refunded"]))))
     return rows
 
 
-def _paid_in_cash(r: dict[str, Any]) -> bool:
+def paid_in_cash(r: dict[str, Any]) -> bool:
     return any(p["method"] == "cash" for p in r["payments"])
-
-
-# --- plain text ---------------------------------------------------------------
-
-def _cols(text: str) -> int:
-    # East Asian wide characters take two columns on screen and on paper.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _split_cols(word: str, room: int) -> tuple[str, str]:
-    used = 0
-    for cut, ch in enumerate(word):
-        used += _cols(ch)
-        if used > room:
-            cut = max(cut, 1)  # always progress, even if a wide char overflows
-            return word[:cut], word[cut:]
-    return word, ""
-
-
-def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
-    """Greedy word wrap by display columns; a word longer than a line is split."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        while word:
-            start = rest if lines else first
-            line = line or start
-            candidate = line + ("" if line == start else " ") + word
-            if _cols(candidate) <= width:
-                line, word = candidate, ""
-            elif line != start:
-                lines.append(line)
-                line = ""
-            else:
-                head, word = _split_cols(word, width - _cols(line))
-                lines.append(line + head)
-                line = ""
-    if line:
-        lines.append(line)
-    return lines
-
-
-def _pair(label: str, value: str, width: int, first: str = "", rest: str = "  ") -> list[str]:
-    """Label wrapped on the left, value right-aligned on its first line."""
-    if not value:
-        return _wrap(label, width, first, rest)
-    room = width - _cols(value) - 1
-    if room < MIN_WIDTH // 2:
-        return _wrap(label, width, first, rest) + [value.rjust(width)]
-    lines = _wrap(label, room, first, rest) or [""]
-    lines[0] += " " * (width - _cols(lines[0]) - _cols(value)) + value
-    return lines
-
-
-def _center(text: str, width: int) -> list[str]:
-    return [" " * ((width - _cols(ln)) // 2) + ln
-            for para in text.split("\n") for ln in _wrap(para, width)]
-
-
-def _layout(r: dict[str, Any], width: int) -> list[Line]:
-    out: list[Line] = []
-
-    def add(lines: list[str], bold: bool = False) -> None:
-        out.extend((ln, bold) for ln in lines)
-
-    rule, double = "-" * width, "=" * width
-    header = r["header"]
-    add(_center(header["storeName"], width), bold=True)
-    add(_center(header["storeAddress"], width))
-    if header["vatNumber"]:
-        add(_center(f"VAT No: {header['vatNumber']}", width))
-    for line in header["lines"]:
-        add(_center(line, width))
-    marks = _marks(r)
-    for mark in marks:
-        add(_center(mark, width), bold=True)
-    add([rule])
-    for label, value in _meta_rows(r):
-        add(_wrap(f"{label}: {value}", width, rest="  "), bold=value == "TAKE-AWAY")
-    add([rule])
-    for it in r["items"]:
-        add(_pair(_item_title(it), _fmt(it["lineTotal"]), width, rest=ITEM_INDENT))
-        for detail in _item_details(it):
-            add(_wrap(detail, width, ITEM_INDENT, ITEM_INDENT + "  "))
-    add([rule])
-    above, (total_label, total), below = _total_rows(r)
-    for label, value in above:
-        add(_pair(label, value, width))
-    add([double])
-    add(_pair(total_label, total, width), bold=True)
-    add([double])
-    for label, value in below + _payment_rows(r):
-        indent = " " * (len(label) - len(label.lstrip()))
-        add(_pair(label.lstrip(), value, width, first=indent, rest=indent + "  "))
-    if marks:
-        add([rule])
-        for mark in marks:
-            add(_center(mark, width), bold=True)
-    if r["footer"]:
-        add([""])
-        for line in r["footer"]:
-            add(_center(line, width))
-    return out
-
-
-def _paper_width(store: dict[str, Any], width: int | None) -> int:
-    """Columns per line: `width` if given, else the store's `receiptWidth` setting, else 42."""
-    width = width or store.get("receiptWidth") or PAPER_WIDTH
-    if isinstance(width, bool) or not isinstance(width, int) or width < MIN_WIDTH:
-        raise ValueError(f"receipt width must be a whole number of at least {MIN_WIDTH} columns")
-    return width
-
-
-def render_text(order: dict[str, Any], store: dict[str, Any], *, reprint: bool = False,
-                width: int | None = None) -> str:
-    """Plain-text receipt for thermal paper; no line is wider than the paper's columns."""
-    width = _paper_width(store, width)
-    lines = _layout(receipt_json(order, store, reprint=reprint), width)
-    return "\n".join(text for text, _ in lines) + "\n"
-
-
-# --- ESC/POS ------------------------------------------------------------------
-
-def _as_printed(value: Any) -> Any:
-    """What the printer prints: a character outside its code page is one "?" (one column),
-    so the layout must count it as one, or right-aligned amounts drift left."""
-    if isinstance(value, str):
-        return "".join(ch if ch.encode(ESCPOS_CODEPAGE, "ignore") else "?" for ch in value)
-    if isinstance(value, dict):
-        return {key: _as_printed(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_printed(item) for item in value]
-    return value
-
-
-def render_escpos(order: dict[str, Any], store: dict[str, Any], *, reprint: bool = False,
-                  open_drawer: bool | None = None, width: int | None = None) -> bytes:
-    """Raw printer bytes: init, the text layout, drawer kick, cut.
-
-    The drawer opens for cash sales but not for reprints (a copy must not be a
-    way to open the till); `open_drawer` overrides that choice.
-    """
-    # python-escpos parses a large YAML capability file on import (~1 s): load it on first use.
-    from escpos.printer import Dummy
-
-    width = _paper_width(store, width)
-    r = _as_printed(receipt_json(order, store, reprint=reprint))
-    printer = Dummy()
-    printer.hw("INIT")
-    printer.charcode(ESCPOS_CODEPAGE)
-    for text, bold in _layout(r, width):
-        if bold:
-            printer.set(bold=True)
-        printer.text(text + "\n")
-        if bold:
-            printer.set(bold=False)
-    if open_drawer is None:
-        open_drawer = _paid_in_cash(r) and not reprint
-    if open_drawer:
-        printer.cashdraw(DRAWER_PIN)
-    printer.cut()
-    return bytes(printer.output)
-
-
-# --- HTML ---------------------------------------------------------------------
-
-_PAGE = "margin:0;padding:16px;background:#f4f4f4;font-family:Menlo,Consolas,monospace;color:#111"
-_PAPER = "max-width:380px;margin:0 auto;padding:16px;background:#fff;font-size:13px;line-height:1.4"
-_TABLE = "width:100%;border-collapse:collapse"
-_AMOUNT = "text-align:right;white-space:nowrap;vertical-align:top;padding-left:8px"
-_META = "text-align:right;vertical-align:top;padding-left:8px"
-_CENTER = "text-align:center;margin:0"
-_RULE = "border:0;border-top:1px dashed #999;margin:8px 0"
-_DETAIL = "padding-left:24px;color:#555"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _rows_html(rows: list[tuple[str, str]], row_style: str = "", value_style: str = _AMOUNT) -> str:
-    # Leading spaces in a label mean "sub-row" (tendered, change, reference).
-    return "".join(
-        f'<tr style="{row_style}"><td style="padding-left:{(len(lb) - len(lb.lstrip())) * 8}px">'
-        f'{_e(lb.strip())}</td><td style="{value_style}">{_e(v)}</td></tr>'
-        for lb, v in rows
-    )
-
-
-def render_html(order: dict[str, Any], store: dict[str, Any], *, reprint: bool = False) -> str:
-    """Self-contained HTML receipt (e-mail): inline CSS, every value escaped."""
-    r = receipt_json(order, store, reprint=reprint)
-    header = r["header"]
-    marks = "".join(f'<p style="{_CENTER};font-weight:bold">{_e(m)}</p>' for m in _marks(r))
-    head_lines = [*header["storeAddress"].split("\n"), *(
-        [f"VAT No: {header['vatNumber']}"] if header["vatNumber"] else []), *header["lines"]]
-    items = "".join(
-        f'<tr><td>{_e(_item_title(it))}'
-        + "".join(f'<div style="{_DETAIL}">{_e(d)}</div>' for d in _item_details(it))
-        + f'</td><td style="{_AMOUNT}">{_e(_fmt(it["lineTotal"]))}</td></tr>'
-        for it in r["items"]
-    )
-    above, total, below = _total_rows(r)
-    footer = "".join(f'<p style="{_CENTER}">{_e(line)}</p>' for line in r["footer"])
-    title = f"Receipt {r['receiptNumber'] or ''} - {header['storeName']}".strip(" -")
-    rule = f'<hr style="{_RULE}">'
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title></head>"
-        f'<body style="{_PAGE}"><div style="{_PAPER}">'
-        f'<h1 style="{_CENTER};font-size:18px">{_e(header["storeName"])}</h1>'
-        + "".join(f'<p style="{_CENTER}">{_e(line)}</p>' for line in head_lines if line)
-        + marks + rule
-        + f'<table style="{_TABLE}">{_rows_html(_meta_rows(r), value_style=_META)}</table>{rule}'
-        + f'<table style="{_TABLE}">{items}</table>{rule}'
-        + f'<table style="{_TABLE}">{_rows_html(above)}'
-        + _rows_html([total], "font-weight:bold;font-size:16px;border-top:2px solid #111;"
-                     "border-bottom:2px solid #111")
-        + f"{_rows_html(below)}{_rows_html(_payment_rows(r))}</table>"
-        + (rule + marks if marks else "")
-        + (rule + footer if footer else "")
-        + "</div></body></html>\n"
-    )

@@ -5,7 +5,8 @@ own modules, e.g. `from orm.models.model_identity import User`."""
 import importlib
 import pkgutil
 
-from orm.models.base import DEFAULT_STORE_ID, Base
+from orm.domain.stores import DEFAULT_STORE_ID
+from orm.models.base import Base
 from orm.models.model_identity import (
     AuditChange,
     AuthSession,

@@ -18,9 +18,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-DEFAULT_STORE_ID = "00000000-0000-0000-0000-000000000001"
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -10,7 +10,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Strin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orm.column_types import Quantity, UnitCost, UTCDateTime
-from orm.models.base import DEFAULT_STORE_ID, Base, created_at_column, id_column, updated_at_column
+from orm.domain.stores import DEFAULT_STORE_ID
+from orm.models.base import Base, created_at_column, id_column, updated_at_column
 
 UNITS = ("kg", "g", "l", "ml", "pcs")
 MOVEMENT_TYPES = ("sale", "refund", "restock", "waste", "count", "correction", "import")

@@ -18,7 +18,8 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orm.column_types import Money, Quantity, Rate
-from orm.models.base import DEFAULT_STORE_ID, Base, created_at_column, id_column, updated_at_column
+from orm.domain.stores import DEFAULT_STORE_ID
+from orm.models.base import Base, created_at_column, id_column, updated_at_column
 
 
 def _store_column() -> Mapped[str]:

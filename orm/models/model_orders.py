@@ -15,7 +15,8 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orm.column_types import Money, Rate, UTCDateTime
-from orm.models.base import DEFAULT_STORE_ID, Base, id_column
+from orm.domain.stores import DEFAULT_STORE_ID
+from orm.models.base import Base, id_column
 
 
 class Shift(Base):

@@ -17,7 +17,8 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orm.column_types import UTCDateTime
-from orm.models.base import DEFAULT_STORE_ID, Base, id_column
+from orm.domain.stores import DEFAULT_STORE_ID
+from orm.models.base import Base, id_column
 
 
 class ReportEmailRun(Base):

@@ -23,7 +23,7 @@ from orm.controllers.inventory import stock as inventory_stock
 from orm.controllers.inventory.inventory_items import find_by_name
 from orm.domain.business_days import local_date
 from orm.domain.schemas.inventory import InventoryItemCreate
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.seed.timeline import history_start, resolve_now, store_zone
 from settings import Settings

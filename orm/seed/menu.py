@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from orm.controllers.menu import menu_items
 from orm.domain.images import IMAGE_SUBDIR, THUMB_SIZE, THUMB_SUBDIR, URL_PREFIX
 from orm.domain.schemas.menu import MenuItemCreate
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem
 from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
 from orm.seed.inventory import new_item

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,9 +33,10 @@ from orm.controllers.inventory import stock
 from orm.controllers.menu import menu_items
 from orm.controllers.orders import refunds, shifts
 from orm.controllers.stores import store_settings
+from orm.domain.business_days import store_zone
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import OrderCreate, RefundCreate, ShiftClose, ShiftOpen, VoidRequest
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.models.model_menu import MenuItem
@@ -99,7 +99,7 @@ class _Trade:
         self.batch = SaleBatch(session, DEFAULT_STORE_ID, catalogue, cfg)
         self.shifts: dict[str, str] = {}  # user id -> open shift id
         self.rng = random.Random(SEED)
-        self.zone = ZoneInfo(cfg.get("storeTimezone") or settings.store_timezone)
+        self.zone = store_zone(cfg.get("storeTimezone") or settings.store_timezone)
         self.morning_stock = {i: c["stockCount"] for i, c in catalogue.items() if c["stockCount"] is not None}
         self.sold = 0
 

@@ -25,13 +25,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from orm.column_types import MILLI, new_id
+from orm.column_types import new_id
 from orm.controllers.inventory.stock import apply_stamp
 from orm.controllers.orders import journal
 from orm.controllers.orders.sales import (
@@ -41,8 +41,10 @@ from orm.controllers.orders.sales import (
     order_number,
     serialize_order,
 )
+from orm.domain.canonical import canonical_json
 from orm.domain.checkout import plan_order
 from orm.domain.errors import ValidationFailed
+from orm.domain.money import MILLI, round_to
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import OrderCreate
 from orm.models.model_inventory import InventoryItem, StockMovement
@@ -112,7 +114,7 @@ class SaleBatch:
         order = rows.view
         order.receipt_number, order.order_number = self.receipt, order_number(self.receipt)
         rows.order.update(receipt_number=order.receipt_number, order_number=order.order_number)
-        text = journal.canonical_json(journal.order_content(order))
+        text = canonical_json(journal.order_content(order))
         digest = journal.chain_hash(self.head, text)
         self.entries.append(dict(id=new_id(), store_id=self.store_id, seq=self.seq, entry_type="order",
                                  reference_id=order.id, content=text, prev_hash=self.head, hash=digest,
@@ -127,7 +129,7 @@ class SaleBatch:
             for inv_id, qty in item["recipe"] or []:
                 totals[str(inv_id)] += Decimal(str(qty)) * item["quantity"]
         for inv_id in sorted(totals):
-            delta = -totals[inv_id].quantize(MILLI, rounding=ROUND_HALF_UP)
+            delta = -round_to(totals[inv_id], MILLI)
             if delta == 0 or inv_id not in self.levels:
                 continue
             self.levels[inv_id] += delta

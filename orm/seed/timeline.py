@@ -16,7 +16,7 @@ from orm.column_types import utcnow
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import local_date
 from orm.domain.business_days import store_zone as zone_named
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from settings import Settings
 
 DAYS = 30

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from orm.controllers.identity.changes import record_change
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.domain.errors import Conflict, NotFound, PermissionDenied
+from orm.domain.permissions import ROLE_IDS
 from orm.domain.principal import Principal
 from orm.domain.schemas.identity import RoleCreate, RoleUpdate
 from orm.models.model_identity import Permission, Role, RolePermission, User
-from orm.models.permissions_catalog import ROLE_IDS
 
 ADMIN_KEEPS = frozenset({"roles.manage"})
 

@@ -23,10 +23,10 @@ from orm.controllers.identity.auth import permissions_of, revoke_sessions, seria
 from orm.controllers.identity.changes import diff, record_change
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from orm.domain.permissions import ROLE_IDS
 from orm.domain.principal import Principal
 from orm.domain.schemas.identity import PermissionOverrides, RoleAssignment, UserCreate, UserUpdate
 from orm.models.model_identity import Role, User, UserPermissionOverride
-from orm.models.permissions_catalog import ROLE_IDS
 
 ADMIN_ROLE_ID = ROLE_IDS["admin"]
 STAFF_FIELDS = frozenset({"username", "role", "roleId", "isActive"})

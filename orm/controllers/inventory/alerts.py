@@ -37,7 +37,7 @@ from orm.controllers.stores import store_settings
 from orm.db import Event, events
 from orm.domain.errors import Conflict, NotFound, ValidationFailed
 from orm.domain.principal import Principal
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_inventory import (
     ALERT_SEVERITIES,
     ALERT_STATUSES,

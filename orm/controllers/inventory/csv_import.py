@@ -34,16 +34,9 @@ from orm.controllers.inventory import alerts, stock
 from orm.controllers.inventory.inventory_items import shows_costs
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import day_in_range, instant_in_range
-from orm.domain.csv_io import (
-    CsvRow,
-    FieldError,
-    RowErrors,
-    find_duplicates,
-    parse_decimal,
-    read_csv,
-    rows_from_json,
-    write_csv,
-)
+from orm.domain.csv_cells import FieldError, RowErrors, parse_decimal
+from orm.domain.csv_io import CsvRow, find_duplicates, read_csv, rows_from_json
+from orm.domain.csv_write import write_csv
 from orm.domain.principal import Principal
 from orm.models.model_inventory import UNITS, InventoryItem
 from settings import Settings

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.column_types import MILLI
+from orm.domain.money import MILLI, ceil_to, round_to
 from orm.models.model_inventory import InventoryItem, StockMovement
 
 WINDOW_DAYS = 28
@@ -46,15 +47,15 @@ def cover_for(level: Decimal, min_level: Decimal, max_level: Decimal | None, uni
     days: Decimal | None = None
     if usage > 0:
         days = Decimal("0.0") if level <= 0 else \
-            (level * WINDOW_DAYS / usage).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            round_to(Fraction(level) * WINDOW_DAYS / Fraction(usage), Decimal("0.1"))
     reorder = ZERO
     if (days is not None and days < REORDER_HORIZON_DAYS) or level <= min_level:
         target = max_level if max_level is not None else min_level + avg_exact * TARGET_DAYS_WITHOUT_MAX
         reorder = max(ZERO, target - level)
         step = Decimal("1") if unit == "pcs" else MILLI
-        reorder = reorder.quantize(step, rounding=ROUND_CEILING)
-    return Cover(avg_exact.quantize(MILLI, rounding=ROUND_HALF_UP), days,
-                 reorder.quantize(MILLI))
+        reorder = ceil_to(reorder, step)
+    return Cover(round_to(Fraction(usage) / WINDOW_DAYS, MILLI), days,
+                 round_to(reorder, MILLI))
 
 
 def usage_by_item(session: Session, store_id: str, now: datetime,

@@ -12,13 +12,13 @@ most one stock alert at a time.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, case
 from sqlalchemy.sql.elements import ColumnElement
 
+from orm.domain.business_days import local_date, store_zone
 from orm.models.model_inventory import InventoryItem
 
 STATUSES = ("in_stock", "low_stock", "out_of_stock", "expired")
@@ -26,12 +26,8 @@ ZERO = Decimal("0")
 
 
 def store_today(now: datetime, timezone: str) -> date:
-    """The calendar day in the store's time zone (an unknown zone name falls back to UTC)."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return now.astimezone(UTC).astimezone(zone).date()
+    """The calendar day in the store's time zone (business_days.store_zone)."""
+    return local_date(now, store_zone(timezone))
 
 
 def stock_condition(level: Decimal, min_level: Decimal) -> str | None:

@@ -26,20 +26,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, Boolean, Date, String, bindparam, case, column, func, select, text, update
 from sqlalchemy.orm import Session
 
-from orm.column_types import MILLI, Quantity, UTCDateTime, new_id, to_minor
+from orm.column_types import Quantity, UTCDateTime, new_id
 from orm.controllers.inventory import alerts
 from orm.controllers.inventory.alerts import ItemState
 from orm.controllers.inventory.rules import plain_number, stock_condition
 from orm.controllers.paging import Page, listing
 from orm.controllers.stores import store_settings
-from orm.domain.business_days import is_date_only, parse_bound, store_zone
+from orm.domain.business_days import parse_bound, store_zone
 from orm.domain.errors import Conflict, NotFound, ValidationFailed
+from orm.domain.money import MILLI, round_to, to_minor
 from orm.domain.principal import Principal
 from orm.models.model_identity import User
 from orm.models.model_inventory import MOVEMENT_TYPES, InventoryItem, StockMovement
@@ -242,7 +243,7 @@ def _apply_one(session: Session, *, store_id: str, item_id: str, delta: Decimal,
 
 
 def _quantity(value: Decimal | int | str) -> Decimal:
-    return Decimal(value).quantize(MILLI, rounding=ROUND_HALF_UP)
+    return round_to(value, MILLI)
 
 
 def apply_movements(session: Session, *, store_id: str, lines: Sequence[tuple[str, Decimal]],
@@ -360,7 +361,7 @@ def list_movements(session: Session, settings: Settings, store_id: str, page: Pa
     """The audit trail, newest applied first -> {movements, total, page, perPage, pages}.
 
     `since`/`until` are ISO date-times with a zone, or dates meaning whole days in the store's
-    time zone (`until` includes its day), parsed by timewindow.parse_bound.
+    time zone (`until` includes its day), parsed by business_days.parse_bound.
     `require_item`: an unknown item_id is a 404, not an empty list.
     """
     if require_item and item_id is not None and session.scalar(
@@ -385,8 +386,7 @@ def list_movements(session: Session, settings: Settings, store_id: str, page: Pa
                                                                      allow_naive=False))
     if until:
         end = parse_bound(until, "to", zone, is_end=True, allow_naive=False)
-        query = query.where(StockMovement.created_at < end if is_date_only(until)
-                            else StockMovement.created_at <= end)
+        query = query.where(StockMovement.created_at < end)
     total = session.scalar(select(func.count()).select_from(query.with_only_columns(StockMovement.id)
                                                             .subquery())) or 0
     query = query.order_by(StockMovement.seq.desc(), StockMovement.id.desc())

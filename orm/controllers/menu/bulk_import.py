@@ -37,17 +37,8 @@ from orm.column_types import new_id, utcnow
 from orm.controllers.identity.changes import record_change
 from orm.controllers.menu import import_links as menu_import_links
 from orm.controllers.menu import revision as menu_revision
-from orm.domain.csv_io import (
-    CsvRow,
-    FieldError,
-    RowErrors,
-    find_duplicates,
-    parse_bool,
-    parse_decimal,
-    parse_int,
-    read_csv,
-    rows_from_json,
-)
+from orm.domain.csv_cells import FieldError, RowErrors, parse_bool, parse_decimal, parse_int
+from orm.domain.csv_io import CsvRow, find_duplicates, read_csv, rows_from_json
 from orm.domain.errors import Conflict, ValidationFailed
 from orm.domain.menu_csv_cells import parse_groups, parse_recipe
 from orm.domain.principal import Principal

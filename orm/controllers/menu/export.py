@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.menu import catalogue as menu_catalogue
 from orm.controllers.menu.bulk_import import COLUMNS
-from orm.domain.csv_io import write_csv
+from orm.domain.csv_write import write_csv
 from orm.domain.menu_csv_cells import GroupCell, GroupEntry, ModifierCell, format_groups, format_recipe
 from orm.models.model_inventory import InventoryItem
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.menu import catalogue as menu_catalogue
 from orm.controllers.menu.modifiers import FieldProblems, apply_groups, replace_item_groups, replace_item_recipe
-from orm.domain.csv_io import RowErrors
+from orm.domain.csv_cells import RowErrors
 from orm.domain.menu_csv_cells import GroupCell, RecipeCell, group_name
 from orm.domain.schemas.menu import ModifierGroupIn, ModifierIn, RecipeLineIn
 from orm.models.model_inventory import InventoryItem

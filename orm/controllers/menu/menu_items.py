@@ -26,7 +26,7 @@ from orm.controllers.menu import modifiers as menu_modifiers
 from orm.controllers.menu import revision as menu_revision
 from orm.controllers.menu.modifiers import FieldProblems
 from orm.controllers.paging import Page
-from orm.domain.csv_io import RowErrors
+from orm.domain.csv_cells import RowErrors
 from orm.domain.errors import Conflict, NotFound, SoldOut, ValidationFailed
 from orm.domain.principal import Principal
 from orm.domain.schemas.menu import (
@@ -36,7 +36,7 @@ from orm.domain.schemas.menu import (
     ModifierGroupCreate,
     ModifierGroupUpdate,
 )
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
 from settings import Settings
 

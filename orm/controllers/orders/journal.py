@@ -13,9 +13,7 @@ the sale's one short, hot lock — callers take it as late as they can.
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, insert, select, update
@@ -24,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.dml import UpdateBase
 
 from orm.column_types import UTCDateTime, new_id
+from orm.domain.canonical import canonical_json
 from orm.models.model_orders import JournalEntry, Order, OrderItem, Refund, StoreCounter
 
 GENESIS = "0" * 64
@@ -47,31 +46,6 @@ _APPEND_PG: dict[UpdateBase | None, UpdateBase] = {}
 
 
 # --- canonical content --------------------------------------------------------
-
-_AS_IS = frozenset({str, int, bool, float, type(None)})
-
-
-def _plain(value: Any) -> Any:
-    if type(value) in _AS_IS:  # the common case first: it is hashed inside the counter lock
-        return value
-    if isinstance(value, Decimal):
-        # One spelling per value: 3.5, 3.50 and 3.500 all become "3.5".
-        return format(value.normalize(), "f") if value else "0"
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, Decimals and times spelled one way: stable across databases."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
 
 def chain_hash(prev_hash: str, content: str) -> str:
     return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()

@@ -11,7 +11,10 @@ from orm.controllers.orders import sales
 from orm.controllers.orders.sales import load_order, serialize_order
 from orm.controllers.stores import store_settings
 from orm.domain.errors import ValidationFailed
-from orm.domain.receipts import receipt_json, render_escpos, render_html, render_text
+from orm.domain.receipt_escpos import render_escpos
+from orm.domain.receipt_html import render_html
+from orm.domain.receipt_text import render_text
+from orm.domain.receipts import receipt_json
 from settings import Settings
 
 ReceiptFormat = Literal["text", "html", "escpos", "json"]

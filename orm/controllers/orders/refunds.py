@@ -32,33 +32,25 @@ everything the sale took goes back to stock.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orm.column_types import CENT, new_id, to_minor
+from orm.column_types import new_id
 from orm.controllers.orders import journal
 from orm.controllers.orders.sales import load_order, open_shift_id, serialize_order
 from orm.controllers.orders.stock_deduction import put_back_stock
 from orm.controllers.stores import store_settings
 from orm.db import Event, events
+from orm.domain.business_days import local_date, store_zone
 from orm.domain.errors import Conflict, ValidationFailed
 from orm.domain.line_money import LineState, spread_refund, unit_money
+from orm.domain.money import from_cents, to_cents
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import RefundCreate, VoidRequest
 from orm.models.model_orders import Order, Refund, RefundItem, Shift
 from settings import Settings
-
-
-def _cents(value: Decimal) -> int:
-    return to_minor(value, 100)
-
-
-def _money(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(CENT)
 
 
 def serialize_refund(refund: Refund) -> dict[str, Any]:
@@ -125,11 +117,7 @@ def _refund_shift(session: Session, actor: Principal, order: Order) -> str | Non
 
 
 def _business_day(moment: datetime, timezone: str | None) -> Any:
-    try:
-        zone = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).date()
+    return local_date(moment, store_zone(timezone))
 
 
 def refund_order(session: Session, order_id: str, body: RefundCreate, *, actor: Principal,
@@ -143,7 +131,7 @@ def refund_order(session: Session, order_id: str, body: RefundCreate, *, actor: 
     if remaining <= 0 and not units:
         raise Conflict("This order has already been refunded in full")
     lines = sorted(order.items, key=lambda it: it.line_no)
-    states = [LineState(_cents(it.paid_total), _cents(it.rounding_share), _cents(it.refunded_amount))
+    states = [LineState(to_cents(it.paid_total), to_cents(it.rounding_share), to_cents(it.refunded_amount))
               for it in lines]
     unit_parts = [min(unit_money(state.paid, it.quantity, it.refunded_quantity, units[it.id]), state.left)
                   if it.id in units else 0 for it, state in zip(lines, states, strict=True)]
@@ -153,26 +141,26 @@ def refund_order(session: Session, order_id: str, body: RefundCreate, *, actor: 
     elif body.items is None or all_back:
         amount = remaining
     else:
-        amount = _money(sum(unit_parts))
+        amount = from_cents(sum(unit_parts))
     if amount > remaining:
         raise Conflict(f"At most {remaining} of this order can still be refunded",
                        data={"refundable": remaining})
     if amount <= 0 and not units:
         raise Conflict("Nothing is left to refund on this order")
-    parts = spread_refund(states, unit_parts, _cents(amount))
+    parts = spread_refund(states, unit_parts, to_cents(amount))
 
     refund = Refund(
         id=new_id(), order_id=order.id, store_id=order.store_id, amount=amount, reason=body.reason,
         method=body.method or _default_method(order), restock=bool(body.restock and units),
         shift_id=_refund_shift(session, actor, order), created_at=now, created_by=actor.user_id,
         created_by_name=actor.display_name or actor.username,
-        items=[RefundItem(id=new_id(), order_item_id=it.id, quantity=units.get(it.id, 0), amount=_money(part))
+        items=[RefundItem(id=new_id(), order_item_id=it.id, quantity=units.get(it.id, 0), amount=from_cents(part))
                for it, part in zip(lines, parts, strict=True) if it.id in units or part],
     )
     session.add(refund)
     for it, part in zip(lines, parts, strict=True):
         it.refunded_quantity += units.get(it.id, 0)
-        it.refunded_amount = it.refunded_amount + _money(part)
+        it.refunded_amount = it.refunded_amount + from_cents(part)
     order.refunded_amount = order.refunded_amount + amount
     paid_back = order.refunded_amount >= order.total
     goods_back = all(it.refunded_quantity >= it.quantity for it in lines)

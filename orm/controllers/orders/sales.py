@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, TextClause, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql
@@ -291,18 +290,11 @@ def _insert_sale(session: Session, rows: _SaleRows) -> bool:
     return True
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def parse_bound(raw: str | None, timezone: str | None, *, end: bool, field: str) -> datetime | None:
-    """ISO date or datetime; a date means that whole day in the store's zone (`end` includes it)."""
+    """business_days.parse_bound in the store's zone; None when absent (an end bound is exclusive)."""
     if not raw:
         return None
-    return timewindow.parse_bound(raw, field, _zone(timezone), is_end=end)
+    return timewindow.parse_bound(raw, field, timewindow.store_zone(timezone), is_end=end)
 
 
 def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
@@ -371,12 +363,11 @@ def list_orders(session: Session, page: Page, query: OrderQuery, *, store_id: st
     if query.status:
         q = q.where(Order.status == query.status)
     start = parse_bound(query.from_, timezone, end=False, field="from")
-    whole_day = timewindow.is_date_only(query.to)
-    end = parse_bound(query.to, timezone, end=whole_day, field="to")
+    end = parse_bound(query.to, timezone, end=True, field="to")
     if start:
         q = q.where(Order.sale_at >= start)
     if end:
-        q = q.where(Order.sale_at < end if whole_day else Order.sale_at <= end)
+        q = q.where(Order.sale_at < end)
     if query.createdBy:
         q = q.where(Order.created_by == query.createdBy)
     if query.paymentMethod:

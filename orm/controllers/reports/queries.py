@@ -40,8 +40,9 @@ from sqlalchemy import Select, and_, case, distinct, false, func, literal, or_, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from orm.controllers.reports.sql import RATE_SCALE, bucket_of, cents, money, ratio, sum_cents
+from orm.controllers.reports.sql import RATE_SCALE, bucket_of, cents, money, sum_cents
 from orm.domain.business_days import bucket_local_start, local_midnight
+from orm.domain.money import ratio
 from orm.models.model_orders import Order, OrderItem, OrderTaxLine
 
 COUNTED = ("completed", "partially_refunded")

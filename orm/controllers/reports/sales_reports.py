@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.reports import queries as q
 from orm.controllers.reports import sections
-from orm.controllers.reports.sql import money, percent_change, ratio
+from orm.controllers.reports.sql import money, percent_change
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import (
     Window,
@@ -46,8 +46,9 @@ from orm.domain.business_days import (
     resolve_window,
     store_zone,
 )
-from orm.domain.csv_io import write_csv
+from orm.domain.csv_write import write_csv
 from orm.domain.errors import ValidationFailed
+from orm.domain.money import ratio
 from orm.domain.principal import Principal
 from orm.domain.schemas.reports import SalesQuery
 from orm.models.model_store import Store

@@ -7,13 +7,16 @@ Decimals once, here, when the (few) aggregate rows come back.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, func, literal_column, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+
+from orm.domain.money import from_cents, ratio, round_money
 
 CENT = Decimal("0.01")
 RATE_SCALE = 100_000  # orm/column_types.Rate stores 0.08 as 8000
@@ -58,24 +61,19 @@ def sum_cents(expr: Any) -> ColumnElement[int]:
 
 def money(value_cents: int | None) -> Decimal:
     """Integer cents from SQL -> Decimal with two places."""
-    return (Decimal(int(value_cents or 0)) / 100).quantize(CENT)
+    return from_cents(value_cents)
 
 
 def money_from_scaled(value: int | None, scale: int) -> Decimal:
     """An exact integer of cents x scale (e.g. cents x rate units) -> Decimal, half-up to the cent."""
-    return (Decimal(int(value or 0)) / (100 * scale)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_money(Fraction(int(value or 0), 100 * scale))
 
 
-def ratio(numerator: Decimal, denominator: int | Decimal) -> Decimal:
-    """numerator / denominator to the cent (0 when there is nothing to divide by)."""
-    if not denominator:
-        return Decimal("0.00")
-    return (Decimal(numerator) / Decimal(denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def percent_change(current: Decimal | int, previous: Decimal | int) -> Decimal:
     """Change in percent, 2 places.  From 0 there is no ratio; clients want a number, so
     growth from nothing reads +100 % (a drop to below 0 -100 %) and nothing to nothing 0 %."""
     if not previous:
-        return Decimal(100 if current > 0 else -100 if current < 0 else 0).quantize(CENT)
-    return ((Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)).quantize(CENT, rounding=ROUND_HALF_UP)
+        return round_money(100 if current > 0 else -100 if current < 0 else 0)
+    return ratio((Fraction(current) - Fraction(previous)) * 100, Fraction(previous))

@@ -19,32 +19,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from orm.column_types import MILLI, to_minor, utcnow
+from orm.column_types import utcnow
 from orm.controllers.identity.changes import diff, record_change
+from orm.domain.emails import email_addresses
 from orm.domain.errors import Conflict, NotFound
+from orm.domain.money import from_minor, to_minor
 from orm.domain.principal import Principal
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_settings import StoreSettings
 from orm.models.model_store import Store
 from settings import Settings
 
 DEFAULT_TAX_RATE = Decimal("0.08")
 TIME_OF_DAY = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
-# Deliberately simple: catches typos ("anna@", "anna cafe.de"); the SMTP server has the last word.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL = re.compile(rf"^[^@\s,;<>\"]+@{_LABEL}(?:\.{_LABEL})+$")
-
-
-def email_addresses(values: list[str]) -> list[str]:
-    """Trimmed, validated e-mail addresses without case-insensitive duplicates (recipient lists)."""
-    out: list[str] = []
-    for i, address in enumerate(values):
-        address = address.strip()
-        if len(address) > 254 or not EMAIL.fullmatch(address):
-            raise ValueError(f"entry {i + 1} ({address!r}) is not an e-mail address")
-        if address.lower() not in {a.lower() for a in out}:
-            out.append(address)
-    return out
 MAX_RECIPIENTS = 20
 
 # Settings resource key -> StoreSettings column (the editable ones).
@@ -168,12 +155,12 @@ class SettingsUpdate(BaseModel):
     @classmethod
     def _rate(cls, v: Decimal) -> Decimal:
         # The same form the Rate column reads back, so the answer equals a later GET.
-        return (Decimal(_places(v, 100_000, "0.08 means 8 %")) / 100_000).normalize() if v else Decimal("0")
+        return from_minor(_places(v, 100_000, "0.08 means 8 %"), 100_000).normalize() if v else Decimal("0")
 
     @field_validator("lowStockDefaultMin")
     @classmethod
     def _min_stock(cls, v: Decimal) -> Decimal:
-        return (Decimal(_places(v, 1000, "stock quantity")) / 1000).quantize(MILLI)
+        return from_minor(_places(v, 1000, "stock quantity"), 1000)
 
     @field_validator("cashRounding", mode="before")
     @classmethod

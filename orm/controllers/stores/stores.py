@@ -21,7 +21,7 @@ from orm.controllers.stores import store_settings
 from orm.controllers.stores.store_settings import check_timezone, copied_row, partial_schema
 from orm.domain.errors import Conflict, NotFound
 from orm.domain.principal import Principal
-from orm.models.base import DEFAULT_STORE_ID
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_store import Store
 from settings import Settings
 

@@ -11,7 +11,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orm.domain import security
-from orm.models.permissions_catalog import PERMISSIONS
+from orm.domain.permissions import PERMISSIONS
 
 _USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 _ROLE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}")

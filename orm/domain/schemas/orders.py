@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from orm.domain.business_days import instant_in_range
+from orm.domain.canonical import canonical_json
 
 MAX_ORDER_LINES = 200  # the same limit as pricing.MAX_LINES
 MAX_LINE_QUANTITY = 999
@@ -134,8 +135,6 @@ class OrderCreate(_Body):
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical body: the same order sent twice hashes the same."""
-        from orm.controllers.orders.journal import canonical_json
-
         return hashlib.sha256(canonical_json(self.model_dump()).encode()).hexdigest()
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orm.controllers.stores.store_settings import email_addresses
+from orm.domain.emails import email_addresses
 
 PaymentFilter = Literal["all", "cash", "card", "split"]
 NO_FILTER = frozenset({"", "all", "undefined", "null"})
