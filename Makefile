@@ -41,8 +41,9 @@ lock: $(DEV_STAMP)  ## re-pin both lock files from pyproject.toml (UPGRADE=1: ne
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --extra dev --constraint requirements.lock \
 		--output-file requirements-dev.lock pyproject.toml
 
-lint: $(DEV_STAMP)
+lint: $(DEV_STAMP)  ## ruff, then mypy over the packages named in pyproject.toml
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 migrate: $(RUNTIME_STAMP)
 	$(PY) orm/db_init.py
