@@ -13,6 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from decouple import AutoConfig, UndefinedValueError
@@ -83,7 +84,7 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.store_timezone)
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some values changed (tests and scripts use this)."""
         return validate(replace(self, **changes))
 

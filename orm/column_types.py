@@ -14,72 +14,73 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, String
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from orm.domain.money import from_minor, to_minor
 
 
-class Money(TypeDecorator):
+class Money(TypeDecorator[Decimal]):
     """A Decimal amount with 2 places, stored as integer cents."""
 
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> int | None:
         return None if value is None else to_minor(value, 100)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else from_minor(value, 100)
 
 
-class Quantity(TypeDecorator):
+class Quantity(TypeDecorator[Decimal]):
     """A Decimal stock quantity with 3 places, stored as integer thousandths."""
 
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> int | None:
         return None if value is None else to_minor(value, 1000)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else from_minor(value, 1000)
 
 
-class UnitCost(TypeDecorator):
+class UnitCost(TypeDecorator[Decimal]):
     """A cost per unit of stock with 4 places (a cup lid costs 0.0125), stored as 1/10,000s."""
 
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> int | None:
         return None if value is None else to_minor(value, 10_000)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else from_minor(value, 10_000)
 
 
-class Rate(TypeDecorator):
+class Rate(TypeDecorator[Decimal]):
     """A tax rate such as 0.081, stored as integer parts per 100,000 (0.001 %)."""
 
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> int | None:
         return None if value is None else to_minor(value, 100_000)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         return from_minor(value, 100_000).normalize() if value else Decimal("0")
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (SQLite keeps naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -87,7 +88,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.base import Executable
 
 log = logging.getLogger("cafepos.db")
 T = TypeVar("T")
@@ -87,7 +88,7 @@ def make_engine(
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -98,7 +99,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         # Write-capable units of work queue on the database lock up front instead
         # of failing with SQLITE_BUSY when a read turns into a write.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -205,3 +206,8 @@ def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args
             _read_only.set(False)
             time.sleep(0.01 * (2 ** attempt))
     raise AssertionError("unreachable")
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE matched (its result is a database cursor's)."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount

@@ -27,7 +27,7 @@ from typing import Any
 from orm.domain.errors import ValidationFailed
 from orm.domain.line_money import rounding_shares
 from orm.domain.money import allocate, from_cents, round_money, to_cents
-from orm.domain.pricing import Discount, PricedOrder, PriceLine, price_order
+from orm.domain.pricing import Discount, PricedOrder, PriceLine, TaxMode, price_order
 from orm.domain.schemas.orders import OrderCreate, PaymentIn
 
 CASH_INCREMENT = Decimal("0.05")
@@ -186,9 +186,9 @@ def settle_payments(payments: Sequence[PaymentIn], total: Decimal) -> list[Plann
             return p.amount if p.amount is not None else (p.tendered if p.tendered is not None else ZERO)
         return p.amount if p.amount is not None else ZERO
 
-    amounts: list[Decimal | None] = [face(p) if i not in open_ones else None for i, p in enumerate(payments)]
+    amounts = [face(p) for p in payments]
     if open_ones:
-        rest = total - sum(a for a in amounts if a is not None)
+        rest = total - sum((a for i, a in enumerate(amounts) if i != open_ones[0]), ZERO)
         if rest <= 0 and total > 0:
             raise ValidationFailed("The other payments already cover the total",
                                    field_errors={f"payments[{open_ones[0]}].amount": "nothing is left to pay"})
@@ -251,7 +251,7 @@ def plan_order(body: OrderCreate, catalogue: dict[str, dict[str, Any]], store_se
         base = line.priceOverride if line.priceOverride is not None else Decimal(item["price"])
         price_lines.append(PriceLine(key=str(i), unit_price=base, quantity=line.quantity,
                                      tax_rate=_line_rate(item, body.orderType), modifier_deltas=deltas))
-    tax_mode = store_settings.get("taxMode") or "exclusive"
+    tax_mode: TaxMode = "inclusive" if store_settings.get("taxMode") == "inclusive" else "exclusive"
     priced = price_order(price_lines, tax_mode=tax_mode, discount=discount, tip=body.tipAmount,
                          cash_rounding=rounding)
     planned_payments = settle_payments(payments_in, priced.total)
@@ -261,8 +261,9 @@ def plan_order(body: OrderCreate, catalogue: dict[str, dict[str, Any]], store_se
     ingredients: dict[str, Decimal] = defaultdict(Decimal)
     paid = paid_totals(priced)
     shares = rounding_shares(to_cents(priced.rounding_adjustment), [to_cents(p) for p in paid])
-    rounding = [from_cents(c) for c in shares]
-    for line, priced_line, paid_total, rounding_share in zip(body.items, priced.lines, paid, rounding, strict=True):
+    rounding_split = [from_cents(c) for c in shares]
+    for line, priced_line, paid_total, rounding_share in zip(body.items, priced.lines, paid, rounding_split,
+                                                            strict=True):
         item = catalogue[line.item_id]
         allowed = _allowed_modifiers(item)
         recipe: dict[str, Decimal] = defaultdict(Decimal)

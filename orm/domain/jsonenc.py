@@ -38,8 +38,9 @@ def _default(obj: Any) -> Any:
 
 def dumps(obj: Any) -> str:
     # use_decimal writes Decimal('3.50') as the number 3.50, never through a float.
-    return simplejson.dumps(obj, use_decimal=True, default=_default, ensure_ascii=False,
-                            separators=(",", ":"))
+    text: str = simplejson.dumps(obj, use_decimal=True, default=_default, ensure_ascii=False,
+                                 separators=(",", ":"))
+    return text
 
 
 def nesting_exceeds(raw: bytes, limit: int = MAX_NESTING_DEPTH) -> bool:

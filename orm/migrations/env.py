@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import DateTime
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import Connection, DateTime
 from sqlalchemy.types import TypeDecorator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +51,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def render_item(type_, obj, autogen_context):
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Migrations spell our TypeDecorators as their plain storage types, so they
     never import application code that may change after they are written."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
@@ -60,7 +62,7 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
-from sqlalchemy import MetaData, String
+from sqlalchemy import MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from orm.column_types import UTCDateTime, new_id, utcnow
@@ -20,6 +21,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every model maps one table (DeclarativeBase types it as the wider FromClause).
+    __table__: ClassVar[Table]
 
 
 def id_column() -> Mapped[str]:

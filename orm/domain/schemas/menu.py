@@ -94,22 +94,21 @@ def _optional_text(value: Any) -> Any:
     return None if value == "" else value
 
 
-def _str(min_length: int, max_length: int) -> Any:
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length)]
-
-
 Price = Annotated[Decimal, BeforeValidator(_price)]
 PriceDelta = Annotated[Decimal, BeforeValidator(_price_delta)]
 TaxRate = Annotated[Decimal | None, BeforeValidator(_tax_rate)]
 RecipeQuantity = Annotated[Decimal, BeforeValidator(_quantity)]
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
-Name = Annotated[_str(1, 120), BeforeValidator(_text)]
-ShortName = Annotated[_str(1, 64), BeforeValidator(_text)]
-Description = Annotated[_str(0, 1000), BeforeValidator(_text)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120), BeforeValidator(_text)]
+ShortName = Annotated[str, StringConstraints(min_length=1, max_length=64), BeforeValidator(_text)]
+Description = Annotated[str, StringConstraints(min_length=0, max_length=1000), BeforeValidator(_text)]
 # Empty text means "none" for these: stored as NULL ("" for size).
-OptionalCode = Annotated[_str(1, 64) | None, BeforeValidator(_optional_text)]
-Size = Annotated[_str(1, 32) | None, BeforeValidator(_optional_text)]
-CategoryName = Annotated[_str(1, 64) | None, BeforeValidator(_optional_text)]
+OptionalCode = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=64)] | None, BeforeValidator(_optional_text)]
+Size = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=32)] | None, BeforeValidator(_optional_text)]
+CategoryName = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=64)] | None, BeforeValidator(_optional_text)]
 
 
 def _not_null(value: Any) -> Any:
@@ -173,8 +172,8 @@ class ModifierGroupIn(_Input):
 
 
 class ModifierGroupCreate(ModifierGroupIn):
-    name: ShortName  # type: ignore[assignment]
-    modifiers: list[ModifierIn] = Field(default_factory=list, max_length=50)  # type: ignore[assignment]
+    name: ShortName
+    modifiers: list[ModifierIn] = Field(default_factory=list, max_length=50)
 
 
 class ModifierGroupUpdate(_Input):
