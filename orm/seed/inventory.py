@@ -22,7 +22,7 @@ from orm.controllers.inventory import alerts, inventory_items
 from orm.controllers.inventory import stock as inventory_stock
 from orm.controllers.inventory.inventory_items import find_by_name
 from orm.domain.business_days import local_date
-from orm.domain.schemas.inventory import InventoryItemCreate
+from orm.domain.schemas.inventory import InventoryItemCreate, Unit
 from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.seed.timeline import history_start, resolve_now, store_zone
@@ -31,7 +31,7 @@ from settings import Settings
 D = Decimal
 
 # name, category, supplier, unit, stock, min, max, cost per unit (EUR), location, expires in (days)
-TEST_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, int | None]] = [
+TEST_ITEMS: list[tuple[str, str, str, Unit, str, str, str, str, str, int | None]] = [
     ("Espresso beans", "Coffee", "Roastery Nord", "kg", "12.5", "3", "25", "18.5000", "Dry store", None),
     ("Whole milk", "Dairy", "Alpine Dairy", "l", "24", "10", "60", "1.0500", "Fridge", 2),
     ("Oat milk", "Dairy alternatives", "Oatly", "l", "4", "6", "30", "2.2000", "Dry store", None),
@@ -79,7 +79,7 @@ TEST_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, int | None]]
 ]
 
 # name, category, supplier, unit, min, max, cost per unit (EUR), location
-PRODUCTION_ITEMS: list[tuple[str, str, str, str, str, str, str, str]] = [
+PRODUCTION_ITEMS: list[tuple[str, str, str, Unit, str, str, str, str]] = [
     ("Espresso beans", "Coffee", "Local roaster", "kg", "3", "25", "18.5000", "Dry store"),
     ("Decaf beans", "Coffee", "Local roaster", "kg", "0.5", "5", "21.0000", "Dry store"),
     ("Filter coffee beans", "Coffee", "Local roaster", "kg", "1", "10", "16.0000", "Dry store"),
@@ -153,7 +153,7 @@ def new_item(store_id: str, name: str, now: datetime) -> InventoryItem:
 
 
 def _counts(session: Session) -> dict[str, int]:
-    def count(model) -> int:
+    def count(model: type[InventoryItem] | type[StockMovement]) -> int:
         return session.scalar(select(func.count()).select_from(model).where(model.store_id == DEFAULT_STORE_ID)) or 0
     return {"inventory_items": count(InventoryItem), "stock_movements": count(StockMovement)}
 

@@ -49,7 +49,7 @@ SYRUPS = {"name": "Syrups", "minSelect": 0, "maxSelect": 2, "modifiers": [
     {"name": "Caramel syrup", "priceDelta": "0.50", "recipe": [("Caramel syrup", "0.010")]},
     {"name": "Hazelnut syrup", "priceDelta": "0.50", "recipe": [("Hazelnut syrup", "0.010")]},
 ]}
-GROUPS = {"Milk": MILK, "Extras": EXTRAS, "Syrups": SYRUPS}
+GROUPS: dict[str, dict[str, Any]] = {"Milk": MILK, "Extras": EXTRAS, "Syrups": SYRUPS}
 
 # Every item has a size: "Regular" where there is only one (the client shows and edits it).
 ONE_SIZE = "Regular"
@@ -217,7 +217,7 @@ def ensure_ingredients(session: Session, names: set[str], store_id: str = DEFAUL
                        now: datetime | None = None) -> dict[str, str]:
     """Inventory item id by name, creating the missing ones (with the inventory seed's details, no stock)."""
     found = dict(session.execute(select(InventoryItem.name, InventoryItem.id).where(
-        InventoryItem.store_id == store_id, InventoryItem.name.in_(names))).all())
+        InventoryItem.store_id == store_id, InventoryItem.name.in_(names))).tuples().all())
     for name in sorted(names - set(found)):
         item = new_item(store_id, name, resolve_now(now))
         session.add(item)

@@ -35,7 +35,7 @@ from orm.controllers.orders import refunds, shifts
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import store_zone
 from orm.domain.principal import Principal
-from orm.domain.schemas.orders import OrderCreate, RefundCreate, ShiftClose, ShiftOpen, VoidRequest
+from orm.domain.schemas.orders import OrderCreate, RefundCreate, RefundLineIn, ShiftClose, ShiftOpen, VoidRequest
 from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_identity import User
 from orm.models.model_inventory import InventoryItem, StockMovement
@@ -207,12 +207,12 @@ class _Trade:
                 break
             actor = self.rng.choice(sellers)
             force = frozenset(slots.get(n, set()) - seen) if manager is not None else frozenset()
-            order = self.sell(manager if force else actor, at, force)
+            order = self.sell(manager if force and manager is not None else actor, at, force)
             if order is not None:
                 seen |= _features(order)
                 seen |= self.after_sale(order, at, refund="refund" in force)
         close_at = self.local(day, 18, 10)
-        if shift is not None and close_at < now:
+        if shift is not None and cashier is not None and close_at < now:
             with self.batch.direct():
                 expected = shifts.report(self.s, shift["id"], actor=cashier)["expectedCash"]
                 counted = expected + self.rng.choice((Decimal("0"), Decimal("0"), Decimal("-0.50"),
@@ -229,7 +229,7 @@ class _Trade:
         roll = self.rng.random()
         if (roll < 0.0125 or refund) and at + timedelta(minutes=4) < self.now:
             first = order["items"][0]
-            body = RefundCreate(items=[{"orderItemId": first["id"], "quantity": 1}],
+            body = RefundCreate(items=[RefundLineIn(orderItemId=first["id"], quantity=1)],
                                 reason=self.rng.choice(REFUND_REASONS), restock=False)
             with self.batch.direct():
                 refunds.refund_order(self.s, order["id"], body, actor=manager, now=at + timedelta(minutes=4))

@@ -73,8 +73,9 @@ class SaleBatch:
         self.levels: dict[str, Decimal] = {item_id: level for item_id, level, _ in stock}
         # Each item's apply-order stamp, advanced as the stock statement does (stock.apply_stamp).
         self.stamps: dict[str, int] = {item_id: seq for item_id, _, seq in stock}
-        self.counted: dict[str, int] = dict(s.execute(select(MenuItem.id, MenuItem.stock_count).where(
-            MenuItem.store_id == self.store_id, MenuItem.stock_count.is_not(None))).all())
+        self.counted: dict[str, int] = {item_id: count or 0 for item_id, count in s.execute(
+            select(MenuItem.id, MenuItem.stock_count).where(
+                MenuItem.store_id == self.store_id, MenuItem.stock_count.is_not(None))).tuples()}
         counter = s.get(StoreCounter, self.store_id)
         if counter is None:
             counter = StoreCounter(store_id=self.store_id, last_receipt_number=0, journal_seq=0,

@@ -80,6 +80,8 @@ def _reset(session: Session, user: User, body: UserCreate, secrets: HashedSecret
     if secrets.pin_lookup is not None:
         _ensure_pin_free(session, secrets.pin_lookup, user.id)
         user.pin_hash, user.pin_lookup = secrets.pin_hash, secrets.pin_lookup
+    if secrets.password_hash is None:  # UserCreate requires a password; the command hashed it
+        raise AssertionError("the admin command hashed no password")
     user.password_hash = secrets.password_hash
     user.is_active = True
     user.updated_at = now

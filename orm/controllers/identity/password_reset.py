@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from orm.controllers.identity import login_guard
 from orm.controllers.identity.auth import display_name, revoke_sessions
 from orm.controllers.identity.changes import record_change
+from orm.db import rows_changed
 from orm.domain import security
 from orm.domain.errors import RateLimited, ValidationFailed
 from orm.domain.principal import Principal
@@ -69,13 +70,12 @@ def token_is_valid(session: Session, token: str, now: datetime) -> bool:
 def confirm(session: Session, token: str, password_hash: str, now: datetime) -> str:
     """Use the token once: set the password and end every session of that user."""
     row = _live_token(session, token, now)
-    claimed = row is not None and session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)).rowcount
-    if not claimed:
+    if row is None or not rows_changed(
+            session, update(PasswordResetToken)
+            .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)):
         raise ValidationFailed(INVALID_TOKEN, field_errors={"token": "is invalid or has expired"})
-    user = session.get(User, row.user_id)
+    user = session.get_one(User, row.user_id)
     user.password_hash = password_hash
     user.updated_at = now
     ended = revoke_sessions(session, user.id, now, "password_reset")

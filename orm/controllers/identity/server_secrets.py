@@ -21,6 +21,6 @@ def load_or_create(session: Session, names: list[str]) -> dict[str, str]:
                     session.add(ServerSecret(name=name, value=secrets.token_urlsafe(48)))
             except IntegrityError:
                 pass
-            row = session.scalar(select(ServerSecret).where(ServerSecret.name == name))
+            row = session.scalars(select(ServerSecret).where(ServerSecret.name == name)).one()
         values[name] = row.value
     return values

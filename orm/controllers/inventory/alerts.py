@@ -34,7 +34,7 @@ from orm.column_types import new_id
 from orm.controllers.inventory.rules import is_expired, is_expiring, plain_number, stock_condition, store_today
 from orm.controllers.paging import Page, listing
 from orm.controllers.stores import store_settings
-from orm.db import Event, events
+from orm.db import Event, events, rows_changed
 from orm.domain.errors import Conflict, NotFound, ValidationFailed
 from orm.domain.principal import Principal
 from orm.domain.stores import DEFAULT_STORE_ID
@@ -175,13 +175,13 @@ def raise_alert(session: Session, *, store_id: str, item_id: str | None, alert_t
 
 def resolve_condition(session: Session, item_id: str, alert_type: str, now: datetime) -> int:
     """The condition went away: resolve its open alerts and clear dismissed ones."""
-    resolved = session.execute(
+    resolved = rows_changed(
+        session,
         update(StockAlert)
         .where(StockAlert.inventory_item_id == item_id, StockAlert.alert_type == alert_type,
                StockAlert.status.in_(OPEN_ALERT_STATUSES))
         .values(status="resolved", resolved_at=now)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
+        .execution_options(synchronize_session="fetch"))
     session.execute(
         update(StockAlert)
         .where(StockAlert.inventory_item_id == item_id, StockAlert.alert_type == alert_type,

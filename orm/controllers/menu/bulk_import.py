@@ -148,12 +148,12 @@ def import_rows(session: Session, rows: list[ImportRow], errors: RowErrors, *, m
     names = {r.name for r in rows}
     existing: dict[tuple[str, str], Any] = {}
     if names:
-        for item in session.execute(select(MenuItem).where(MenuItem.store_id == store_id,
-                                                           MenuItem.name.in_(names))).scalars():
-            existing[(item.name, item.size)] = item
+        for known in session.execute(select(MenuItem).where(MenuItem.store_id == store_id,
+                                                            MenuItem.name.in_(names))).scalars():
+            existing[(known.name, known.size)] = known
     skus = {r.values["sku"] for r in rows if "sku" in r.values}
     sku_owner = dict(session.execute(select(MenuItem.sku, MenuItem.id).where(
-        MenuItem.store_id == store_id, MenuItem.sku.in_(skus))).all()) if skus else {}
+        MenuItem.store_id == store_id, MenuItem.sku.in_(skus))).tuples().all()) if skus else {}
     categories = _Categories.load(session, store_id)
     plan = _Plan()
     for row in rows:
@@ -231,7 +231,7 @@ def _plan_row(plan: _Plan, row: ImportRow, item: MenuItem | None, categories: _C
             "sort_order": v.get("sortOrder", 0), "created_at": now, "updated_at": now,
         })
         return
-    wanted = {"price": row.price}
+    wanted: dict[str, Any] = {"price": row.price}
     for key, column in _FIELDS:
         if key in v:
             wanted[column] = v[key]

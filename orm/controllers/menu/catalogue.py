@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -200,7 +200,7 @@ def _group_resource(group: dict[str, Any]) -> dict[str, Any]:
     return {**group, "modifiers": [{**m, "recipe": _recipe_resource(m["recipe"])} for m in group["modifiers"]]}
 
 
-def resources(session: Session, rows: list[Any], default_rate: Decimal) -> list[dict[str, Any]]:
+def resources(session: Session, rows: Sequence[Any], default_rate: Decimal) -> list[dict[str, Any]]:
     """MenuItem resources (API.md) for rows of `item_query`, in the rows' order."""
     ids = [r.id for r in rows]
     recipes = _recipes(session, MenuItemRecipeLine, MenuItemRecipeLine.menu_item_id, ids)

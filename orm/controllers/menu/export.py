@@ -32,7 +32,7 @@ def export_csv(session: Session, settings: Any, store_id: str) -> bytes:
     rows = session.execute(menu_catalogue.filtered_query(store_id)).all()
     items = menu_catalogue.resources(session, rows, menu_catalogue.default_tax_rate(session, settings, store_id))
     names = dict(session.execute(select(InventoryItem.id, InventoryItem.name)
-                                 .where(InventoryItem.store_id == store_id)).all())
+                                 .where(InventoryItem.store_id == store_id)).tuples().all())
     defined: set[str] = set()
     out = []
     for row, item in zip(rows, items, strict=True):

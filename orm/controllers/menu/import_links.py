@@ -132,12 +132,12 @@ def plan_links(session: Session, rows: list[Any], existing: dict[Key, Any], stor
             plan.changed_lines.add(row.line)
     for row in with_recipe:
         cell: RecipeCell = row.values[RECIPE]
-        missing = [name for name, _ in cell if inventory.id(name) is None]
-        for name in missing:
+        absent = [name for name, _ in cell if inventory.id(name) is None]
+        for name in absent:
             errors.add(row.line, RECIPE, f"no inventory item named {name!r}")
         wanted = [(inventory.id(name) or "", qty) for name, qty in cell]
         item = existing.get((row.name, row.size))
-        if not missing and (item is None or recipes.get(item.id, []) != wanted):
+        if not absent and (item is None or recipes.get(item.id, []) != wanted):
             plan.item_recipes[(row.name, row.size)] = wanted
             plan.changed_lines.add(row.line)
     return plan

@@ -6,25 +6,27 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
 
 CACHE_ENTRIES = 64
 
 
-class _Lru:
+class _Lru(Generic[V]):
     def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[tuple, Any] = OrderedDict()
+        self._entries: OrderedDict[tuple, V] = OrderedDict()
         self._lock = threading.Lock()  # filled from DB executor threads
         self._size = size
 
-    def get(self, key: tuple) -> Any:
+    def get(self, key: tuple) -> V | None:
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None:
                 self._entries.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, value: Any) -> None:
+    def put(self, key: tuple, value: V) -> None:
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
@@ -37,5 +39,5 @@ class MenuListCache:
     encoded bytes per (that key, counted stock levels)."""
 
     def __init__(self, size: int = CACHE_ENTRIES) -> None:
-        self.listings = _Lru(size)
-        self.pages = _Lru(size)
+        self.listings: _Lru[dict[str, Any]] = _Lru(size)
+        self.pages: _Lru[tuple[str, bytes]] = _Lru(size)

@@ -143,10 +143,11 @@ def _create_group(session: Session, store_id: str, name: str) -> ModifierGroup:
         with session.begin_nested():  # another request may be creating the same group right now
             session.add(group)
     except IntegrityError:
-        group = session.scalar(select(ModifierGroup).where(ModifierGroup.store_id == store_id,
+        found = session.scalar(select(ModifierGroup).where(ModifierGroup.store_id == store_id,
                                                            ModifierGroup.name == name))
-        if group is None:
+        if found is None:
             raise Conflict("The menu changed at the same time; reload and try again") from None
+        return found
     return group
 
 
@@ -229,7 +230,7 @@ def group_resources(session: Session, store_id: str, group_id: str | None = None
     counts = dict(session.execute(
         select(MenuItemModifierGroup.group_id, func.count()).where(MenuItemModifierGroup.group_id.in_(ids))
         .group_by(MenuItemModifierGroup.group_id)
-    ).all()) if ids else {}
+    ).tuples().all()) if ids else {}
     return [_shape(groups[gid], counts.get(gid, 0)) for gid in ids if gid in groups]
 
 

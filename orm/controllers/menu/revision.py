@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.db import rows_changed
 from orm.models.model_menu import MenuRevision
 
 
@@ -23,7 +24,7 @@ def bump(session: Session, store_id: str) -> None:
     """Count one change of the store's menu (row lock held until the transaction ends)."""
     statement = update(MenuRevision).where(MenuRevision.store_id == store_id).values(
         revision=MenuRevision.revision + 1).execution_options(synchronize_session=False)
-    if session.execute(statement).rowcount:
+    if rows_changed(session, statement):
         return
     try:
         with session.begin_nested():

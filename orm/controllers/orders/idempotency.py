@@ -11,8 +11,9 @@ orders: 409; the same names with a different body: 409.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import BindParameter, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from orm.domain.errors import Conflict
 from orm.models.model_orders import Order
 
 _ORDERS = Order.__table__
-_NAMES = [bindparam("key"), bindparam("client")]
+_NAMES: list[BindParameter[Any]] = [bindparam("key"), bindparam("client")]
 # Is any of the names taken (one indexed probe; params: store_id, key, client)?
 NAME_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.store_id == bindparam("store_id"),
                                         or_(_ORDERS.c.idempotency_key.in_(_NAMES),
@@ -77,4 +78,4 @@ def earlier_order(session: Session, store_id: str, names: Identity, fingerprint:
     if found[0].request_hash != fingerprint:
         raise Conflict("This Idempotency-Key was already used for a different order",
                        data={"orderId": found[0].id})
-    return found[0].id
+    return str(found[0].id)

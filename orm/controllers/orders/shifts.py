@@ -71,7 +71,9 @@ def _figures(session: Session, shift_ids: list[str]) -> dict[str, dict[str, Any]
 
 
 def expected_cash(shift: Shift, figures: dict[str, Any]) -> Decimal:
-    return shift.opening_cash + figures["cash"] + figures["paidIn"] - figures["paidOut"] - figures["cashRefunds"]
+    cash: Decimal = (shift.opening_cash + figures["cash"] + figures["paidIn"] - figures["paidOut"]
+                     - figures["cashRefunds"])
+    return cash
 
 
 def serialize_shift(shift: Shift, figures: dict[str, Any], user_name: str | None = None) -> dict[str, Any]:

@@ -158,7 +158,7 @@ def facts(scope: Scope, cov: Coverage, *, start: datetime, previous_start: datet
     counted = Order.status.in_(COUNTED)
     period = case((Order.sale_at >= start, PERIOD_CURRENT), (Order.sale_at >= previous_start, PERIOD_PREVIOUS),
                   else_=PERIOD_EARLIER)
-    common = [
+    common: list[ColumnElement[Any]] = [
         Order.id.label("order_id"),
         bucket_of(Order.sale_at, bucket_size).label("bucket"),
         period.label("period"),
@@ -168,6 +168,7 @@ def facts(scope: Scope, cov: Coverage, *, start: datetime, previous_start: datet
         Order.created_by_name.label("user_name"),
         Order.customer_name.label("customer"),
     ]
+    money_columns: list[ColumnElement[Any]]
     if not per_line:
         money_columns = [
             case((counted, cents(Order.total) - cents(Order.tip_amount) - cents(Order.refunded_amount)),

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.db import rows_changed
 from orm.models.model_reports import ReportEmailRun
 
 DAILY_SUMMARY = "daily_summary"
@@ -45,14 +46,15 @@ def claim(session: Session, *, store_id: str, day: date, now: datetime, worker: 
             pass  # someone else claimed it first; fall through to the take-over check
     elif existing == "sent":
         return False
-    taken = session.execute(
+    taken = rows_changed(
+        session,
         update(ReportEmailRun)
         .where(*_key(store_id, kind, day), ReportEmailRun.status != "sent",
                ReportEmailRun.claimed_at <= now - stale_after)
         .values(status="claimed", claimed_at=now, claimed_by=worker, attempts=ReportEmailRun.attempts + 1,
                 last_error=None)
         .execution_options(synchronize_session=False))
-    return taken.rowcount == 1
+    return taken == 1
 
 
 def mark_sent(session: Session, *, store_id: str, day: date, now: datetime, recipients: int,

@@ -7,4 +7,4 @@ from sqlalchemy.orm import Session
 
 
 def ping(session: Session) -> bool:
-    return session.execute(text("SELECT 1")).scalar_one() == 1
+    return bool(session.execute(text("SELECT 1")).scalar_one() == 1)

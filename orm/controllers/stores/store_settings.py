@@ -95,6 +95,11 @@ def _places(value: Decimal, scale: int, what: str) -> int:
         raise ValueError(f"may have at most {len(str(scale)) - 1} decimal places ({what})") from None
 
 
+# Default of a partial update's field that may be left out but not sent as null: the field keeps its
+# non-null type and the update reads only what was sent (model_dump(exclude_unset=True)).
+NOT_SENT: Any = None
+
+
 def partial_schema(schema: dict[str, Any]) -> None:
     """JSON schema of a partial update: fields are optional, and `null` is no default (nor allowed)."""
     for prop in schema.get("properties", {}).values():
@@ -111,30 +116,30 @@ class SettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=partial_schema)
 
-    storeName: str = Field(default=None, min_length=1, max_length=120)
-    storeAddress: Text = None
-    vatNumber: str = Field(default=None, max_length=64)
-    currency: str = Field(default=None, description="ISO 4217 code, e.g. EUR")
-    storeTimezone: str = Field(default=None, description="IANA time zone, e.g. Europe/Berlin")
-    taxMode: Literal["exclusive", "inclusive"] = None
-    defaultTaxRate: Decimal = Field(default=None, ge=0, le=1, description="0.08 = 8 %")
-    receiptHeader: Text = None
-    receiptFooter: Text = None
-    cashRounding: str | Decimal = Field(default=None, description="none or 0.05")
-    dailyEmailTime: str = Field(default=None, description="HH:MM, 24 h, store time")
-    dailyEmailRecipients: list[str] = Field(default=None, max_length=MAX_RECIPIENTS)
-    lowStockDefaultMin: Decimal = Field(default=None, ge=0, le=Decimal("999999999"))  # as inventory levels
-    alertSweepMinutes: Whole = Field(default=None, ge=1, le=1440)
-    expiryWarningDays: Whole = Field(default=None, ge=0, le=365)
-    lockoutAttempts: Whole = Field(default=None, ge=1, le=100)
-    lockoutMinutes: Whole = Field(default=None, ge=1, le=1440)
-    requireOpenShift: StrictBool = None
-    allowNegativeStock: StrictBool = None
-    receiptWidth: Whole = Field(default=None, description="characters per receipt line: 32 (58 mm paper), "
+    storeName: str = Field(default=NOT_SENT, min_length=1, max_length=120)
+    storeAddress: Text = NOT_SENT
+    vatNumber: str = Field(default=NOT_SENT, max_length=64)
+    currency: str = Field(default=NOT_SENT, description="ISO 4217 code, e.g. EUR")
+    storeTimezone: str = Field(default=NOT_SENT, description="IANA time zone, e.g. Europe/Berlin")
+    taxMode: Literal["exclusive", "inclusive"] = NOT_SENT
+    defaultTaxRate: Decimal = Field(default=NOT_SENT, ge=0, le=1, description="0.08 = 8 %")
+    receiptHeader: Text = NOT_SENT
+    receiptFooter: Text = NOT_SENT
+    cashRounding: str | Decimal = Field(default=NOT_SENT, description="none or 0.05")
+    dailyEmailTime: str = Field(default=NOT_SENT, description="HH:MM, 24 h, store time")
+    dailyEmailRecipients: list[str] = Field(default=NOT_SENT, max_length=MAX_RECIPIENTS)
+    lowStockDefaultMin: Decimal = Field(default=NOT_SENT, ge=0, le=Decimal("999999999"))  # as inventory levels
+    alertSweepMinutes: Whole = Field(default=NOT_SENT, ge=1, le=1440)
+    expiryWarningDays: Whole = Field(default=NOT_SENT, ge=0, le=365)
+    lockoutAttempts: Whole = Field(default=NOT_SENT, ge=1, le=100)
+    lockoutMinutes: Whole = Field(default=NOT_SENT, ge=1, le=1440)
+    requireOpenShift: StrictBool = NOT_SENT
+    allowNegativeStock: StrictBool = NOT_SENT
+    receiptWidth: Whole = Field(default=NOT_SENT, description="characters per receipt line: 32 (58 mm paper), "
                                                           "42 or 48 (80 mm paper)")
     # Read-only parts of the resource, accepted so a client may PUT back what it got:
     # `version` (when sent) must still be current, otherwise 409; the others are ignored.
-    version: Whole = Field(default=None, ge=1)
+    version: Whole = Field(default=NOT_SENT, ge=1)
     updatedAt: Any = None
     updatedBy: Any = None
 
@@ -271,8 +276,8 @@ def settings_row(session: Session, settings: Settings, store_id: str = DEFAULT_S
                 session.add(initial_row(settings, store_id))
         except IntegrityError:
             pass
-        row = session.get(StoreSettings, store_id, populate_existing=True,
-                          with_for_update=for_update or None)
+        row = session.get_one(StoreSettings, store_id, populate_existing=True,
+                              with_for_update=for_update or None)
     return row
 
 

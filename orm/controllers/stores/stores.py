@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from orm.controllers.identity.changes import diff, record_change
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.controllers.stores import store_settings
-from orm.controllers.stores.store_settings import check_timezone, copied_row, partial_schema
+from orm.controllers.stores.store_settings import NOT_SENT, check_timezone, copied_row, partial_schema
 from orm.domain.errors import Conflict, NotFound
 from orm.domain.principal import Principal
 from orm.domain.stores import DEFAULT_STORE_ID
@@ -43,10 +43,10 @@ class StoreCreate(BaseModel):
 class StoreUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=partial_schema)
 
-    name: str = Field(default=None, min_length=1, max_length=120)
-    address: str = Field(default=None, max_length=500)
-    timezone: str = None
-    isActive: StrictBool = None
+    name: str = Field(default=NOT_SENT, min_length=1, max_length=120)
+    address: str = Field(default=NOT_SENT, max_length=500)
+    timezone: str = NOT_SENT
+    isActive: StrictBool = NOT_SENT
     id: Any = None  # a client may PUT back the resource it got; the path decides
 
     @field_validator("timezone")
