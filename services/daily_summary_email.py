@@ -8,6 +8,7 @@ The message has a plain-text part and an HTML part with the hourly sales chart i
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
@@ -98,7 +99,7 @@ def render_summary(data: dict[str, Any], *, sender: str, recipients: list[str]) 
     )
 
 
-def _text(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str, Any]],
+def _text(store: str, day: date, rows: Sequence[tuple[str, ...]], top: list[dict[str, Any]],
           busy: list[dict[str, Any]], reorder: list[dict[str, Any]], currency: str, last_week: str) -> str:
     lines = [f"{store} - daily summary for {day:%A %d %B %Y}", "",
              f"{'':14}{'Today':>16}{last_week:>16}{'Change':>10}"]
@@ -115,7 +116,7 @@ def _text(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str
     return "\n".join(lines) + "\n"
 
 
-def _html(store: str, day: date, rows: list[tuple[str, ...]], top: list[dict[str, Any]],
+def _html(store: str, day: date, rows: Sequence[tuple[str, ...]], top: list[dict[str, Any]],
           reorder: list[dict[str, Any]], currency: str, last_week: str) -> str:
     e = html.escape
     td = '<td style="padding:4px 10px;text-align:right">'

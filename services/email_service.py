@@ -152,7 +152,7 @@ def build_message(
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
-        html_part = msg.get_payload()[1]
+        html_part = list(msg.iter_parts())[1]
         for name, data in images.items():
             # add_related turns the HTML part into multipart/related, the
             # structure mail clients expect for cid: references.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -131,7 +132,7 @@ class ServiceRegistry:
     def get(self, name: str) -> Service | None:
         return self._services.get(name)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Service]:
         return iter(self._services.values())
 
     async def start_all(self) -> None:

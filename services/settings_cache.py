@@ -70,7 +70,12 @@ class StoreSettingsCache:
                 log.warning("settings re-validation failed (%s); serving version %s",
                             type(exc).__name__, known)
                 fresh = None
-            data = entry.data if fresh is None else fresh
+            if fresh is not None:
+                data = fresh
+            elif entry is not None:  # still current, or the database could not be asked
+                data = entry.data
+            else:  # None only answers a known version
+                raise AssertionError("no settings and no known copy")
             self._entries[store_id] = _Entry(data, self._now())
             return copy.deepcopy(data)
 
