@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import tornado.web
@@ -49,7 +50,15 @@ def check_permissions(owner: str, permissions: dict[str, Any]) -> None:
                 raise TypeError(f"{owner}.permissions[{method!r}] names an unknown permission {name!r}")
 
 
-class AuthMixin:
+if TYPE_CHECKING:
+    # For the type checker the mixin is the RequestHandler it is mixed into; at run time it adds
+    # no base, so BaseHandler and the WebSocket keep tornado's own method order.
+    _Handler = tornado.web.RequestHandler
+else:
+    _Handler = object
+
+
+class AuthMixin(_Handler):
     """The one authentication path of HTTP handlers (BaseHandler) and WebSockets (DashboardSocket):
     token -> principal -> permission, and the one error envelope (jupyter-server's WebSocketMixin shape).
 
@@ -63,16 +72,6 @@ class AuthMixin:
     token_in_query: ClassVar[bool] = False
     _principal: Principal | None = None
     _request_id: str | None = None
-    if TYPE_CHECKING:
-        application: tornado.web.Application
-        request: httputil.HTTPServerRequest
-        _finished: bool
-
-        def get_query_argument(self, name: str, default: Any = ...) -> Any: ...
-        def send_error(self, status_code: int = 500, **kwargs: Any) -> None: ...
-        def set_header(self, name: str, value: Any) -> None: ...
-        def set_status(self, status_code: int, reason: str | None = None) -> None: ...
-        def finish(self, chunk: Any = None) -> Any: ...
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -80,7 +79,8 @@ class AuthMixin:
 
     @property
     def ctx(self) -> AppContext:
-        return self.application.settings["ctx"]
+        ctx: AppContext = self.application.settings["ctx"]
+        return ctx
 
     @property
     def principal(self) -> Principal:
@@ -169,11 +169,12 @@ class AuthMixin:
             return
         super()._handle_request_exception(e)
 
-    def log_exception(self, typ, value, tb) -> None:
+    def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
+                      tb: TracebackType | None) -> None:
         if isinstance(value, (DomainError, tornado.web.HTTPError)):
             return  # expected outcomes; the access log line records the status
         log.error("unhandled error [request %s] %s %s", self._request_id, self.request.method,
-                  self.request.path, exc_info=(typ, value, tb))
+                  self.request.path, exc_info=value)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

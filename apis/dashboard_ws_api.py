@@ -98,7 +98,7 @@ class DashboardSocket(AuthMixin, tornado.websocket.WebSocketHandler):
         if principal is None:
             return False
         if event.get("sessionId") is not None:
-            return event["sessionId"] == principal.session_id
+            return bool(event["sessionId"] == principal.session_id)
         return event.get("userId") == principal.user_id and event.get("keepSessionId") != principal.session_id
 
     def close_ended(self) -> None:

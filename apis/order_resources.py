@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from types import GenericAlias
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
@@ -142,7 +143,8 @@ def _with_alias_fields(name: str, base: type[BaseModel], aliases: dict[str, str]
 
 
 OrderItemOut = _with_alias_fields("OrderItemOut", OrderItemFields, ITEM_ALIASES)
-OrderOut = _with_alias_fields("OrderOut", OrderFields, ORDER_ALIASES, items=(list[OrderItemOut], ...))
+# list[OrderItemOut], spelled as the value it is: OrderItemOut is built at run time, not a static type.
+OrderOut = _with_alias_fields("OrderOut", OrderFields, ORDER_ALIASES, items=(GenericAlias(list, (OrderItemOut,)), ...))
 
 
 class OrderHistoryOut(BaseModel):

@@ -20,7 +20,14 @@ DB_CHECK_TIMEOUT_S = 3.0
 # Swagger UI 5 (renders OpenAPI 3.1) from the swagger-ui-py package's own assets: no CDN.  Only its
 # static folder is used (found without importing the package, whose Tornado helper we do not need:
 # our handlers add the security headers and request id every answer carries).
-SWAGGER_UI_DIR = str(Path(importlib.util.find_spec("swagger_ui").submodule_search_locations[0]) / "static")
+def _swagger_ui_dir() -> str:
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is not installed")
+    return str(Path(spec.submodule_search_locations[0]) / "static")
+
+
+SWAGGER_UI_DIR = _swagger_ui_dir()
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CafePOS API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
