@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.identity.auth import display_name, effective_permissions
 from orm.controllers.inventory import stock
-from orm.controllers.menu import menu_items
+from orm.controllers.menu import counted_stock, menu_items
 from orm.controllers.orders import refunds, shifts
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import store_zone
@@ -179,7 +179,7 @@ class _Trade:
         for item_id, level in self.morning_stock.items():
             current = self.s.scalar(select(MenuItem.stock_count).where(MenuItem.id == item_id)) or 0
             if level > current:
-                menu_items.return_counted_stock(self.s, item_id, level - current)
+                counted_stock.return_counted_stock(self.s, item_id, level - current)
 
     def day(self, day: date) -> None:
         """One day's trade, up to `now`; a whole day has each thing in LAST_SALES at least once."""
