@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers.identity.auth import display_name, effective_permissions
+from orm.controllers.identity.auth import display_name, permissions_of
 from orm.controllers.inventory import stock
 from orm.controllers.menu import counted_stock, menu_items
 from orm.controllers.orders import refunds, shifts
@@ -69,7 +69,7 @@ def _principal(session: Session, username: str) -> Principal | None:
     if user is None:
         return None
     return Principal(user_id=user.id, username=user.username, role=user.role.name,
-                     permissions=effective_permissions(session, user), display_name=display_name(user),
+                     permissions=permissions_of(user), display_name=display_name(user),
                      store_id=DEFAULT_STORE_ID)
 
 
