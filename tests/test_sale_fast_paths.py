@@ -21,8 +21,8 @@ from orm.controllers.menu.catalogue import CatalogueCache
 from orm.domain.schemas.menu import MenuItemUpdate
 from orm.domain.stores import DEFAULT_STORE_ID
 from tests.conftest import run_unit
+from tests.orders_support import CARD, line, stock_levels
 from tests.support import PG_URL
-from tests.test_orders_support import CARD, cafe_fixture, line, stock_levels  # noqa: F401
 
 D = Decimal
 
