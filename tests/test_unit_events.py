@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from orm.db import Event, events
 from orm.domain.errors import ValidationFailed
-from orm.models.base import DEFAULT_STORE_ID as STORE
+from orm.domain.stores import DEFAULT_STORE_ID as STORE
 from tests import reports_support as support
 from tests.test_ws_dashboard import connect, receive
 
