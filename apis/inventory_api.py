@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apis.base import BaseHandler, page_from_query
-from orm.controllers.inventory import csv_import, forecast, inventory_items, stock
+from orm.controllers.inventory import csv_import, forecast, inventory_items, movements
 from orm.controllers.inventory.csv_import import export_rows
 from orm.domain.errors import UnsupportedMediaType, ValidationFailed
 from orm.domain.schemas.inventory import InventoryItemCreate, InventoryItemUpdate, StockAdjustment
@@ -25,7 +25,7 @@ MOVEMENT_QUERY = {
 
 
 def _when(handler: BaseHandler, name: str) -> str | None:
-    """`from`/`to` as sent; stock.list_movements reads them in the store's time zone."""
+    """`from`/`to` as sent; movements.list_movements reads them in the store's time zone."""
     return (handler.get_query_argument(name, None) or "").strip() or None
 
 
@@ -94,7 +94,7 @@ class ItemMovementsHandler(BaseHandler):
     api_doc = {"get": {"summary": "Stock movements of one item, newest first", "query": MOVEMENT_QUERY}}
 
     async def get(self, item_id: str) -> None:
-        data = await self.run_db(stock.list_movements, self.ctx.settings, self.principal.store_id,
+        data = await self.run_db(movements.list_movements, self.ctx.settings, self.principal.store_id,
                                  page_from_query(self), item_id=item_id, require_item=True,
                                  movement_type=self.get_query_argument("type", None) or None,
                                  since=_when(self, "from"), until=_when(self, "to"))
@@ -107,7 +107,7 @@ class MovementsHandler(BaseHandler):
                        "query": {"itemId": {"type": "string"}, **MOVEMENT_QUERY}}}
 
     async def get(self) -> None:
-        data = await self.run_db(stock.list_movements, self.ctx.settings, self.principal.store_id,
+        data = await self.run_db(movements.list_movements, self.ctx.settings, self.principal.store_id,
                                  page_from_query(self), item_id=self.get_query_argument("itemId", None) or None,
                                  movement_type=self.get_query_argument("type", None) or None,
                                  since=_when(self, "from"), until=_when(self, "to"))

@@ -14,8 +14,8 @@ from typing import Any
 
 from apis.base import BaseHandler, page_from_query
 from orm.controllers.menu import bulk_import as menu_import
+from orm.controllers.menu import categories, menu_items, modifier_groups
 from orm.controllers.menu import export as menu_export
-from orm.controllers.menu import menu_items
 from orm.controllers.menu.listing_cache import menu_page
 from orm.domain import jsonenc
 from orm.domain.csv_cells import FieldError, parse_bool
@@ -133,7 +133,7 @@ class CategoriesHandler(BaseHandler):
                                   "ownTaxRate, ownTakeAwayTaxRate} (own* = null when inherited)", "tags": ["menu"]}}
 
     async def get(self) -> None:
-        self.success(await self.run_db(menu_items.list_categories, self.ctx.settings,
+        self.success(await self.run_db(categories.list_categories, self.ctx.settings,
                                        store_id=self.principal.store_id))
 
 
@@ -146,7 +146,7 @@ class CategoryHandler(BaseHandler):
 
     async def put(self, name: str) -> None:
         body = self.parse(CategoryUpdate)
-        self.success(await self.run_db(menu_items.update_category, self.ctx.settings, name, body,
+        self.success(await self.run_db(categories.update_category, self.ctx.settings, name, body,
                                        actor=self.principal, store_id=self.principal.store_id,
                                        now=self.ctx.clock()))
 
@@ -163,11 +163,11 @@ class ModifierGroupsHandler(BaseHandler):
     }
 
     async def get(self) -> None:
-        self.success(await self.run_db(menu_items.modifier_groups, store_id=self.principal.store_id))
+        self.success(await self.run_db(modifier_groups.modifier_groups, store_id=self.principal.store_id))
 
     async def post(self) -> None:
         body = self.parse(ModifierGroupCreate)
-        group = await self.run_db(menu_items.create_modifier_group, body, store_id=self.principal.store_id)
+        group = await self.run_db(modifier_groups.create_modifier_group, body, store_id=self.principal.store_id)
         self.created({"modifierGroup": group}, location=f"/menu_items/modifier-groups/{group['id']}")
 
 
@@ -183,17 +183,17 @@ class ModifierGroupHandler(BaseHandler):
     }
 
     async def get(self, group_id: str) -> None:
-        group = await self.run_db(menu_items.get_modifier_group, group_id, store_id=self.principal.store_id)
+        group = await self.run_db(modifier_groups.get_modifier_group, group_id, store_id=self.principal.store_id)
         self.success({"modifierGroup": group})
 
     async def put(self, group_id: str) -> None:
         body = self.parse(ModifierGroupUpdate)
-        group = await self.run_db(menu_items.update_modifier_group, group_id, body,
+        group = await self.run_db(modifier_groups.update_modifier_group, group_id, body,
                                   store_id=self.principal.store_id)
         self.success({"modifierGroup": group})
 
     async def delete(self, group_id: str) -> None:
-        self.success(await self.run_db(menu_items.delete_modifier_group, group_id,
+        self.success(await self.run_db(modifier_groups.delete_modifier_group, group_id,
                                        store_id=self.principal.store_id), message="Modifier group removed")
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from apis.base import BaseHandler, page_from_query
 from apis.order_resources import OrderHistoryOut, OrderOneOut, with_legacy_aliases
-from orm.controllers.orders import receipt_prints, refunds, sales
+from orm.controllers.orders import order_history, receipt_prints, refunds, sales
 from orm.controllers.orders.receipt_prints import check_format, email_subject, render
 from orm.domain.errors import ServiceUnavailable, ValidationFailed
 from orm.domain.schemas.orders import EmailReceiptRequest, OrderCreate, OrderQuery, RefundCreate, VoidRequest
@@ -75,7 +75,7 @@ class OrdersHandler(OrderHandlerBase):
         sort = self.get_query_argument("sort", None)
         store_id = query.storeId or self.principal.store_id
         zone = (await self.store_settings.get(store_id))["storeTimezone"]
-        data = await self.run_db(sales.list_orders, page, query, store_id=self.principal.store_id,
+        data = await self.run_db(order_history.list_orders, page, query, store_id=self.principal.store_id,
                                  timezone=zone, sort=sort)
         self.success({**data, "orders": [with_legacy_aliases(order) for order in data["orders"]]})
 
@@ -87,7 +87,7 @@ class OrderHandler(OrderHandlerBase):
     api_doc = {"get": {"summary": "One order", "response": OrderOneOut, "tags": ["orders"]}}
 
     async def get(self, order_id: str) -> None:
-        self.success({"order": with_legacy_aliases(await self.run_db(sales.get, order_id))})
+        self.success({"order": with_legacy_aliases(await self.run_db(order_history.get, order_id))})
 
 
 class OrderRefundHandler(OrderHandlerBase):

@@ -31,64 +31,16 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench import dataset, report  # noqa: E402
+from bench import checks, dataset, report  # noqa: E402
 from bench.client import Api, ApiError  # noqa: E402
 from bench.history import HistoryLoader, menu_rows  # noqa: E402
 from bench.machine import CpuWindow, describe, wait_until_quiet  # noqa: E402
-from bench.procs import Sampler, Server, free_port, http_json  # noqa: E402
+from bench.options import parse_args  # noqa: E402
+from bench.procs import Sampler, Server, free_port  # noqa: E402
 from bench.profiling import Profiler  # noqa: E402
 from bench.scenarios import Scenario, orders_prelude, report_scenarios  # noqa: E402
 from bench.wrkrun import INSTALL_HINT, WrkMissing, run_wrk, wrk_path  # noqa: E402
 from orm.db import normalise_url  # noqa: E402
-
-DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/cafepos_bench"
-SCENARIOS = ("menu_items", "orders", "reports")
-RESULTS = REPO / "bench" / "results"
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="tiny dataset and short runs (a smoke test, not figures)")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
-    p.add_argument("--orders-history", default=None,
-                   help="history sizes for the report scenarios (default 10000,100000,1000000)")
-    p.add_argument("--orders-per-day", type=int, default=None,
-                   help="history orders per day (default 300: 1M orders = 9 years)")
-    p.add_argument("--duration", type=float, default=None, help="seconds per measured run (default 15)")
-    p.add_argument("--warmup", type=float, default=None, help="seconds of unmeasured load first (default 3)")
-    p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    p.add_argument("--report-connections", default=None,
-                   help="connections for the report scenarios (default 1: the time one manager waits; "
-                        "e.g. '1,32' adds throughput figures; the latency targets read the first)")
-    p.add_argument("--workers", default="1,2", help="server process counts to measure (default 1,2)")
-    p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-    p.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
-    p.add_argument("--profile", action="store_true",
-                   help="py-spy profiles of every scenario (one process, largest history)")
-    p.add_argument("--output", type=Path, default=RESULTS / "latest.json")
-    p.add_argument("--strict", action="store_true", help="exit 1 when a target fails, too")
-    p.add_argument("--quiet-wait", type=float, default=None,
-                   help="before each run wait up to this many seconds for other load to stop, and repeat "
-                        "a run that other processes disturbed once (default 60; 0 turns both off)")
-    args = p.parse_args(argv)
-    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = set(args.scenarios) - set(SCENARIOS)
-    if unknown:
-        p.error(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
-    quick = args.quick
-    history = args.orders_history or ("200,1000" if quick else "10000,100000,1000000")
-    args.histories = sorted({int(x.replace("_", "")) for x in history.split(",") if x.strip()})
-    args.per_day = args.orders_per_day or (50 if quick else 300)
-    args.duration = args.duration if args.duration is not None else (2 if quick else 15)
-    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
-    args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0 if quick else 60)
-    if quick:
-        args.connections = min(args.connections, 8)
-    conns = args.report_connections or "1"
-    args.report_conns = list(dict.fromkeys(int(x) for x in conns.split(",") if x.strip()))
-    args.workers = sorted({int(x) for x in args.workers.split(",") if x.strip()})
-    return args
 
 
 class Bench:
@@ -184,7 +136,7 @@ class Bench:
             run_wrk(sc.key + "-warmup", url, duration=a.warmup, connections=connections, threads=a.threads,
                     workdir=workdir, headers=headers, prelude=sc.prelude, timeout_s=timeout)
         # Sales still in flight from the warm-up must land before the "before" count.
-        before = self.settled_order_count() if sc.key == "orders" else None
+        before = checks.settled_order_count(self.engine) if sc.key == "orders" else None
         waited = wait_until_quiet(a.quiet_wait) if a.quiet_wait > 0 else 0.0
         profilers = []
         if profile:
@@ -201,9 +153,9 @@ class Bench:
         row = {"scenario": sc.key, "workers": workers, "history": history, **fig.as_dict()}
         row["extra"].update(cpu=cpu_used, server_process_cpu_s=process_cpu, single_request_s=round(single, 4),
                             waited_for_quiet_s=waited)
-        row["noise"] = self.noise(row)
+        row["noise"] = checks.noise(row)
         if sc.key == "orders":
-            self.check_orders(row, before)
+            checks.check_orders(self.engine, row, before)
         elif single > 0.05:  # answers wrk gave up on at the end still run: let them finish first
             time.sleep(min(30.0, single * connections / cpus))
         for view, profiler in profilers:
@@ -225,44 +177,6 @@ class Bench:
             if not 200 <= status <= 299:
                 raise RuntimeError(f"{sc.method} {sc.path} -> {status}: {raw[:300]!r}")
         return best
-
-    @staticmethod
-    def noise(row: dict) -> str:
-        """CPU the machine spent on anything but wrk, the server and PostgreSQL during the run."""
-        cpu = row["extra"]["cpu"]
-        ours = row["extra"].get("wrk_cpu_s", 0) + sum(row["extra"]["server_process_cpu_s"].values())
-        other = cpu["machine_busy_cpu_s"] - ours - cpu["postgres_cpu_s"]
-        capacity = cpu["wall_s"] * cpu["cores"]
-        share = other / capacity if capacity else 0.0
-        row["extra"]["other_cpu_share"] = round(share, 3)
-        return f"other processes used {share:.0%} of the CPUs" if share > 0.10 else ""
-
-    def count_orders(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.scalar(text("SELECT count(*) FROM orders"))
-
-    def settled_order_count(self) -> int:
-        """The order count once it stops moving (sales in flight when wrk stopped have committed)."""
-        now, previous = self.count_orders(), -1
-        deadline = time.monotonic() + 15
-        while now != previous and time.monotonic() < deadline:
-            time.sleep(0.5)
-            previous, now = now, self.count_orders()
-        return now
-
-    def check_orders(self, row: dict, before: int) -> None:
-        """Every 201 wrk saw is an order row; requests wrk abandoned at the end may add a few more."""
-        after = self.settled_order_count()
-        created = row["statuses"].get("201", 0)
-        delta = after - before
-        row["extra"]["orders_in_db"] = {"before": before, "after": after, "delta": delta, "responses_201": created}
-        if delta < created:
-            row["problems"].append(f"only {delta} new orders in the database for {created} answers 201")
-        elif delta > created + row["connections"]:
-            row["problems"].append(f"{delta} new orders for {created} answers 201 (more than in flight)")
-        if row["statuses"].keys() - {"201"}:
-            row["problems"].append(f"statuses other than 201: {row['statuses']}")
-        row["ok"] = not row["problems"]
 
     def add_ratio(self, row: dict, bare_kind: str) -> dict:
         bare = report.find(self.results, bare_kind, workers=row["workers"], connections=row["connections"])
@@ -399,30 +313,7 @@ class Bench:
                                        profile="orders" if profile else None)
                     self.add_ratio(row, "bare_small")
                 if workers > 1:
-                    self.check_workers(server, workers)
-
-    def check_workers(self, server: Server, workers: int) -> None:
-        """Both processes serve; background services run in one of them only."""
-        pids = server.pids()
-        mine = {f"{role}:{pid}" for pid, role in pids.items()}
-        served = dict.fromkeys(sorted(mine), 0.0)
-        for row in self.results["figures"]:
-            for key, used in row["extra"]["server_process_cpu_s"].items():
-                if key in mine:  # runs against this server, not earlier ones
-                    served[key] = round(served[key] + used, 2)
-        schedulers = {}
-        server.begin_window()
-        for _ in range(100):  # a new connection each time: the kernel hands them to either process
-            status, body = http_json(server.base_url + "/health")
-            sched = body.get("data", {}).get("checks", {}).get("scheduler", {}).get("status", f"http {status}")
-            schedulers[sched] = schedulers.get(sched, 0) + 1
-        probe = server.end_window()
-        self.results["workers_check"].update({
-            "workers": workers, "processes": sorted(mine),
-            "cpu_s_by_process_during_runs": served,
-            "cpu_s_by_process_answering_100_health_checks": probe,
-            "health_scheduler_statuses": schedulers,
-        })
+                    checks.check_workers(self.results, server, workers)
 
     def finish(self) -> int:
         a = self.args
@@ -451,7 +342,7 @@ def _stop_on_sigterm(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         wrk_path()

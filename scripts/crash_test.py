@@ -37,66 +37,25 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from orm.db import make_engine, make_session_factory, normalise_url, unit_of_work  # noqa: E402
-from orm.migrate import upgrade_to_head  # noqa: E402
-from orm.models.model_inventory import InventoryItem, StockMovement  # noqa: E402
-from orm.models.model_menu import MenuItem  # noqa: E402
-from orm.models.model_orders import JournalEntry, Order, OrderItem, Payment  # noqa: E402
-from orm.seed import steps  # noqa: E402
-from settings import load_settings  # noqa: E402
+from orm.db import make_engine  # noqa: E402
+from orm.models.model_orders import OrderItem  # noqa: E402
+from scripts.crash_db import check_database, committed_keys, create_database, drop_database, prepare  # noqa: E402
 
 PASSWORD = "password123"
 MAX_LOAD_SECONDS = 120  # a phase's load stops by itself even if the signal never comes
 
 
-# ---- database and server ---------------------------------------------------------------------------
-
-def _with_db(url: str, name: str) -> str:
-    p = urlsplit(url)
-    return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
-
-
-def create_database(admin_url: str) -> str:
-    name = f"cafepos_crash_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return _with_db(admin_url, name)
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)'))
-    engine.dispose()
-
-
-def prepare(url: str, workdir: Path) -> None:
-    """Schema at head, demo staff, stock and menu (no past orders: every order here is ours)."""
-    upgrade_to_head(url)
-    settings = load_settings(database_url=url, uploads_dir=workdir / "uploads", bcrypt_rounds=4,
-                             jwt_secret="crash-test-secret-0123456789abcdefghij", pin_pepper="crash-pepper")
-    engine = make_engine(url, pooled=False)
-    try:
-        factory = make_session_factory(engine)
-        for area, fn in steps("test"):
-            if area != "orders":
-                unit_of_work(factory, fn, settings)
-    finally:
-        engine.dispose()
-
+# ---- server ---------------------------------------------------------------------------
 
 class Server:
     def __init__(self, url: str, workdir: Path) -> None:
@@ -238,66 +197,6 @@ def sellable(base: str, token: str) -> list[dict[str, Any]]:
     items = requests.get(base + "/menu_items", headers={"Authorization": f"Bearer {token}"},
                          timeout=30).json()["data"]["menu_items"]
     return [i for i in items if i["isActive"] and all(g["minSelect"] == 0 for g in i["modifierGroups"])]
-
-
-# ---- checks ------------------------------------------------------------------------------------------
-
-def check_database(url: str, acked_ids: list[str], counted_before: dict[str, int]) -> list[str]:
-    problems: list[str] = []
-    engine = make_engine(url, pooled=False)
-    try:
-        with engine.connect() as conn:
-            ids = set(conn.scalars(select(Order.id)))
-            missing = [i for i in acked_ids if i not in ids]
-            if missing:
-                problems.append(f"{len(missing)} acknowledged orders not found, e.g. {missing[:3]}")
-            lines = dict(conn.execute(select(OrderItem.order_id, func.count()).group_by(OrderItem.order_id)).all())
-            paid = dict(conn.execute(select(Payment.order_id, func.sum(Payment.amount))
-                                     .group_by(Payment.order_id)).all())
-            journaled = set(conn.scalars(select(JournalEntry.reference_id).where(JournalEntry.entry_type == "order")))
-            moved = set(conn.scalars(select(StockMovement.reference).where(StockMovement.movement_type == "sale")))
-            totals = dict(conn.execute(select(Order.id, Order.total)).all())
-            with_recipe = {order_id for order_id, recipe in conn.execute(select(OrderItem.order_id, OrderItem.recipe))
-                           if recipe}
-            partial = Counter()
-            for order_id in ids:
-                if not lines.get(order_id):
-                    partial["without lines"] += 1
-                if Decimal(paid.get(order_id) or 0) < Decimal(totals[order_id]):
-                    partial["not fully paid"] += 1
-                if order_id not in journaled:
-                    partial["without journal entry"] += 1
-                if order_id in with_recipe and order_id not in moved:
-                    partial["without stock movements"] += 1
-            for what, n in partial.items():
-                problems.append(f"{n} orders {what}")
-            moved_sum = func.coalesce(func.sum(StockMovement.delta), 0)
-            for item_id, level, total in conn.execute(
-                    select(InventoryItem.id, InventoryItem.current_stock, moved_sum)
-                    .join(StockMovement, StockMovement.inventory_item_id == InventoryItem.id, isouter=True)
-                    .group_by(InventoryItem.id, InventoryItem.current_stock)):
-                if Decimal(level) != Decimal(total):
-                    problems.append(f"inventory {item_id}: stock {level} but movements sum to {total}")
-            sold = dict(conn.execute(select(OrderItem.menu_item_id, func.sum(OrderItem.quantity))
-                                     .group_by(OrderItem.menu_item_id)).all())
-            for item_id, count in conn.execute(select(MenuItem.id, MenuItem.stock_count)
-                                               .where(MenuItem.stock_count.is_not(None))):
-                expected = counted_before.get(item_id, count) - int(sold.get(item_id) or 0)
-                if item_id in counted_before and count != expected:
-                    problems.append(f"counted item {item_id}: {count} left, expected {expected}")
-    finally:
-        engine.dispose()
-    return problems
-
-
-def committed_keys(url: str, keys: list[str]) -> dict[str, str]:
-    engine = make_engine(url, pooled=False)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(select(Order.idempotency_key, Order.id)
-                                     .where(Order.idempotency_key.in_(keys))).all()) if keys else {}
-    finally:
-        engine.dispose()
 
 
 def run_phase(name: str, sig: int, url: str, workdir: Path, workers: int, acks: int,

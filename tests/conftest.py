@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 from main import make_app  # noqa: E402
 from settings import Settings, load_settings  # noqa: E402
-from tests.support import Client, DatabaseFactory, RunningServer, suite_now  # noqa: E402
+from tests.support import CLOCK_START, Client, DatabaseFactory, FakeClock, RunningServer, suite_now  # noqa: E402
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
@@ -124,3 +124,70 @@ async def as_role(server: RunningServer, tokens: dict[str, str]) -> AsyncIterato
 @pytest.fixture
 async def admin(as_role) -> Client:
     return as_role("admin")
+
+
+# ---- a server on a clock the test moves (identity, reports, dashboards) ----------------------------------
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> FakeClock:
+    """A FakeClock at tests.support.CLOCK_START, or at the test module's own CLOCK_START."""
+    return FakeClock(getattr(request.module, "CLOCK_START", CLOCK_START))
+
+
+@pytest.fixture
+def app_settings(settings: Settings) -> Settings:
+    """The settings `app_server` runs with; modules override this fixture (e.g. to add SMTP)."""
+    return settings
+
+
+@pytest.fixture
+async def app_server(app_settings: Settings, clock: FakeClock) -> AsyncIterator[RunningServer]:
+    running = RunningServer(make_app(app_settings, clock=clock))
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def staff(app_server: RunningServer, demo_users) -> AsyncIterator[dict[str, Client]]:
+    """A logged-in client per built-in role (tokens issued by the fake-clock server)."""
+    clients: dict[str, Client] = {}
+    for role in ROLES:
+        c = app_server.client()
+        r = await c.post("/auth/login", {"username": role, "password": DEMO_PASSWORD})
+        assert r.status == 200, r.body
+        c.token = r.data["token"]
+        clients[role] = c
+    yield clients
+    for c in clients.values():
+        c.close()
+
+
+@pytest.fixture
+async def menu(staff: dict[str, Client]) -> dict[str, str]:
+    """The reports' menu (tests.reports_support.MENU): key -> menu item id, created through POST /menu_items."""
+    from tests.reports_support import MENU
+
+    ids = {}
+    for key, body in MENU.items():
+        r = await staff["admin"].post("/menu_items", body)
+        assert r.status == 201, r.body
+        ids[key] = r.data["menuItem"]["id"]
+    return ids
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[list]:
+    """WebSocket connections a test opens (tests.test_ws_dashboard.connect), closed after it."""
+    opened: list = []
+    yield opened
+    for conn in opened:
+        conn.close()
+
+
+@pytest.fixture
+def cafe(settings: Settings, demo_users):
+    """A small café straight in the database (tests.orders_support.build_cafe)."""
+    from tests.orders_support import build_cafe
+
+    return run_unit(settings, build_cafe, settings)

@@ -1,9 +1,8 @@
-"""Helpers for the identity tests: an injectable clock and arranging users/roles in the DB."""
+"""Helpers for the identity tests: arranging users/roles in the DB."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,21 +20,6 @@ from orm.models.model_identity import (
 from orm.seed.identity import ensure_user
 from settings import Settings
 from tests.conftest import run_unit
-
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """The app's clock in tests: call it for 'now', advance it instead of sleeping."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def unique(prefix: str) -> str:

@@ -68,6 +68,24 @@ class SuiteClock:
 
 suite_now = SuiteClock(TEST_NOW)
 
+CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+
+
+class FakeClock:
+    """The app's clock in tests that move time themselves: call it for 'now', advance it instead of sleeping.
+
+    The `clock` fixture (conftest) is one, starting at CLOCK_START or at the test module's own CLOCK_START.
+    """
+
+    def __init__(self, start: datetime = CLOCK_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
 
 def _with_db(url: str, dbname: str) -> str:
     parts = urlsplit(url)

@@ -8,13 +8,8 @@ import pytest
 
 from main import make_app
 from orm.models.model_identity import AuditChange
-from tests.identity_support import FakeClock, count
+from tests.identity_support import count
 from tests.support import Client, RunningServer
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -12,15 +12,10 @@ from main import make_app
 from orm.domain.permissions import ROLE_IDS
 from orm.models.model_identity import AuthSession, LoginAttempt, RateLimitHit, RefreshToken, User
 from tests.conftest import TEST_JWT_SECRET
-from tests.identity_support import FakeClock, attempts, count, live_sessions, make_user, user_id
+from tests.identity_support import attempts, count, live_sessions, make_user, user_id
 from tests.support import Client, RunningServer
 
 GENERIC = "Invalid username, password or PIN"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from main import make_app
 from orm.models.model_identity import AuditChange, PasswordResetToken
-from tests.identity_support import FakeClock, count, live_sessions, make_user, user_row
+from tests.identity_support import count, live_sessions, make_user, user_row
 from tests.support import RunningServer
 
 HOST = "127.0.0.1"
@@ -51,11 +51,6 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.start()
     yield inbox, port
     controller.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

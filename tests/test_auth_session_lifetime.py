@@ -14,13 +14,7 @@ from sqlalchemy import select
 
 from main import make_app
 from orm.models.model_identity import AuthSession
-from tests.identity_support import START, FakeClock
-from tests.support import Client, RunningServer
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+from tests.support import CLOCK_START, Client, RunningServer
 
 
 @pytest.fixture
@@ -56,7 +50,7 @@ async def test_a_busy_terminal_keeps_selling_all_day(c, clock, settings):
         resp = await c.get("/auth/me", token=data["token"])
         assert resp.status == 200, (clock.now, resp.body)
     # The hard cap: SESSION_MAX_HOURS after sign-in, however busy.
-    clock.now = START + timedelta(hours=settings.session_max_hours, seconds=-1)
+    clock.now = CLOCK_START + timedelta(hours=settings.session_max_hours, seconds=-1)
     assert (await c.get("/auth/me", token=data["token"])).status == 200
     clock.advance(seconds=1)
     resp = await c.get("/auth/me", token=data["token"])
@@ -85,30 +79,30 @@ async def test_revoked_login_is_unauthorized_not_expired(c):
 async def test_expiry_reported_slides_with_use(c, clock, settings):
     data = await sign_in(c, rememberMe=True)  # rememberMe lengthens nothing
     idle = timedelta(minutes=settings.session_idle_minutes)
-    assert data["sessionExpiry"] == (START + idle).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert data["sessionExpiry"] == (CLOCK_START + idle).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert data["expiresIn"] == settings.session_idle_minutes * 60
     clock.advance(hours=11)
     resp = await c.post("/auth/validate-session", token=data["token"])
     assert resp.status == 200
     assert resp.data["sessionExpiry"] == (clock.now + idle).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     # Near the hard cap the cap is what is reported (and what a refresh returns).
-    clock.now = START + timedelta(hours=settings.session_max_hours - 2)
+    clock.now = CLOCK_START + timedelta(hours=settings.session_max_hours - 2)
     fresh = (await c.post("/auth/refresh", {"refreshToken": data["refreshToken"]})).data
-    cap = START + timedelta(hours=settings.session_max_hours)
+    cap = CLOCK_START + timedelta(hours=settings.session_max_hours)
     assert fresh["sessionExpiry"] == cap.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert fresh["expiresIn"] == 2 * 3600
 
 
 async def test_last_seen_is_written_at_most_once_a_minute(c, clock, settings):
     data = await sign_in(c)
-    assert last_seen(settings) == [START]
+    assert last_seen(settings) == [CLOCK_START]
     for _ in range(5):
         clock.advance(seconds=10)
         assert (await c.get("/auth/me", token=data["token"])).status == 200
-    assert last_seen(settings) == [START]  # 50 s of requests: no write
+    assert last_seen(settings) == [CLOCK_START]  # 50 s of requests: no write
     clock.advance(seconds=10)
     assert (await c.get("/auth/me", token=data["token"])).status == 200
-    assert last_seen(settings) == [START + timedelta(minutes=1)]
+    assert last_seen(settings) == [CLOCK_START + timedelta(minutes=1)]
 
 
 async def test_shorter_caps_apply_to_logins_already_open(settings, clock, demo_users):

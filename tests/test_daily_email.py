@@ -29,12 +29,12 @@ from orm.controllers.reports import report_runs
 from orm.domain.stores import DEFAULT_STORE_ID
 from services.daily_email_service import STALE_AFTER, DailyEmailService
 from settings import Settings
-from tests import test_reports_support as support
+from tests import reports_support as support
 from tests.conftest import run_unit
+from tests.reports_support import build_scenario, expected_totals, in_range, local, local_day_bounds
 from tests.support import RunningServer
-from tests.test_reports_support import build_scenario, expected_totals, in_range, local, local_day_bounds
 
-app_server, clock, menu, staff = support.app_server, support.clock, support.menu, support.staff
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 
 HOST = "127.0.0.1"
 RECIPIENTS = ["owner@example.com", "accounts@example.com"]

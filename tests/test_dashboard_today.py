@@ -2,7 +2,7 @@
 
 The client's "This Month" runs to the month's end, in the future, and labels dailyRevenue "Today";
 it sends an unset category as the literal text "undefined".  The clock is fixed at Tuesday 27 Oct
-2026, 10:00 in Berlin (tests/test_reports_support.py), with sales on the 27th and the days before.
+2026, 10:00 in Berlin (tests/reports_support.py), with sales on the 27th and the days before.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from datetime import date
 
 import pytest
 
-from tests import test_reports_support as support
-from tests.test_reports_support import BERLIN, D, build_scenario, expected_by_local_day
+from tests import reports_support as support
+from tests.reports_support import BERLIN, D, build_scenario, expected_by_local_day
 
-app_server, app_settings, clock, menu, staff = (support.app_server, support.app_settings, support.clock, support.menu,
-                                             support.staff)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 TODAY = date(2026, 10, 27)
 
 

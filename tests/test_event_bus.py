@@ -14,7 +14,7 @@ from sqlalchemy import text
 from main import make_app
 from services.event_bus import MAX_PAYLOAD_BYTES, EventBus
 from settings import Settings
-from tests.support import PG_URL, RunningServer
+from tests.support import PG_URL, FakeClock, RunningServer
 
 WAIT = 10.0  # generous upper bound for a delivery; never a timing assertion
 
@@ -47,7 +47,7 @@ class Received:
 @pytest.fixture
 async def servers(settings: Settings) -> AsyncIterator[list[RunningServer]]:
     """Two app instances on one database: two processes as far as the bus can tell."""
-    made = [RunningServer(make_app(settings, clock=lambda: datetime(2026, 10, 27, 9, tzinfo=UTC)))
+    made = [RunningServer(make_app(settings, clock=FakeClock(datetime(2026, 10, 27, 9, tzinfo=UTC))))
             for _ in range(2)]
     yield made
     for s in made:

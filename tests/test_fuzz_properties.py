@@ -20,9 +20,7 @@ from hypothesis import strategies as st
 
 from main import make_app
 from scripts import fuzz_strategies as fs
-from tests.identity_support import FakeClock
-from tests.support import RunningServer
-from tests.test_orders_support import cafe_fixture  # noqa: F401
+from tests.support import FakeClock, RunningServer
 
 EXAMPLES = 60
 Request = tuple[str, str, dict[str, Any] | None, Any]  # method, path, query, JSON body (bytes: sent as is)

@@ -15,8 +15,8 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_JWT_SECRET
+from tests.orders_support import CARD, line, row_counts
 from tests.support import Response
-from tests.test_orders_support import CARD, cafe_fixture, line, row_counts  # noqa: F401
 
 OUT_OF_RANGE = ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00", "9999-12-31T23:59:59",
                 "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00Z",

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from orm.controllers.orders import journal
 from orm.models.model_orders import JournalEntry, Order, OrderItem, Payment, Refund, StoreCounter
 from tests.conftest import run_unit
-from tests.test_orders_support import CARD, cafe_fixture, line  # noqa: F401
+from tests.orders_support import CARD, line
 
 D = Decimal
 

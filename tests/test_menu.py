@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from orm.controllers.menu import menu_items
+from orm.controllers.menu import counted_stock, menu_items
 from orm.controllers.paging import Page
 from orm.controllers.stores import store_settings
 from orm.db import make_engine, make_session_factory, unit_of_work
@@ -440,7 +440,7 @@ async def test_etag_304_and_changes_after_every_kind_of_edit(admin, settings, st
     await changed()
     await admin.put(f"/menu_items/{item['id']}", {"recipe": []})
     await changed()
-    run_unit(settings, menu_items.take_counted_stock, item["id"], 1)
+    run_unit(settings, counted_stock.take_counted_stock, item["id"], 1)
     await changed()
     await admin.put("/menu_items/categories/Coffee", {"taxRate": None})
     await changed()
@@ -548,19 +548,19 @@ def test_counted_stock_never_goes_below_zero(settings, stock):
 
     croissant = run_unit(settings, create, stockCount=3)
     latte_id = run_unit(settings, create, name="Latte")
-    run_unit(settings, menu_items.take_counted_stock, croissant, 2)
+    run_unit(settings, counted_stock.take_counted_stock, croissant, 2)
     with pytest.raises(SoldOut) as info:
-        run_unit(settings, menu_items.take_counted_stock, croissant, 2)
+        run_unit(settings, counted_stock.take_counted_stock, croissant, 2)
     assert info.value.message == "Croissant is sold out" and info.value.status_code == 409
     assert info.value.error_code == "SOLD_OUT" and info.value.data["available"] == 1
-    run_unit(settings, menu_items.take_counted_stock, croissant, 1)
+    run_unit(settings, counted_stock.take_counted_stock, croissant, 1)
     with pytest.raises(SoldOut):
-        run_unit(settings, menu_items.take_counted_stock, croissant, 1)
-    run_unit(settings, menu_items.return_counted_stock, croissant, 2)
-    run_unit(settings, menu_items.take_counted_stock, latte_id, 5)  # made to order: untouched
-    run_unit(settings, menu_items.return_counted_stock, latte_id, 5)
+        run_unit(settings, counted_stock.take_counted_stock, croissant, 1)
+    run_unit(settings, counted_stock.return_counted_stock, croissant, 2)
+    run_unit(settings, counted_stock.take_counted_stock, latte_id, 5)  # made to order: untouched
+    run_unit(settings, counted_stock.return_counted_stock, latte_id, 5)
     with pytest.raises(NotFound):
-        run_unit(settings, menu_items.take_counted_stock, "nope", 1)
+        run_unit(settings, counted_stock.take_counted_stock, "nope", 1)
     found = run_unit(settings, lambda s: dict(s.execute(select(MenuItem.name, MenuItem.stock_count)).all()))
     assert found == {"Croissant": 2, "Latte": None}
 
@@ -579,7 +579,7 @@ def test_concurrent_sales_of_the_last_pastries(settings):
     def sell() -> None:
         start.wait()
         try:
-            unit_of_work(factory, menu_items.take_counted_stock, item_id, 1)
+            unit_of_work(factory, counted_stock.take_counted_stock, item_id, 1)
             outcomes.append("sold")
         except SoldOut:
             outcomes.append("sold out")

@@ -16,7 +16,7 @@ from orm.migrate import alembic_config
 from orm.models.model_orders import Order, OrderItem, RefundItem
 from orm.models.model_reports import ReportRollupState
 from tests.conftest import run_unit
-from tests.test_orders_support import cafe_fixture, cash, line  # noqa: F401
+from tests.orders_support import cash, line
 
 
 def booked(settings) -> dict[str, tuple]:

@@ -29,11 +29,11 @@ from orm.controllers.inventory.stock import apply_stamp
 from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.migrate import alembic_config, upgrade_to_head
 from orm.models.model_inventory import InventoryItem, StockMovement
-from tests.identity_support import FakeClock
 from tests.inventory_helpers import NOW, STORE, level, make_item, principal
 from tests.support import PG_URL, RunningServer, _admin_engine, _with_db
 from tests.test_concurrency_stock import burst, ingredient, menu_item, no_server_errors, sale
 
+CLOCK_START = NOW  # the `clock` fixture (conftest) starts here
 D = Decimal
 
 
@@ -96,11 +96,6 @@ async def test_parallel_units_of_work_with_backward_clocks_leave_a_consistent_tr
     whole = await admin.get(f"/inventory/{beans}/movements?perPage=200")
     assert [m["id"] for m in first.data["movements"] + second.data["movements"]] == \
         [m["id"] for m in whole.data["movements"]]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
 from apis.order_resources import ITEM_ALIASES, ORDER_ALIASES
-from tests.test_orders_support import CARD, cafe_fixture, cash, line  # noqa: F401
+from tests.orders_support import CARD, cash, line
 
 ORDER_KEYS = {"created_at", "payment_method", "subtotal", "tax_amount", "discount_amount", "discount_reason",
               "total_amount", "amount_paid", "change_given", "staff_id", "reprint_count", "last_reprint"}

@@ -1,6 +1,6 @@
 """POST /orders end to end: pricing vectors, payments, stock, offline orders, bad input, permissions.
 
-Expected money is worked out by hand from the catalogue in tests/test_orders_support.py
+Expected money is worked out by hand from the catalogue in tests/orders_support.py
 (Latte 4.50 [+0.50 oat, +0.80 shot], Croissant 3.20 @2.6 %, Orange juice 3.90 @8.1 %,
 Chai 3.33 [-0.10 unsweetened]; coffee is 8 % eat-in and 2.6 % take-away).
 """
@@ -15,8 +15,8 @@ import pytest
 
 from apis.order_resources import with_legacy_aliases
 from orm.domain.stores import DEFAULT_STORE_ID
+from tests.orders_support import CARD, cash, line, pastries_left, row_counts, stock_levels
 from tests.support import suite_now
-from tests.test_orders_support import CARD, cafe_fixture, cash, line, pastries_left, row_counts, stock_levels  # noqa: F401
 
 D = Decimal
 ORDER_KEYS = {"id", "orderNumber", "receiptNumber", "storeId", "terminalId", "orderType", "status", "items",

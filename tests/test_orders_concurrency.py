@@ -18,8 +18,8 @@ from sqlalchemy import func, select, update
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import JournalEntry, Order, Refund
 from tests.conftest import run_unit
+from tests.orders_support import CARD, line, pastries_left, row_counts
 from tests.support import PG_URL
-from tests.test_orders_support import CARD, cafe_fixture, line, pastries_left, row_counts  # noqa: F401
 
 D = Decimal
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from orm.models.model_orders import Order
 from tests.conftest import run_unit
+from tests.orders_support import CARD, line, pastries_left, row_counts
 from tests.test_orders_concurrency import gather_posts
-from tests.test_orders_support import CARD, cafe_fixture, line, pastries_left, row_counts  # noqa: F401
 
 
 def orders(settings) -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from orm.domain.receipt_escpos import render_escpos
 from orm.domain.receipt_text import render_text
-from tests.test_orders_support import cafe_fixture, cash, line  # noqa: F401
+from tests.orders_support import cash, line
 from tests.test_receipt_render import STORE, make_order
 
 D = Decimal

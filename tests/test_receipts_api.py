@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from main import make_app
+from tests.orders_support import CARD, cash, line
 from tests.support import RunningServer, suite_now
-from tests.test_orders_support import CARD, cafe_fixture, cash, line  # noqa: F401
 
 D = Decimal
 ESC_INIT = b"\x1b@"

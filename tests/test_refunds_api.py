@@ -6,8 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from tests.orders_support import CARD, cash, line, pastries_left, row_counts, stock_levels
 from tests.support import suite_now
-from tests.test_orders_support import CARD, cafe_fixture, cash, line, pastries_left, row_counts, stock_levels  # noqa: F401
 
 D = Decimal
 REFUND_KEYS = {"id", "amount", "items", "createdAt", "createdBy"}

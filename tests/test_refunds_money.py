@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.test_orders_support import CARD, cafe_fixture, line, pastries_left, stock_levels  # noqa: F401
+from tests.orders_support import CARD, line, pastries_left, stock_levels
 
 D = Decimal
 

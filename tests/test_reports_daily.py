@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests import test_reports_support as support
-from tests.test_reports_support import (
+from tests import reports_support as support
+from tests.reports_support import (
     BERLIN,
     COUNTED,
     D,
@@ -27,8 +27,7 @@ from tests.test_reports_support import (
 )
 
 # Fixtures (bound by assignment so they are not mistaken for unused imports).
-app_server, app_settings, clock, menu, staff = (support.app_server, support.app_settings, support.clock, support.menu,
-                                             support.staff)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 
 DAILY_KEYS = {"date", "totals", "hourly", "products", "payments", "staff", "taxBreakdown"}
 TOTAL_KEYS = {"revenue", "transactions", "averageOrderValue", "refunds", "discounts", "tax", "tips"}

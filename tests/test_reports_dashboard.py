@@ -1,6 +1,6 @@
 """GET /sales/dashboard (and /reports/dashboard): every number against an independent expectation.
 
-The sales (tests/test_reports_support.build_scenario) straddle the end of summer time in Berlin
+The sales (tests/reports_support.build_scenario) straddle the end of summer time in Berlin
 and local midnights whose UTC date differs; they include discounts, tips, a split payment, line,
 free-amount and whole-order refunds, and a void.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests import test_reports_support as support
-from tests.test_reports_support import (
+from tests import reports_support as support
+from tests.reports_support import (
     BERLIN,
     CENT,
     COUNTED,
@@ -32,8 +32,7 @@ from tests.test_reports_support import (
 )
 
 # Fixtures (bound by assignment so they are not mistaken for unused imports).
-app_server, app_settings, clock, menu, staff = (support.app_server, support.app_settings, support.clock, support.menu,
-                                             support.staff)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 
 METRIC_KEYS = {"totalRevenue", "dailyRevenue", "weeklyRevenue", "monthlyRevenue", "totalTransactions",
                "dailyTransactions", "averageOrderValue", "totalRefunds", "totalDiscounts", "totalTax",

@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tests import test_reports_support as support
+from tests import reports_support as support
+from tests.reports_support import Ledger, expected_totals, in_range, local, refund, relogin, sell
 from tests.test_reports_rollup import refresh_until_done
-from tests.test_reports_support import Ledger, expected_totals, in_range, local, refund, relogin, sell
 
-app_server, app_settings, clock, menu, staff = (support.app_server, support.app_settings, support.clock,
-                                                support.menu, support.staff)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 D = Decimal
 WINDOW = "start_date=2026-10-25&end_date=2026-10-26"
 DAYS = ("2026-10-25", "2026-10-26")

@@ -16,10 +16,9 @@ from orm.controllers.reports import rollup
 from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_reports import ReportRollupDay, ReportRollupSales, ReportRollupState
 from services.report_rollup_service import ReportRollupService
-from tests import test_reports_support as support
+from tests import reports_support as support
 from tests.conftest import run_unit
-from tests.support import RunningServer
-from tests.test_reports_support import (
+from tests.reports_support import (
     build_scenario,
     expected_products,
     expected_totals,
@@ -30,9 +29,9 @@ from tests.test_reports_support import (
     relogin,
     sell,
 )
+from tests.support import RunningServer
 
-app_server, app_settings, clock, menu, staff = (support.app_server, support.app_settings, support.clock,
-                                                support.menu, support.staff)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 LATER = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # 20 Oct - 1 Nov are closed (1 h after their end)
 CLOSED = [date(2026, 10, 20) + timedelta(days=i) for i in range(13)]
 QUERIES = [

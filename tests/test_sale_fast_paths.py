@@ -15,14 +15,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
-from orm.controllers.menu import menu_items
+from orm.controllers.menu import counted_stock, menu_items
 from orm.controllers.menu import revision as menu_revision
 from orm.controllers.menu.catalogue import CatalogueCache
 from orm.domain.schemas.menu import MenuItemUpdate
 from orm.domain.stores import DEFAULT_STORE_ID
 from tests.conftest import run_unit
+from tests.orders_support import CARD, line, stock_levels
 from tests.support import PG_URL
-from tests.test_orders_support import CARD, cafe_fixture, line, stock_levels  # noqa: F401
 
 D = Decimal
 
@@ -43,7 +43,7 @@ def test_cached_catalogue_equals_a_fresh_read_and_follows_changes(settings, cafe
     assert catalogue(settings, [latte], cache)[latte]["price"] == D("4.90")
 
     croissant = cafe.items["croissant"]
-    run_unit(settings, menu_items.take_counted_stock, croissant, 2)
+    run_unit(settings, counted_stock.take_counted_stock, croissant, 2)
     fresh = catalogue(settings, ids)
     assert fresh[croissant]["stockCount"] == 3
     assert catalogue(settings, ids, cache) == fresh

@@ -30,8 +30,7 @@ from orm.seed.runner import run_seed
 from services.daily_summary_email import render_summary
 from settings import Settings
 from tests.conftest import run_unit
-from tests.identity_support import FakeClock
-from tests.support import RunningServer
+from tests.support import FakeClock, RunningServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WARNING_DAYS = 3  # the store setting's default

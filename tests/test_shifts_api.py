@@ -7,7 +7,7 @@ from typing import Any
 
 from orm.seed.identity import ensure_user
 from tests.conftest import run_unit
-from tests.test_orders_support import CARD, cafe_fixture, cash, line, row_counts  # noqa: F401
+from tests.orders_support import CARD, cash, line, row_counts
 
 D = Decimal
 SHIFT_KEYS = {"id", "userId", "status", "openedAt", "closedAt", "openingCash", "expectedCash", "countedCash",

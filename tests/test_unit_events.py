@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 
 from orm.db import Event, events
 from orm.domain.errors import ValidationFailed
-from orm.models.base import DEFAULT_STORE_ID as STORE
-from tests import test_reports_support as support
-from tests.test_ws_dashboard import connect, receive, sockets
+from orm.domain.stores import DEFAULT_STORE_ID as STORE
+from tests import reports_support as support
+from tests.test_ws_dashboard import connect, receive
 
-app_server, app_settings, clock, staff, sockets = (support.app_server, support.app_settings, support.clock,
-                                                   support.staff, sockets)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 WAIT = 10.0  # upper bound for an event to arrive; never a timing assertion
 
 

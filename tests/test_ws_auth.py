@@ -13,11 +13,10 @@ from tornado.httpclient import HTTPClientError
 from apis.access import AuthMixin
 from apis.base import BaseHandler
 from orm.domain import jsonenc
-from tests import test_reports_support as support
-from tests.test_ws_dashboard import WAIT, connect, receive, sockets
+from tests import reports_support as support
+from tests.test_ws_dashboard import WAIT, connect, receive
 
-app_server, app_settings, clock, staff, sockets = (support.app_server, support.app_settings, support.clock,
-                                                   support.staff, sockets)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 CLOSE_AUTH_EXPIRED = 4401
 
 

@@ -4,7 +4,6 @@ also when the sale was taken by another server process (PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,11 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from main import make_app
 from orm.domain import jsonenc
-from tests import test_reports_support as support
+from tests import reports_support as support
+from tests.reports_support import Ledger, refund, sell, void
 from tests.support import PG_URL, RunningServer
-from tests.test_reports_support import Ledger, refund, sell, void
 
-app_server, app_settings, clock, menu, staff = (support.app_server, support.app_settings, support.clock,
-                                                support.menu, support.staff)
+CLOCK_START = support.NOW  # the `clock` fixture starts here
 WAIT = 10.0  # upper bound for a message to arrive; never a timing assertion
 
 
@@ -31,14 +29,6 @@ async def receive(conn: WebSocketClientConnection) -> dict[str, Any]:
     raw = await asyncio.wait_for(conn.read_message(), WAIT)
     assert raw is not None, "the server closed the socket"
     return jsonenc.loads(raw)
-
-
-@pytest.fixture
-async def sockets() -> AsyncIterator[list[WebSocketClientConnection]]:
-    opened: list[WebSocketClientConnection] = []
-    yield opened
-    for conn in opened:
-        conn.close()
 
 
 async def connect(server: RunningServer, token: str | None, opened: list, **params: str) -> WebSocketClientConnection:

@@ -1,6 +1,6 @@
 """Domain exceptions raised by controllers and handlers.
 
-`apis.base.BaseHandler.write_error` is the one place that maps them onto the
+`apis.access.AuthMixin.write_error` (every handler's) is the one place that maps them onto the
 JSON envelope: status code, `errorCode`, `errors[]` and `fieldErrors`.
 Controllers never know about HTTP; they only pick the exception that says
 what went wrong in the café's terms.

@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orm.controllers.identity.auth import display_name, effective_permissions
+from orm.controllers.identity.auth import display_name, permissions_of
 from orm.controllers.inventory import stock
-from orm.controllers.menu import menu_items
+from orm.controllers.menu import counted_stock, menu_items
 from orm.controllers.orders import refunds, shifts
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import store_zone
@@ -69,7 +69,7 @@ def _principal(session: Session, username: str) -> Principal | None:
     if user is None:
         return None
     return Principal(user_id=user.id, username=user.username, role=user.role.name,
-                     permissions=effective_permissions(session, user), display_name=display_name(user),
+                     permissions=permissions_of(user), display_name=display_name(user),
                      store_id=DEFAULT_STORE_ID)
 
 
@@ -179,7 +179,7 @@ class _Trade:
         for item_id, level in self.morning_stock.items():
             current = self.s.scalar(select(MenuItem.stock_count).where(MenuItem.id == item_id)) or 0
             if level > current:
-                menu_items.return_counted_stock(self.s, item_id, level - current)
+                counted_stock.return_counted_stock(self.s, item_id, level - current)
 
     def day(self, day: date) -> None:
         """One day's trade, up to `now`; a whole day has each thing in LAST_SALES at least once."""

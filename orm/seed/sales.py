@@ -34,13 +34,8 @@ from sqlalchemy.orm import Session
 from orm.column_types import new_id
 from orm.controllers.inventory.stock import apply_stamp
 from orm.controllers.orders import journal
-from orm.controllers.orders.sales import (
-    _DETAIL_TABLES,
-    _check_permissions,
-    _sale_rows,
-    order_number,
-    serialize_order,
-)
+from orm.controllers.orders.order_history import serialize_order
+from orm.controllers.orders.sales import _DETAIL_TABLES, _check_permissions, _sale_rows, order_number
 from orm.domain.canonical import canonical_json
 from orm.domain.checkout import plan_order
 from orm.domain.errors import ValidationFailed

@@ -21,9 +21,9 @@ from orm.controllers.identity.users import (
     ADMIN_ROLE_ID,
     HashedSecrets,
     _ensure_pin_free,
-    _ensure_username_free,
     _flush,
     _snapshot,
+    add_user,
     resolve_role,
 )
 from orm.domain.errors import Conflict
@@ -61,17 +61,7 @@ def ensure_admin(session: Session, body: UserCreate, secrets: HashedSecrets, *, 
 
 def _create(session: Session, body: UserCreate, secrets: HashedSecrets, now: datetime) -> AdminOutcome:
     role = resolve_role(session, "admin", None)
-    _ensure_username_free(session, body.username, None)
-    _ensure_pin_free(session, secrets.pin_lookup, None)
-    user = User(username=body.username, first_name=body.firstName, last_name=body.lastName,
-                email=body.email, password_hash=secrets.password_hash, pin_hash=secrets.pin_hash,
-                pin_lookup=secrets.pin_lookup, role_id=role.id, is_active=True, created_at=now,
-                updated_at=now)
-    user.role = role
-    session.add(user)
-    _flush(session)
-    record_change(session, CLI_ACTOR, entity="user", entity_id=user.id, action="create",
-                  new=_snapshot(user), at=now)
+    user = add_user(session, body, secrets, role, actor=CLI_ACTOR, now=now)
     return AdminOutcome("created", user.id, f"Created admin {user.username!r}.")
 
 

@@ -133,21 +133,6 @@ def revoke_sessions(session: Session, user_id: str, now: datetime, reason: str,
     return ended
 
 
-def effective_permissions(session: Session, user: User) -> frozenset[str]:
-    """Role permissions ± the user's grants and revokes.
-
-    Both come from relationships the User load brings along (role joined, its
-    permissions and the user's overrides by selectin), so no extra query runs here.
-    """
-    perms = {rp.permission for rp in user.role.permissions}
-    for o in user.overrides:
-        if o.granted:
-            perms.add(o.permission)
-        else:
-            perms.discard(o.permission)
-    return frozenset(perms)
-
-
 def serialize_user(user: User, permissions: frozenset[str]) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -166,7 +151,11 @@ def serialize_user(user: User, permissions: frozenset[str]) -> dict[str, Any]:
 
 
 def permissions_of(user: User) -> frozenset[str]:
-    """Effective permissions from loaded relationships (no queries per user in listings)."""
+    """Role permissions ± the user's grants and revokes.
+
+    Both come from relationships the User load brings along (role joined, its
+    permissions and the user's overrides by selectin), so no query runs here (none per user in listings).
+    """
     perms = {rp.permission for rp in user.role.permissions}
     for o in user.overrides:
         if o.granted:
@@ -261,7 +250,7 @@ def _token_pair(session: Session, user: User, login: AuthSession, settings: Sett
     ends = session_end(created_at=login.created_at, expires_at=login.expires_at,
                        last_seen_at=login.last_seen_at, settings=settings)
     return {
-        "user": serialize_user(user, effective_permissions(session, user)),
+        "user": serialize_user(user, permissions_of(user)),
         "token": token,
         "refreshToken": refresh,
         "expiresIn": max(0, int((ends - now).total_seconds())),
@@ -350,4 +339,4 @@ def me(session: Session, user_id: str) -> dict[str, Any]:
     user = session.get(User, user_id)
     if user is None:
         raise Unauthorized("Invalid token")
-    return serialize_user(user, effective_permissions(session, user))
+    return serialize_user(user, permissions_of(user))

@@ -181,6 +181,12 @@ def create(session: Session, body: UserCreate, secrets: HashedSecrets, *, actor:
     _forbid_granting(actor, {rp.permission for rp in role.permissions})
     if body.pin is not None and not actor.has("users.edit"):
         raise PermissionDenied("Setting another user's PIN needs users.edit")
+    return user_resource(add_user(session, body, secrets, role, actor=actor, now=now))
+
+
+def add_user(session: Session, body: UserCreate, secrets: HashedSecrets, role: Role, *,
+             actor: Principal | None, now: datetime) -> User:
+    """Insert an active user (username and PIN checked free) and record the creation in the audit log."""
     _ensure_username_free(session, body.username, None)
     _ensure_pin_free(session, secrets.pin_lookup, None)
     user = User(username=body.username, first_name=body.firstName, last_name=body.lastName,
@@ -191,7 +197,7 @@ def create(session: Session, body: UserCreate, secrets: HashedSecrets, *, actor:
     session.add(user)
     _flush(session)
     record_change(session, actor, entity="user", entity_id=user.id, action="create", new=_snapshot(user), at=now)
-    return user_resource(user)
+    return user
 
 
 def update(session: Session, user_id: str, body: UserUpdate, secrets: HashedSecrets, *, actor: Principal,

@@ -1,8 +1,9 @@
-"""The menu: items, categories, modifier groups, recipes, counted stock and images.
+"""Menu items: list, create, update, delete, recipes and images (categories.py, modifier_groups.py and
+counted_stock.py hold the rest of the menu).
 
 Every write bumps the store's menu revision in the same transaction
 (`bump_revision`), which is what `GET /menu_items` keys its ETag cache on:
-anything that changes menu rows must go through this controller (or call
+anything that changes menu rows must go through these controllers (or call
 `bump_revision` itself).  The one exception is the counted
 stock level a sale takes or a refund puts back: it is not a menu change (every
 sale of a pastry would otherwise queue on the store's revision row until it
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,47 +23,26 @@ from orm.column_types import new_id, utcnow
 from orm.controllers.identity.changes import record_change
 from orm.controllers.menu import bulk_import as menu_import
 from orm.controllers.menu import catalogue as menu_catalogue
+from orm.controllers.menu import categories
 from orm.controllers.menu import modifiers as menu_modifiers
 from orm.controllers.menu import revision as menu_revision
 from orm.controllers.menu.modifiers import FieldProblems
 from orm.controllers.paging import Page
 from orm.domain.csv_cells import RowErrors
-from orm.domain.errors import Conflict, NotFound, SoldOut, ValidationFailed
+from orm.domain.errors import Conflict, NotFound
 from orm.domain.principal import Principal
 from orm.domain.schemas.menu import (
-    CategoryUpdate,
     MenuItemCreate,
     MenuItemUpdate,
-    ModifierGroupCreate,
-    ModifierGroupUpdate,
 )
 from orm.domain.stores import DEFAULT_STORE_ID
-from orm.models.model_menu import MenuCategory, MenuItem, ModifierGroup
+from orm.models.model_menu import MenuItem
 from settings import Settings
 
 
-def _describe(name: str, size: str) -> str:
+def describe(name: str, size: str) -> str:
+    """'Latte (Large)', or the name alone when the item has no size."""
     return f"{name} ({size})" if size else name
-
-
-def ensure_category(session: Session, store_id: str, name: str | None) -> MenuCategory | None:
-    """The category called `name` (case-insensitively), created at the end of the list if new."""
-    if not name:
-        return None
-    categories = list(session.scalars(select(MenuCategory).where(MenuCategory.store_id == store_id)))
-    found = next((c for c in categories if c.name == name), None) or \
-        next((c for c in categories if c.name.casefold() == name.casefold()), None)
-    if found is not None:
-        return found
-    category = MenuCategory(id=new_id(), store_id=store_id, name=name,
-                            sort_order=max((c.sort_order for c in categories), default=-1) + 1)
-    try:
-        with session.begin_nested():  # another request may create it at the same moment
-            session.add(category)
-    except IntegrityError:
-        return session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
-                                                         MenuCategory.name == name))
-    return category
 
 
 def list_menu(session: Session, settings: Settings, page: Page, *, store_id: str = DEFAULT_STORE_ID,
@@ -119,14 +99,14 @@ def create(session: Session, settings: Settings, body: MenuItemCreate, *, actor:
                                                                               body.recipe), problems)
     problems.raise_if_any()
     _check_unique(session, store_id, body.name, size, body.sku)
-    category = ensure_category(session, store_id, body.category)
+    category = categories.ensure_category(session, store_id, body.category)
     item = MenuItem(
         id=new_id(), store_id=store_id, category_id=category.id if category else None, name=body.name,
         size=size, description=body.description, price=body.price, tax_rate=body.taxRate,
         take_away_tax_rate=body.takeAwayTaxRate, is_active=body.isActive, sort_order=body.sortOrder,
         sku=body.sku, barcode=body.barcode, stock_count=body.stockCount, created_at=now, updated_at=now,
     )
-    _save(session, item)
+    menu_revision.save(session, item)
     menu_modifiers.replace_item_recipe(session, item.id, body.recipe)
     group_ids = menu_modifiers.apply_groups(session, store_id, body.modifierGroups, problems)
     problems.raise_if_any()
@@ -152,7 +132,7 @@ def update_item(session: Session, settings: Settings, item_id: str, body: MenuIt
     old_price = item.price
     item.name, item.size, item.sku = name, size, sku
     if "category" in given:
-        category = ensure_category(session, store_id, body.category)
+        category = categories.ensure_category(session, store_id, body.category)
         item.category_id = category.id if category else None
     simple = {"price": "price", "description": "description", "taxRate": "tax_rate",
               "takeAwayTaxRate": "take_away_tax_rate", "isActive": "is_active", "sortOrder": "sort_order",
@@ -161,7 +141,7 @@ def update_item(session: Session, settings: Settings, item_id: str, body: MenuIt
         if field in given:
             setattr(item, column, getattr(body, field))
     item.updated_at = now or utcnow()
-    _save(session, item)
+    menu_revision.save(session, item)
     if "recipe" in given and body.recipe is not None:
         menu_modifiers.replace_item_recipe(session, item.id, body.recipe)
     if "modifierGroups" in given and body.modifierGroups is not None:
@@ -206,161 +186,6 @@ def delete(session: Session, settings: Settings, item_id: str, *, actor: Princip
     bump_revision(session, store_id)
     return {"id": item_id, "deleted": True, "deactivated": False, "menuItem": None,
             "imageUrls": _unreferenced(session, images)}
-
-# ---- categories ---------------------------------------------------------------------------------------
-
-
-def list_categories(session: Session, settings: Settings, *, store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
-    """{categories[{name, itemCount, taxRate, takeAwayTaxRate, sortOrder, ownTaxRate, ownTakeAwayTaxRate}]}."""
-    default_rate = menu_catalogue.default_tax_rate(session, settings, store_id)
-    rows = session.execute(
-        select(MenuCategory, func.count(MenuItem.id))
-        .outerjoin(MenuItem, MenuItem.category_id == MenuCategory.id)
-        .where(MenuCategory.store_id == store_id)
-        .group_by(MenuCategory.id)
-        .order_by(MenuCategory.sort_order, MenuCategory.name)
-    ).all()
-    return {"categories": [_category_resource(c, n, default_rate) for c, n in rows]}
-
-
-def update_category(session: Session, settings: Settings, name: str, body: CategoryUpdate, *,
-                    actor: Principal | None, store_id: str = DEFAULT_STORE_ID,
-                    now: datetime | None = None) -> dict[str, Any]:
-    """Rename, set default tax rates (null = inherit from settings) or sort order -> {category}."""
-    category = session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
-                                                         MenuCategory.name == name).with_for_update())
-    if category is None:
-        raise NotFound(f"No menu category named {name!r}")
-    given = body.given()
-    if "name" in given and body.name != category.name:
-        clash = session.scalar(select(MenuCategory.id).where(
-            MenuCategory.store_id == store_id, MenuCategory.name == body.name, MenuCategory.id != category.id))
-        if clash:
-            raise Conflict(f"A category named {body.name!r} already exists",
-                           field_errors={"name": "is already used by another category"})
-        category.name = body.name
-    old = {"taxRate": category.tax_rate, "takeAwayTaxRate": category.take_away_tax_rate}
-    if "taxRate" in given:
-        category.tax_rate = body.taxRate
-    if "takeAwayTaxRate" in given:
-        category.take_away_tax_rate = body.takeAwayTaxRate
-    if "sortOrder" in given:
-        category.sort_order = body.sortOrder
-    category.updated_at = now or utcnow()
-    _save(session, category)
-    new = {"taxRate": category.tax_rate, "takeAwayTaxRate": category.take_away_tax_rate}
-    if old != new:
-        record_change(session, actor, entity="menu_category", entity_id=category.id, action="tax_rate_change",
-                      old=old, new=new, at=now)
-    bump_revision(session, store_id)
-    count = session.scalar(select(func.count()).select_from(MenuItem).where(MenuItem.category_id == category.id))
-    default_rate = menu_catalogue.default_tax_rate(session, settings, store_id)
-    return {"category": _category_resource(category, count or 0, default_rate)}
-
-# ---- modifier groups ----------------------------------------------------------------------------------
-
-
-def modifier_groups(session: Session, *, store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
-    """{modifierGroups[{id, name, minSelect, maxSelect, itemCount, modifiers[...]}]} (active groups)."""
-    return {"modifierGroups": menu_modifiers.group_resources(session, store_id)}
-
-
-def get_modifier_group(session: Session, group_id: str, *, store_id: str = DEFAULT_STORE_ID) -> dict:
-    found = menu_modifiers.group_resources(session, store_id, group_id)
-    if not found:
-        raise NotFound("Modifier group not found")
-    return found[0]
-
-
-def create_modifier_group(session: Session, body: ModifierGroupCreate, *,
-                          store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
-    """A new shared group (a retired group of that name is revived); 409 if an active one exists."""
-    problems = FieldProblems()
-    menu_modifiers.check_recipes(session, store_id, menu_modifiers.recipes_in("", [body], None), problems)
-    _rename_paths(problems, "modifierGroups[0].", "")
-    problems.raise_if_any()
-    key = body.name.casefold()
-    existing = next((g for g in session.scalars(select(ModifierGroup).where(ModifierGroup.store_id == store_id))
-                     if g.name.casefold() == key), None)
-    if existing is not None and existing.is_active:
-        raise Conflict(f"A modifier group named {body.name!r} already exists",
-                       field_errors={"name": "is already used by another group"})
-    spec = body.model_copy()
-    spec.model_fields_set.add("modifiers")  # a definition, even with no modifiers yet
-    ids = menu_modifiers.apply_groups(session, store_id, [spec], problems, prefix="")
-    _rename_paths(problems, "[0].", "")
-    problems.raise_if_any()
-    bump_revision(session, store_id)
-    return get_modifier_group(session, ids[0], store_id=store_id)
-
-
-def update_modifier_group(session: Session, group_id: str, body: ModifierGroupUpdate, *,
-                          store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
-    """Partial update; `modifiers` replaces the list (matched by id, then name; missing ones retired)."""
-    group = session.get(ModifierGroup, group_id, with_for_update=True)
-    if group is None or group.store_id != store_id or not group.is_active:
-        raise NotFound("Modifier group not found")
-    problems = FieldProblems()
-    menu_modifiers.check_recipes(session, store_id, [
-        (f"modifiers[{i}].recipe", m.recipe) for i, m in enumerate(body.modifiers or [])], problems)
-    problems.raise_if_any()
-    groups = list(session.scalars(select(ModifierGroup).where(ModifierGroup.store_id == store_id)))
-    menu_modifiers.define_group(session, groups, group, body, problems, "")
-    problems.raise_if_any()
-    bump_revision(session, store_id)
-    return get_modifier_group(session, group_id, store_id=store_id)
-
-
-def delete_modifier_group(session: Session, group_id: str, *, store_id: str = DEFAULT_STORE_ID) -> dict:
-    """Detach the group from every item and retire it (sold modifiers keep their ids)."""
-    group = session.get(ModifierGroup, group_id, with_for_update=True)
-    if group is None or group.store_id != store_id or not group.is_active:
-        raise NotFound("Modifier group not found")
-    menu_modifiers.retire_group(session, group)
-    bump_revision(session, store_id)
-    return {"id": group_id, "deleted": True}
-
-# ---- counted stock (pastries) -------------------------------------------------------------------------
-
-
-def take_counted_stock(session: Session, item_id: str, quantity: int) -> None:
-    """Take `quantity` units of a counted item in one atomic UPDATE; never below zero.
-
-    Made-to-order items (stockCount null) are left alone.  Raises SoldOut (409
-    SOLD_OUT, data {menuItemId, available}) when fewer than `quantity` are left,
-    NotFound for an unknown item.  Call it inside the sale's transaction.  The menu
-    revision is not bumped (see the module docstring): only the item's row is locked.
-    """
-    if quantity <= 0:
-        raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
-    result = session.execute(
-        update(MenuItem)
-        .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None), MenuItem.stock_count >= quantity)
-        .values(stock_count=MenuItem.stock_count - quantity)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount:
-        return
-    row = session.execute(select(MenuItem.name, MenuItem.size, MenuItem.stock_count)
-                          .where(MenuItem.id == item_id)).first()
-    if row is None:
-        raise NotFound("Menu item not found")
-    if row.stock_count is None:
-        return
-    raise SoldOut(f"{_describe(row.name, row.size)} is sold out",
-                  data={"menuItemId": item_id, "available": row.stock_count, "requested": quantity})
-
-
-def return_counted_stock(session: Session, item_id: str, quantity: int) -> None:
-    """Put `quantity` units back (refund with restock, void); no-op for made-to-order items."""
-    if quantity <= 0:
-        raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
-    session.execute(
-        update(MenuItem)
-        .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None))
-        .values(stock_count=MenuItem.stock_count + quantity)
-        .execution_options(synchronize_session=False)
-    )
 
 # ---- images -------------------------------------------------------------------------------------------
 
@@ -436,7 +261,7 @@ def _check_unique(session: Session, store_id: str, name: str, size: str, sku: st
     if exclude_id:
         query = query.where(MenuItem.id != exclude_id)
     if session.scalar(query) is not None:
-        raise Conflict(f"A menu item named {_describe(name, size)} already exists",
+        raise Conflict(f"A menu item named {describe(name, size)} already exists",
                        field_errors={"name": "an item with this name and size already exists"})
     if sku:
         query = select(MenuItem.id).where(MenuItem.store_id == store_id, MenuItem.sku == sku)
@@ -445,26 +270,3 @@ def _check_unique(session: Session, store_id: str, name: str, size: str, sku: st
         if session.scalar(query) is not None:
             raise Conflict(f"SKU {sku} is already used by another menu item",
                            field_errors={"sku": "is already used by another menu item"})
-
-
-def _save(session: Session, row: Any) -> None:
-    """Flush one row; a unique violation that slipped past the checks (a concurrent write) is a 409."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        raise Conflict("The menu changed at the same time; reload and try again") from None
-
-
-def _rename_paths(problems: FieldProblems, old: str, new: str) -> None:
-    problems.fields = {k.replace(old, new, 1) if k.startswith(old) else k: v for k, v in problems.fields.items()}
-
-
-def _category_resource(category: MenuCategory, item_count: int, default_rate: Any) -> dict[str, Any]:
-    eat_in, take_away = menu_catalogue.effective_rates(None, None, category.tax_rate, category.take_away_tax_rate,
-                                                       default_rate)
-    return {"name": category.name, "itemCount": item_count, "taxRate": eat_in, "takeAwayTaxRate": take_away,
-            "sortOrder": category.sort_order, "ownTaxRate": category.tax_rate,
-            "ownTakeAwayTaxRate": category.take_away_tax_rate}
-

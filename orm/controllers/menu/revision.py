@@ -1,4 +1,4 @@
-"""The per-store menu revision: bumped in the same transaction as every menu change.
+"""The per-store menu revision, bumped in the same transaction as every menu change, and saving a menu row.
 
 `GET /menu_items` keys its ETag cache on it (with the store's default tax
 rate and the counted stock levels, which sales change without bumping it:
@@ -8,11 +8,14 @@ loading a single item.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orm.db import rows_changed
+from orm.domain.errors import Conflict
 from orm.models.model_menu import MenuRevision
 
 
@@ -31,3 +34,13 @@ def bump(session: Session, store_id: str) -> None:
             session.execute(insert(MenuRevision).values(store_id=store_id, revision=1))
     except IntegrityError:  # created concurrently: count this change on top of it
         session.execute(statement)
+
+
+def save(session: Session, row: Any) -> None:
+    """Flush one row; a unique violation that slipped past the checks (a concurrent write) is a 409."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("The menu changed at the same time; reload and try again") from None

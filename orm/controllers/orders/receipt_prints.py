@@ -7,14 +7,14 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from orm.controllers.orders import sales
-from orm.controllers.orders.sales import load_order, serialize_order
+from orm.controllers.orders.order_history import load_order, serialize_order
 from orm.controllers.stores import store_settings
 from orm.domain.errors import ValidationFailed
 from orm.domain.receipt_escpos import render_escpos
 from orm.domain.receipt_html import render_html
 from orm.domain.receipt_text import render_text
 from orm.domain.receipts import receipt_json
+from orm.models.model_orders import Order
 from settings import Settings
 
 ReceiptFormat = Literal["text", "html", "escpos", "json"]
@@ -46,8 +46,17 @@ def load(session: Session, settings: Settings, order_id: str) -> tuple[dict[str,
 def load_reprint(session: Session, settings: Settings, order_id: str, *,
                  now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """Count the reprint (reprintCount + 1, lastReprint) and return what to render."""
-    order = serialize_order(sales.record_reprint(session, order_id, now=now))
+    order = serialize_order(record_reprint(session, order_id, now=now))
     return order, _store(session, settings, order)
+
+
+def record_reprint(session: Session, order_id: str, *, now: datetime) -> Order:
+    """Count a reprint (row locked, so concurrent reprints each count)."""
+    order = load_order(session, order_id, lock=True)
+    order.reprint_count += 1
+    order.last_reprint = now
+    session.flush()
+    return order
 
 
 def render(order: dict[str, Any], store: dict[str, Any], fmt: str, *, reprint: bool = False) -> tuple[str, Any]:

@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session
 
 from orm.column_types import new_id
 from orm.controllers.orders import journal
-from orm.controllers.orders.sales import load_order, open_shift_id, serialize_order
+from orm.controllers.orders.order_history import load_order, serialize_order
+from orm.controllers.orders.sales import open_shift_id
 from orm.controllers.orders.stock_deduction import put_back_stock
 from orm.controllers.stores import store_settings
 from orm.db import Event, events

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from orm.controllers.inventory import stock
-from orm.controllers.menu import menu_items
+from orm.controllers.menu import counted_stock
 from orm.models.model_orders import OrderItem
 
 
@@ -43,7 +43,7 @@ def take_stock(session: Session, *, store_id: str, lines: Iterable[OrderItem], u
     """Deduct counted goods (409 SOLD_OUT, never below zero) and recipe ingredients for a sale."""
     counted, ingredients = _totals((line, line.quantity) for line in lines)
     for item_id in sorted(counted):
-        menu_items.take_counted_stock(session, item_id, counted[item_id])
+        counted_stock.take_counted_stock(session, item_id, counted[item_id])
     if ingredients:
         stock.apply_movements(
             session, store_id=store_id, lines=[(inv_id, -qty) for inv_id, qty in ingredients.items()],
@@ -56,7 +56,7 @@ def put_back_stock(session: Session, *, store_id: str, lines: Iterable[tuple[Ord
     """Return `units` of each line to stock (refund with restock, void) as movements of type refund."""
     counted, ingredients = _totals(lines)
     for item_id in sorted(counted):
-        menu_items.return_counted_stock(session, item_id, counted[item_id])
+        counted_stock.return_counted_stock(session, item_id, counted[item_id])
     if ingredients:
         stock.apply_movements(
             session, store_id=store_id, lines=list(ingredients.items()), movement_type="refund",

@@ -207,10 +207,7 @@ def daily_sales(session: Session, settings: Settings, *, day: str | date | None,
 def sales_csv(session: Session, settings: Settings, query: SalesQuery, *, actor: Principal,
               now: datetime) -> bytes:
     """GET /reports/sales.csv: one row per business day of the window."""
-    scope, _cfg = _scope(session, settings, query.storeId, actor.store_id, method=query.method,
-                         category=query.category_name)
-    window = resolve_window(query.start_date, query.end_date, scope.zone, now)
-    cov = sections.plan(session, scope, window.start, window.end)
+    scope, window, cov = _csv_window(session, settings, query, actor, now)
     rows = sections.buckets(session, scope, cov, start=window.start, previous_start=window.start,
                             bucket_size=bucket_seconds(window))
     by_day = q.sums_by_day(rows, (q.PERIOD_CURRENT,))
@@ -221,11 +218,17 @@ def sales_csv(session: Session, settings: Settings, query: SalesQuery, *, actor:
 def products_csv(session: Session, settings: Settings, query: SalesQuery, *, actor: Principal,
                  now: datetime) -> bytes:
     """GET /reports/products.csv: every product sold in the window, best sellers first."""
+    scope, _window, cov = _csv_window(session, settings, query, actor, now)
+    return write_csv(PRODUCTS_CSV_COLUMNS, sections.products(session, scope, cov))
+
+
+def _csv_window(session: Session, settings: Settings, query: SalesQuery, actor: Principal,
+                now: datetime) -> tuple[q.Scope, Window, q.Coverage]:
+    """(scope, window, coverage plan) of a CSV export's query."""
     scope, _cfg = _scope(session, settings, query.storeId, actor.store_id, method=query.method,
                          category=query.category_name)
     window = resolve_window(query.start_date, query.end_date, scope.zone, now)
-    cov = sections.plan(session, scope, window.start, window.end)
-    return write_csv(PRODUCTS_CSV_COLUMNS, sections.products(session, scope, cov))
+    return scope, window, sections.plan(session, scope, window.start, window.end)
 
 
 def email_schedules(session: Session, settings: Settings) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -100,12 +99,6 @@ def build_cafe(session: Session, settings: Settings, pastries: int = 5) -> Cafe:
                 mods[mod["name"]] = mod["id"]
     return Cafe(inv=inv, items={"latte": latte["id"], "espresso": espresso["id"], "croissant": croissant["id"],
                                 "juice": juice["id"], "chai": tea["id"], "old": old["id"]}, mods=mods)
-
-
-@pytest.fixture(name="cafe")
-def cafe_fixture(settings: Settings, demo_users) -> Cafe:
-    """Import `cafe_fixture` into a test module to use the `cafe` fixture."""
-    return run_unit(settings, build_cafe, settings)
 
 
 ORDER_TABLES = (Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment, Refund, RefundItem, JournalEntry,

@@ -1,5 +1,8 @@
 """Shared arrangements for the report, dashboard, daily e-mail and live-dashboard tests (no tests here).
 
+The fixtures they use (clock, app_settings, app_server, staff, menu) are in conftest.py; a module sets
+`CLOCK_START = NOW` to start the clock here.
+
 The app runs on a fake clock (make_app(settings, clock=...)); sales are placed through the real
 POST /orders, back-dated with clientCreatedAt (up to 72 h), refunded and voided through the
 real endpoints.  `expected_*` recompute every report number in plain Python from the order
@@ -9,18 +12,14 @@ and refund resources the API returned - never from the report code.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from main import make_app
-from settings import Settings
-from tests.support import Client, RunningServer
+from tests.support import Client, FakeClock
 
 D = Decimal
 CENT = D("0.01")
@@ -31,50 +30,9 @@ NOW = datetime(2026, 10, 27, 9, 0, tzinfo=UTC)
 ROLES = ("admin", "manager", "cashier", "trainee")
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def local(y: int, mo: int, d: int, h: int, mi: int = 0, *, fold: int = 0) -> datetime:
     """A Berlin wall-clock time as an aware UTC instant (fold=1: the second 02:xx of 25 Oct)."""
     return datetime(y, mo, d, h, mi, tzinfo=BERLIN, fold=fold).astimezone(UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def app_settings(settings: Settings) -> Settings:
-    """The settings the app runs with; modules override this fixture (e.g. to add SMTP)."""
-    return settings
-
-
-@pytest.fixture
-async def app_server(app_settings: Settings, clock: FakeClock) -> AsyncIterator[RunningServer]:
-    running = RunningServer(make_app(app_settings, clock=clock))
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def staff(app_server: RunningServer, demo_users: Any) -> AsyncIterator[dict[str, Client]]:
-    """A logged-in client per built-in role (tokens issued by the fake-clock server)."""
-    clients: dict[str, Client] = {}
-    for role in ROLES:
-        c = app_server.client()
-        r = await c.post("/auth/login", {"username": role, "password": "password123"})
-        assert r.status == 200, r.body
-        c.token = r.data["token"]
-        clients[role] = c
-    yield clients
-    for c in clients.values():
-        c.close()
 
 
 MENU = {
@@ -83,17 +41,6 @@ MENU = {
     "croissant": {"name": "Croissant", "price": "3.20", "category": "Bakery", "taxRate": "0.07"},
     "juice": {"name": "Orange juice", "price": "3.90", "category": "Drinks", "taxRate": "0.19"},
 }
-
-
-@pytest.fixture
-async def menu(staff: dict[str, Client]) -> dict[str, str]:
-    """Menu key -> menu item id, created through POST /menu_items."""
-    ids = {}
-    for key, body in MENU.items():
-        r = await staff["admin"].post("/menu_items", body)
-        assert r.status == 201, r.body
-        ids[key] = r.data["menuItem"]["id"]
-    return ids
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""Counted stock of menu items (pastries): what a sale takes and a refund or void puts back.
+
+Not a menu change: the menu revision is not bumped (every sale of a pastry would otherwise
+queue on the store's revision row until it commits), so listings read these levels themselves.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from orm.controllers.menu.menu_items import describe
+from orm.domain.errors import NotFound, SoldOut, ValidationFailed
+from orm.models.model_menu import MenuItem
+
+
+def take_counted_stock(session: Session, item_id: str, quantity: int) -> None:
+    """Take `quantity` units of a counted item in one atomic UPDATE; never below zero.
+
+    Made-to-order items (stockCount null) are left alone.  Raises SoldOut (409
+    SOLD_OUT, data {menuItemId, available}) when fewer than `quantity` are left,
+    NotFound for an unknown item.  Call it inside the sale's transaction.  The menu
+    revision is not bumped (see the module docstring): only the item's row is locked.
+    """
+    if quantity <= 0:
+        raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
+    result = session.execute(
+        update(MenuItem)
+        .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None), MenuItem.stock_count >= quantity)
+        .values(stock_count=MenuItem.stock_count - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        return
+    row = session.execute(select(MenuItem.name, MenuItem.size, MenuItem.stock_count)
+                          .where(MenuItem.id == item_id)).first()
+    if row is None:
+        raise NotFound("Menu item not found")
+    if row.stock_count is None:
+        return
+    raise SoldOut(f"{describe(row.name, row.size)} is sold out",
+                  data={"menuItemId": item_id, "available": row.stock_count, "requested": quantity})
+
+
+def return_counted_stock(session: Session, item_id: str, quantity: int) -> None:
+    """Put `quantity` units back (refund with restock, void); no-op for made-to-order items."""
+    if quantity <= 0:
+        raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
+    session.execute(
+        update(MenuItem)
+        .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None))
+        .values(stock_count=MenuItem.stock_count + quantity)
+        .execution_options(synchronize_session=False)
+    )
