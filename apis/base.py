@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pydantic
 import tornado.web
 from tornado import httputil
+from tornado.http1connection import HTTP1Connection
 
 from apis.access import AUTHENTICATED as AUTHENTICATED  # re-exported: handlers name it with their permissions
 from apis.access import AuthMixin
@@ -99,7 +100,7 @@ def validation_error_from(exc: pydantic.ValidationError) -> ValidationFailed:
 @tornado.web.stream_request_body
 class BaseHandler(AuthMixin, tornado.web.RequestHandler):
     # Per-handler body limit override (uploads use their own smaller one).
-    max_body_bytes: ClassVar[int | None] = None
+    max_body_bytes: int | None = None
     # OpenAPI description per method, read by apis/openapi.py:
     #   {"get": {"summary": ..., "query": {...}, "body": Model, "response": Model, "status": 200}}
     api_doc: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -165,7 +166,8 @@ class BaseHandler(AuthMixin, tornado.web.RequestHandler):
         if self.request.method in ("POST", "PUT", "PATCH", "DELETE"):
             # Streaming handlers may lower Tornado's own limit here; it is the backstop
             # for bodies that lie about or omit Content-Length.
-            self.request.connection.set_max_body_size(limit)
+            if isinstance(self.request.connection, HTTP1Connection):
+                self.request.connection.set_max_body_size(limit)
             length = self.request.headers.get("Content-Length")
             if length is not None:
                 try:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.identity import login_guard
 from orm.controllers.stores import store_settings
-from orm.db import Event, events
+from orm.db import Event, events, rows_changed
 from orm.domain import security
 from orm.domain.errors import TokenExpired, Unauthorized
 from orm.domain.principal import Principal
@@ -127,7 +127,7 @@ def revoke_sessions(session: Session, user_id: str, now: datetime, reason: str,
              .values(revoked_at=now, revoked_reason=reason))
     if keep:
         query = query.where(AuthSession.id != keep)
-    ended = session.execute(query).rowcount or 0
+    ended = rows_changed(session, query)
     if ended:
         events(session).add(Event("session_revoked", None, {"userId": user_id, "keepSessionId": keep}))
     return ended
@@ -272,9 +272,9 @@ def refresh_session(session: Session, token: str, *, ctx: LoginContext, settings
     user = session.get(User, login.user_id) if login else None
     if login is None or user is None:
         return None
-    claimed = session.execute(
-        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-        .values(used_at=ctx.now)).rowcount
+    claimed = rows_changed(session, update(RefreshToken).where(RefreshToken.id == row.id,
+                                                               RefreshToken.used_at.is_(None))
+                           .values(used_at=ctx.now))
     if not claimed:
         if login.revoked_at is None:
             login.revoked_at, login.revoked_reason = ctx.now, "refresh_reuse"
@@ -292,9 +292,9 @@ def refresh_session(session: Session, token: str, *, ctx: LoginContext, settings
 
 def logout(session: Session, session_id: str | None, now: datetime) -> None:
     if session_id:
-        ended = session.execute(update(AuthSession)
-                                .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
-                                .values(revoked_at=now, revoked_reason="logout")).rowcount
+        ended = rows_changed(session, update(AuthSession)
+                             .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+                             .values(revoked_at=now, revoked_reason="logout"))
         if ended:
             events(session).add(Event("session_revoked", None, {"sessionId": session_id}))
 

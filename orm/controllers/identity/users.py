@@ -40,6 +40,12 @@ class HashedSecrets:
     pin_hash: str | None = None
     pin_lookup: str | None = None
 
+    def required_password_hash(self) -> str:
+        """The hash of the password the request had to carry (a create, or an update that sent one)."""
+        if self.password_hash is None:
+            raise AssertionError("the handler hashed no password for this request")
+        return self.password_hash
+
 
 def like_pattern(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -235,7 +241,7 @@ def update(session: Session, user_id: str, body: UserUpdate, secrets: HashedSecr
     if body.isActive is not None:
         _set_active(session, user, body.isActive, actor, now)
     if "password" in sent:
-        user.password_hash = secrets.password_hash
+        user.password_hash = secrets.required_password_hash()
         # A new password ends the other logins (a stolen session dies with the old password).
         revoke_sessions(session, user.id, now, "password_changed", keep=actor.session_id if is_self else None)
     user.updated_at = now

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 
 from sqlalchemy import BigInteger, Boolean, Date, String, bindparam, case, column, select, text, update
 from sqlalchemy.orm import Session
@@ -209,13 +209,24 @@ def _after_change(session: Session, changed: list[_Changed], *, store_id: str, m
     return movements
 
 
+class _Record(TypedDict):
+    """What every movement of one change shares (keyword arguments of the helpers below)."""
+
+    store_id: str
+    movement_type: str
+    user_id: str | None
+    reason: str
+    reference: str | None
+    now: datetime
+
+
 def _apply_one(session: Session, *, store_id: str, item_id: str, delta: Decimal, movement_type: str,
                user_id: str | None, user_name: str | None, reason: str, reference: str | None,
                now: datetime, allow_negative: bool) -> dict[str, Any]:
     changed = [_update_one(session, store_id=store_id, item_id=item_id, delta=delta, movement_type=movement_type,
                            now=now, allow_negative=allow_negative)]
-    record = {"store_id": store_id, "movement_type": movement_type, "user_id": user_id, "reason": reason,
-              "reference": reference, "now": now}
+    record: _Record = {"store_id": store_id, "movement_type": movement_type, "user_id": user_id,
+                       "reason": reason, "reference": reference, "now": now}
     _insert_movements(session, changed, **record)
     return _after_change(session, changed, user_name=user_name, **record)[0]
 
@@ -255,8 +266,8 @@ def apply_movements(session: Session, *, store_id: str, lines: Sequence[tuple[st
     changes = [(item_id, delta) for item_id in sorted(totals) if (delta := _quantity(totals[item_id])) != 0]
     if not changes:
         return []
-    record = {"store_id": store_id, "movement_type": movement_type, "user_id": user_id, "reason": reason,
-              "reference": reference, "now": now}
+    record: _Record = {"store_id": store_id, "movement_type": movement_type, "user_id": user_id,
+                       "reason": reason, "reference": reference, "now": now}
     session.flush()  # the statements below bypass the ORM: pending rows go first, as autoflush would
     if session.get_bind().dialect.name == "postgresql":
         changed, user_name = _update_all_pg(session, changes=changes, allow_negative=allow_negative, **record)

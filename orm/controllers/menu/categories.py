@@ -63,7 +63,7 @@ def update_category(session: Session, settings: Settings, name: str, body: Categ
     if category is None:
         raise NotFound(f"No menu category named {name!r}")
     given = body.given()
-    if "name" in given and body.name != category.name:
+    if body.name is not None and body.name != category.name:  # the schema refuses an explicit null
         clash = session.scalar(select(MenuCategory.id).where(
             MenuCategory.store_id == store_id, MenuCategory.name == body.name, MenuCategory.id != category.id))
         if clash:
@@ -75,7 +75,7 @@ def update_category(session: Session, settings: Settings, name: str, body: Categ
         category.tax_rate = body.taxRate
     if "takeAwayTaxRate" in given:
         category.take_away_tax_rate = body.takeAwayTaxRate
-    if "sortOrder" in given:
+    if body.sortOrder is not None:  # the schema refuses an explicit null
         category.sort_order = body.sortOrder
     category.updated_at = now or utcnow()
     menu_revision.save(session, category)

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orm.controllers.menu.menu_items import describe
+from orm.db import rows_changed
 from orm.domain.errors import NotFound, SoldOut, ValidationFailed
 from orm.models.model_menu import MenuItem
 
@@ -24,13 +25,14 @@ def take_counted_stock(session: Session, item_id: str, quantity: int) -> None:
     """
     if quantity <= 0:
         raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
-    result = session.execute(
+    taken = rows_changed(
+        session,
         update(MenuItem)
         .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None), MenuItem.stock_count >= quantity)
         .values(stock_count=MenuItem.stock_count - quantity)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount:
+    if taken:
         return
     row = session.execute(select(MenuItem.name, MenuItem.size, MenuItem.stock_count)
                           .where(MenuItem.id == item_id)).first()

@@ -125,7 +125,7 @@ def update_item(session: Session, settings: Settings, item_id: str, body: MenuIt
     menu_modifiers.check_recipes(session, store_id, menu_modifiers.recipes_in(
         "", body.modifierGroups, body.recipe if "recipe" in given else None), problems)
     problems.raise_if_any()
-    name = body.name if "name" in given else item.name
+    name = body.name if body.name is not None else item.name  # the schema refuses an explicit null
     size = (body.size or "") if "size" in given else item.size
     sku = body.sku if "sku" in given else item.sku
     _check_unique(session, store_id, name, size, sku if sku != item.sku else None, exclude_id=item.id)

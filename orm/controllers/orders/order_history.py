@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.domain import business_days as timewindow
@@ -86,7 +87,7 @@ def load_order(session: Session, order_id: str, *, lock: bool = False) -> Order:
     if lock:
         # FOR UPDATE on PostgreSQL (SQLite: BEGIN IMMEDIATE already serialises writers).
         query = query.with_for_update(of=Order)
-    order = session.scalar(query)
+    order: Order | None = session.scalar(query)
     if order is None:
         raise NotFound("Order not found")
     return order
@@ -123,7 +124,7 @@ def list_orders(session: Session, page: Page, query: OrderQuery, *, store_id: st
         q = q.where(Order.shift_id == query.shiftId)
     if query.search:
         term = re.sub(r"([\\%_])", r"\\\1", query.search.strip())
-        conditions = [Order.order_number.ilike(f"%{term}%", escape="\\"),
+        conditions: list[ColumnElement[bool]] = [Order.order_number.ilike(f"%{term}%", escape="\\"),
                       Order.customer_name.ilike(f"%{term}%", escape="\\")]
         if RECEIPT_NUMBER.fullmatch(query.search.strip()):  # ASCII digits that fit the column
             conditions.append(Order.receipt_number == int(query.search.strip()))

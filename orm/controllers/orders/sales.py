@@ -164,7 +164,8 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
         reprint_count=0, receipt_number=None, order_number=None, last_reprint=None, voided_at=None, voided_by=None,
         void_reason=None,
     )
-    items, modifiers = [], []
+    items: list[dict[str, Any]] = []
+    modifiers: list[dict[str, Any]] = []
     for n, line in enumerate(plan.lines, start=1):
         item_id = new_id()
         items.append(dict(
