@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -191,3 +192,25 @@ def cafe(settings: Settings, demo_users):
     from tests.orders_support import build_cafe
 
     return run_unit(settings, build_cafe, settings)
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, of the suite's kind (migrations and first-run commands)."""
+    from sqlalchemy import text
+
+    from tests.support import PG_URL, _admin_engine, _with_db
+
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"cafepos_empty_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(PG_URL)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_db(PG_URL, name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -12,34 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from orm.migrate import UPGRADE_HINT, head_revision
-from tests.support import PG_URL, _admin_engine, _with_db
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def empty_database(tmp_path: Path) -> Iterator[str]:
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    name = f"cafepos_cmd_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine(PG_URL)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _with_db(PG_URL, name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(args: list[str], url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,6 @@ from orm.db import make_engine, make_session_factory, unit_of_work
 from orm.domain import security
 from orm.models.model_identity import AuditChange, ServerSecret, User
 from tests.conftest import TEST_JWT_SECRET, run_unit
-from tests.support import PG_URL, _admin_engine, _with_db
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
@@ -134,34 +133,20 @@ async def test_create_admin_refuses_taken_pin_and_non_admin_name(settings, demo_
     assert after == (cashier_before, 0)
 
 
-def test_create_admin_migrates_an_empty_database_or_names_the_command(settings, tmp_path):
-    if PG_URL:
-        name = f"cafepos_admin_{os.getpid()}"
-        admin = _admin_engine(PG_URL)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = _with_db(PG_URL, name)
-    else:
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+def test_create_admin_migrates_an_empty_database_or_names_the_command(settings, empty_database):
+    url = empty_database
+    refused = create_admin(settings, "--username", "boss", "--password-stdin", stdin=PASSWORD + "\n",
+                           database_url=url, AUTO_MIGRATE="false")
+    assert refused.returncode == 3 and "python orm/db_init.py" in refused.stderr
+    done = create_admin(settings, "--username", "boss", "--pin", "4821", "--password-stdin",
+                        stdin=PASSWORD + "\n", database_url=url, AUTO_MIGRATE="true", PIN_PEPPER="")
+    assert done.returncode == 0, done.stderr
+    assert "Created admin 'boss'" in done.stdout
+    # No PIN_PEPPER configured: the PIN is peppered with the one the server keeps in the database.
+    engine = make_engine(url, pooled=False)
     try:
-        refused = create_admin(settings, "--username", "boss", "--password-stdin", stdin=PASSWORD + "\n",
-                               database_url=url, AUTO_MIGRATE="false")
-        assert refused.returncode == 3 and "python orm/db_init.py" in refused.stderr
-        done = create_admin(settings, "--username", "boss", "--pin", "4821", "--password-stdin",
-                            stdin=PASSWORD + "\n", database_url=url, AUTO_MIGRATE="true", PIN_PEPPER="")
-        assert done.returncode == 0, done.stderr
-        assert "Created admin 'boss'" in done.stdout
-        # No PIN_PEPPER configured: the PIN is peppered with the one the server keeps in the database.
-        engine = make_engine(url, pooled=False)
-        try:
-            pepper, lookup = unit_of_work(make_session_factory(engine), lambda s: (
-                s.get(ServerSecret, "pin_pepper").value, s.scalar(select(User.pin_lookup))))
-        finally:
-            engine.dispose()
-        assert lookup == security.pin_lookup("4821", pepper)
+        pepper, lookup = unit_of_work(make_session_factory(engine), lambda s: (
+            s.get(ServerSecret, "pin_pepper").value, s.scalar(select(User.pin_lookup))))
     finally:
-        if PG_URL:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        engine.dispose()
+    assert lookup == security.pin_lookup("4821", pepper)

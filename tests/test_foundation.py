@@ -20,7 +20,7 @@ from main import make_app, serve
 from orm.db import make_engine
 from orm.migrate import SchemaOutOfDate, current_revision, ensure_schema, head_revision, upgrade_to_head
 from settings import SettingsError, load_settings, with_generated_secrets
-from tests.support import PG_URL, RunningServer, _admin_engine, _with_db, suite_now
+from tests.support import RunningServer, suite_now
 
 
 class EchoBody(BaseModel):
@@ -255,31 +255,17 @@ def test_settings_refuse_placeholder_secret_without_debug():
     assert len(s.jwt_secret) >= 32 and s.pin_pepper
 
 
-def test_migrations_upgrade_from_empty(tmp_path):
-    if PG_URL:
-        name = f"cafepos_mig_{os.getpid()}"
-        admin = _admin_engine(PG_URL)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = _with_db(PG_URL, name)
-    else:
-        url = f"sqlite:///{tmp_path / 'empty.db'}"
-    try:
-        with pytest.raises(SchemaOutOfDate, match="python orm/db_init.py"):
-            ensure_schema(url, auto_migrate=False)
-        upgrade_to_head(url)
-        engine = make_engine(url, pooled=False)
-        assert current_revision(engine) == head_revision()
-        tables = set(inspect(engine).get_table_names())
-        assert "stores" in tables
-        engine.dispose()
-        assert ensure_schema(url, auto_migrate=False) == head_revision()
-    finally:
-        if PG_URL:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+def test_migrations_upgrade_from_empty(empty_database):
+    url = empty_database
+    with pytest.raises(SchemaOutOfDate, match="python orm/db_init.py"):
+        ensure_schema(url, auto_migrate=False)
+    upgrade_to_head(url)
+    engine = make_engine(url, pooled=False)
+    assert current_revision(engine) == head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert "stores" in tables
+    engine.dispose()
+    assert ensure_schema(url, auto_migrate=False) == head_revision()
 
 
 async def test_sigterm_finishes_in_flight_request(settings):
