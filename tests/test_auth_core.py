@@ -49,7 +49,8 @@ async def test_login_validation(client, demo_users):
 
 async def test_tampered_alg_none_and_foreign_key_tokens_refused(client, tokens):
     good = tokens["admin"]
-    claims = jwt.decode(good, TEST_JWT_SECRET, algorithms=["HS256"])
+    # The suite clock, not the wall clock, decides expiry (CAFEPOS_TEST_NOW may lie in the past).
+    claims = jwt.decode(good, TEST_JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False})
     none_token = jwt.encode(claims, key=None, algorithm="none")
     foreign = jwt.encode(claims, "another-key-that-is-long-enough!", algorithm="HS256")
     tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
