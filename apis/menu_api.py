@@ -1,7 +1,7 @@
 """Menu endpoints: items, categories, modifier groups, bulk import.
 
 `GET /menu_items` is what every terminal polls, so it is cached per process
-(orm/controllers/menu/listing_cache.py); its ETag lets `If-None-Match` answer 304.
+(orm/controllers/menu/list_cache.py); its ETag lets `If-None-Match` answer 304.
 
 Modifier groups are shared by name; they can be managed inside an item's
 body (`modifierGroups`, see MenuItemCreate) or through
@@ -16,7 +16,7 @@ from apis.base import BaseHandler, page_from_query
 from orm.controllers.menu import bulk_import as menu_import
 from orm.controllers.menu import categories, menu_items, modifier_groups
 from orm.controllers.menu import export as menu_export
-from orm.controllers.menu.listing_cache import menu_page
+from orm.controllers.menu.list_cache import menu_page
 from orm.domain import jsonenc
 from orm.domain.csv_cells import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
