@@ -1,6 +1,6 @@
 """Menu images: upload (single and bulk), management, and serving /uploads/... publicly.
 
-Uploaded bytes are never stored as sent: `image_processing.process_image`
+Uploaded bytes are never stored as sent: `orm.domain.images.process_image`
 decides the type by content, refuses bombs and damaged files, re-encodes the
 pixels and makes the 300x300 thumbnail; files get random names, so they are
 served as immutable.  The client's filename is only ever used for matching in

@@ -2,7 +2,7 @@
 
 Every ~30 s, for every active store with dailyEmailRecipients: when the local time is at or
 past dailyEmailTime and today's summary has not gone out, claim (store, today) in the
-database (report_runs_controller.py), send, and mark it sent.  So:
+database (controllers/reports/report_runs.py), send, and mark it sent.  So:
 * several server processes on one PostgreSQL send it once - only the claimer sends;
 * a server that was down at the time catches up when it comes back the same day;
 * an SMTP failure (after the Mailer's own retries with backoff) is logged, the claim is

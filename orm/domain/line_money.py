@@ -1,7 +1,7 @@
 """How an order's money is spread over its lines, so per-line figures add up to the order exactly.
 
 Pure integer-cent arithmetic on top of the one allocation (money.allocate, largest remainder,
-ties to the earlier part); used by the sale (order_checkout.py), refunds (refund_controller.py)
+ties to the earlier part); used by the sale (domain/checkout.py), refunds (controllers/orders/refunds.py)
 and the 0010 migration that back-fills old orders.
 
 * Sold: a line's revenue at sale is paidTotal + roundingShare, where the order's cash rounding

@@ -35,7 +35,7 @@ class InventoryItem(Base):
     # Changed only by atomic `current_stock = current_stock + :delta` statements.
     current_stock: Mapped[Decimal] = mapped_column(Quantity(), nullable=False, default=Decimal("0"))
     # The apply-order stamp of the item's latest movement, set by the same UPDATE that changes the stock
-    # (stock_controller.py): strictly increasing per item, so the movement trail sorts by it.
+    # (controllers/inventory/stock.py): strictly increasing per item, so the movement trail sorts by it.
     movement_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default=text("0"))
     min_stock_level: Mapped[Decimal] = mapped_column(Quantity(), nullable=False, default=Decimal("0"))
     max_stock_level: Mapped[Decimal | None] = mapped_column(Quantity(), nullable=True)

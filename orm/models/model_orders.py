@@ -104,7 +104,7 @@ class Order(Base):
     change_given: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal("0"))
     customer_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     order_notes: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    # The sale's idempotency identity, up to two names (order_controller.py): the Idempotency-Key
+    # The sale's idempotency identity, up to two names (controllers/orders/idempotency.py): the Idempotency-Key
     # header (else clientOrderId) and the clientOrderId (else the header), each unique per store.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     client_order_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

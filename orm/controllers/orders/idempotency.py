@@ -3,7 +3,7 @@
 A sale stores both names: orders.idempotency_key = header (else clientOrderId) and
 orders.client_order_id = clientOrderId (else header), each unique per store.  A replay carrying
 either name - or both - finds the earlier order on either column, and two concurrent twins collide
-on a unique index instead of racing a read (order_controller.py inserts with ON CONFLICT DO NOTHING
+on a unique index instead of racing a read (orders/sales.py inserts with ON CONFLICT DO NOTHING
 on PostgreSQL, in a SAVEPOINT on SQLite).  Both names given and naming two different earlier
 orders: 409; the same names with a different body: 409.
 """

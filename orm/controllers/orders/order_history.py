@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from orm.controllers.paging import Page, count_and_fetch, listing
-from orm.domain import business_days as timewindow
+from orm.domain import business_days
 from orm.domain.errors import NotFound, ValidationFailed
 from orm.domain.schemas.orders import OrderQuery
 from orm.models.model_orders import Order, OrderItem
@@ -97,7 +97,7 @@ def parse_bound(raw: str | None, timezone: str | None, *, end: bool, field: str)
     """business_days.parse_bound in the store's zone; None when absent (an end bound is exclusive)."""
     if not raw:
         return None
-    return timewindow.parse_bound(raw, field, timewindow.store_zone(timezone), is_end=end)
+    return business_days.parse_bound(raw, field, business_days.store_zone(timezone), is_end=end)
 
 
 def get(session: Session, order_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ DEFINITIONS (API.md "Reports"; all money in cents inside SQL, exact on both data
 * Line tax (category filter): exclusive mode paidTotal - net exactly; inclusive mode
   half_up(net x rate / (1 + rate)) per line.
 
-Time: sales are grouped by UTC bucket (timewindow.bucket_seconds) and by period (current
+Time: sales are grouped by UTC bucket (business_days.bucket_seconds) and by period (current
 window / previous period / earlier), and Python maps the few bucket rows to local days and
 hours.  One round trip per section.
 

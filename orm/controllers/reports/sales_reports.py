@@ -1,7 +1,7 @@
 """Reports: the sales dashboard, the daily sales report, CSV exports and the e-mail summary data.
 
 What the numbers mean is written down in report_queries.py (revenue, refunds, line revenue)
-and timewindow.py (days, hours, windows).  The dashboard's own choices:
+and orm/domain/business_days.py (days, hours, windows).  The dashboard's own choices:
 
 * Window: `start_date`/`end_date` (dates are whole local days; default: this month to date).
 * `dailyRevenue`/`dailyTransactions`: today (store time) when the window includes today - a
