@@ -214,3 +214,19 @@ def empty_database(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+async def timed(settings: Settings, clock: FakeClock, demo_users) -> AsyncIterator[RunningServer]:
+    """A server whose clock the test moves (with the demo users signed up)."""
+    running = RunningServer(make_app(settings, clock=clock))
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def c(timed: RunningServer) -> AsyncIterator[Client]:
+    """A client of `timed`."""
+    client = timed.client()
+    yield client
+    client.close()

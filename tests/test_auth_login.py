@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import jwt
-import pytest
 
 from main import make_app
 from orm.domain.permissions import ROLE_IDS
@@ -16,21 +14,6 @@ from tests.identity_support import attempts, count, live_sessions, make_user, us
 from tests.support import Client, RunningServer
 
 GENERIC = "Invalid username, password or PIN"
-
-
-@pytest.fixture
-async def timed(settings, clock, demo_users) -> AsyncIterator[RunningServer]:
-    """A server whose clock the test moves."""
-    running = RunningServer(make_app(settings, clock=clock))
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def c(timed) -> AsyncIterator[Client]:
-    client = timed.client()
-    yield client
-    client.close()
 
 
 async def login(c: Client, **body) -> object:

@@ -6,7 +6,6 @@ SESSION_MAX_HOURS after sign-in.  The clock is injected: tests move time, never 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -15,20 +14,6 @@ from sqlalchemy import select
 from main import make_app
 from orm.models.model_identity import AuthSession
 from tests.support import CLOCK_START, Client, RunningServer
-
-
-@pytest.fixture
-async def timed(settings, clock, demo_users) -> AsyncIterator[RunningServer]:
-    running = RunningServer(make_app(settings, clock=clock))
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def c(timed) -> AsyncIterator[Client]:
-    client = timed.client()
-    yield client
-    client.close()
 
 
 async def sign_in(c: Client, **extra) -> dict:
