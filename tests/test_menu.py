@@ -21,8 +21,8 @@ from orm.models.model_menu import MenuItem, MenuItemRecipeLine, Modifier, Modifi
 from tests.conftest import run_unit
 
 ITEM_KEYS = {"id", "name", "description", "category", "size", "price", "taxRate", "takeAwayTaxRate", "isActive",
-             "stockCount", "imageUrl", "thumbnailUrl", "sku", "barcode", "sortOrder", "modifierGroups", "recipe",
-             "createdAt", "updatedAt"}
+             "stockCount", "imageUrl", "thumbnailUrl", "sku", "barcode", "sortOrder", "station", "modifierGroups",
+             "recipe", "createdAt", "updatedAt"}
 
 
 def add_inventory(settings, *items: tuple[str, str]) -> dict[str, str]:
@@ -497,7 +497,7 @@ def test_catalogue_for_order_shape_and_fixed_statement_count(settings, stock):
     assert n_few == n_many and len(few) == 3 and len(many) == 33
     entry = many[ids[0]]
     assert set(entry) == {"id", "name", "size", "price", "isActive", "stockCount", "taxRate", "takeAwayTaxRate",
-                          "category", "recipe", "modifierGroups"}
+                          "category", "station", "recipe", "modifierGroups"}
     assert entry["price"] == D("2.50") and entry["taxRate"] == D("0.08") and entry["size"] is None
     assert entry["recipe"] == [(stock["Espresso beans"], D("0.009"))]
     [group] = entry["modifierGroups"]

@@ -47,6 +47,7 @@ class PlannedLine:
     product_name: str
     size: str
     category: str
+    station: str | None  # the preparation station (None: nothing to prepare)
     quantity: int
     unit_price: Decimal
     line_total: Decimal
@@ -282,7 +283,8 @@ def plan_order(body: OrderCreate, catalogue: dict[str, dict[str, Any]], store_se
             ingredients[inv_id] += qty * line.quantity
         lines.append(PlannedLine(
             menu_item_id=line.item_id, product_name=str(item["name"]), size=str(item.get("size") or ""),
-            category=str(item.get("category") or ""), quantity=line.quantity, unit_price=priced_line.unit_price,
+            category=str(item.get("category") or ""), station=item.get("station") or None,
+            quantity=line.quantity, unit_price=priced_line.unit_price,
             line_total=priced_line.line_total, discount_share=priced_line.discount_share,
             tax_rate=priced_line.tax_rate, paid_total=paid_total,
             rounding_share=rounding_share, price_overridden=line.priceOverride is not None,

@@ -37,6 +37,8 @@ class MenuCategory(Base):
     tax_rate: Mapped[Decimal | None] = mapped_column(Rate(), nullable=True)
     take_away_tax_rate: Mapped[Decimal | None] = mapped_column(Rate(), nullable=True)
     sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The preparation station its items go to (a name from settings.stations); NULL: nothing to prepare.
+    station: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -66,6 +68,8 @@ class MenuItem(Base):
     stock_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     image_url: Mapped[str | None] = mapped_column(String(255), nullable=True)
     thumbnail_url: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The item's own preparation station, overriding its category's; NULL: the category's.
+    station: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

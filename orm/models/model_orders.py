@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orm.column_types import Money, Rate, UTCDateTime
@@ -79,6 +79,7 @@ class Order(Base):
         Index("ix_orders_created_by", "created_by"),
         Index("ix_orders_shift_id", "shift_id"),
         Index("ix_orders_payment_method", "payment_method"),
+        Index("ix_orders_tab_id", "tab_id"),
     )
 
     id: Mapped[str] = id_column()
@@ -121,6 +122,13 @@ class Order(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     voided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     void_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Tabs: a tab is an order with status "open" (then "closed" or "voided") and no receipt number;
+    # each payment of it is a completed child order whose tab_id names the tab.
+    tab_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # no FK (see migration 0014)
+    tab_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    split_ways: Mapped[int | None] = mapped_column(Integer, nullable=True)  # an n-way split under way
+    split_paid: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     items: Mapped[list[OrderItem]] = relationship(order_by="OrderItem.line_no", cascade="all, delete-orphan")
     payments: Mapped[list[Payment]] = relationship(order_by="Payment.seq", cascade="all, delete-orphan")
@@ -130,6 +138,13 @@ class Order(Base):
 
 class OrderItem(Base):
     __tablename__ = "order_items"
+    __table_args__ = (
+        # The preparation queue: lines still to be made or collected, per station.
+        Index("ix_order_items_prep_open", "station", "sent_at",
+              sqlite_where=text("prep_status IN ('queued', 'in_progress', 'ready')"),
+              postgresql_where=text("prep_status IN ('queued', 'in_progress', 'ready')")),
+        Index("ix_order_items_tab_line_id", "tab_line_id"),
+    )
 
     id: Mapped[str] = id_column()
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -161,6 +176,22 @@ class OrderItem(Base):
     rounding_share: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal("0"), server_default="0")
     refunded_amount: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal("0"),
                                                      server_default="0")
+    # Preparation (bar/kitchen): the station the line goes to (NULL: nothing to prepare) and its ticket
+    # state, NULL until the line is sent (a counter sale sends at once, a tab when its lines are sent):
+    # queued | in_progress | ready | collected | cancelled, with the time of each move.
+    station: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    prep_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Tab lines: whether the recipe stock was taken yet (at send or at payment, whichever is first),
+    # how many units are paid, and who added the line.  A child order's line names the tab line it paid.
+    stock_taken: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    paid_quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    added_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    tab_line_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     modifiers: Mapped[list[OrderItemModifier]] = relationship(cascade="all, delete-orphan")
 

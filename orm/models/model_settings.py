@@ -37,6 +37,11 @@ class StoreSettings(Base):
     allow_negative_stock: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     # Receipt paper in characters per line: 32 (58 mm) or 42/48 (80 mm).
     receipt_width: Mapped[int] = mapped_column(Integer, nullable=False, default=42, server_default="42")
+    # Preparation stations a category or item can be sent to (bar, kitchen, ...), and the age at which
+    # an open tab raises an alert.
+    stations: Mapped[list] = mapped_column(JSON, nullable=False, default=lambda: ["bar", "kitchen"],
+                                           server_default='["bar", "kitchen"]')
+    tab_max_hours: Mapped[int] = mapped_column(Integer, nullable=False, default=16, server_default="16")
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

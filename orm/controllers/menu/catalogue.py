@@ -40,8 +40,16 @@ ITEM_COLUMNS = (
     MenuItem.take_away_tax_rate, MenuItem.is_active, MenuItem.stock_count, MenuItem.image_url,
     MenuItem.thumbnail_url, MenuItem.sku, MenuItem.barcode, MenuItem.sort_order, MenuItem.created_at,
     MenuItem.updated_at, MenuCategory.name.label("category"), MenuCategory.tax_rate.label("category_tax_rate"),
-    MenuCategory.take_away_tax_rate.label("category_take_away_tax_rate"),
+    MenuCategory.take_away_tax_rate.label("category_take_away_tax_rate"), MenuItem.station,
+    MenuCategory.station.label("category_station"),
 )
+
+
+def effective_station(item_station: str | None, category_station: str | None) -> str | None:
+    """Where the item is prepared: its own station, else its category's; None (or an item's "",
+    meaning "nothing to prepare" whatever the category says) for goods that are only handed over."""
+    station = item_station if item_station is not None else category_station
+    return station or None
 
 
 def effective_rates(item_rate: Decimal | None, item_take_away: Decimal | None, category_rate: Decimal | None,
@@ -220,7 +228,8 @@ def resources(session: Session, rows: Sequence[Any], default_rate: Decimal) -> l
             "size": r.size or None, "price": r.price, "taxRate": eat_in, "takeAwayTaxRate": take_away,
             "isActive": r.is_active, "stockCount": r.stock_count, "imageUrl": r.image_url,
             "thumbnailUrl": r.thumbnail_url, "sku": r.sku, "barcode": r.barcode, "sortOrder": r.sort_order,
-            "modifierGroups": item_groups, "recipe": _recipe_resource(recipes.get(r.id, [])),
+            "station": effective_station(r.station, r.category_station), "modifierGroups": item_groups,
+            "recipe": _recipe_resource(recipes.get(r.id, [])),
             "createdAt": r.created_at, "updatedAt": r.updated_at,
         })
     return items
@@ -311,7 +320,7 @@ def _catalogue(session: Session, store_id: str, ids: list[str] | None,
         out[r.id] = {
             "id": r.id, "name": r.name, "size": r.size or None, "price": r.price, "isActive": r.is_active,
             "stockCount": r.stock_count, "taxRate": eat_in, "takeAwayTaxRate": take_away, "category": r.category,
-            "recipe": list(recipes.get(r.id, [])),
+            "station": effective_station(r.station, r.category_station), "recipe": list(recipes.get(r.id, [])),
             "modifierGroups": [
                 {**g, "modifiers": [dict(m, recipe=list(m["recipe"])) for m in g["modifiers"]]}
                 for g in groups.get(r.id, [])

@@ -162,7 +162,7 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
         request_hash=fingerprint, created_at=now, sale_at=sale_at, client_created_at=body.clientCreatedAt,
         created_by=actor.user_id, created_by_name=actor.display_name or actor.username, shift_id=shift_id,
         reprint_count=0, receipt_number=None, order_number=None, last_reprint=None, voided_at=None, voided_by=None,
-        void_reason=None,
+        void_reason=None, tab_id=None, tab_name=None, split_ways=None, split_paid=0, closed_at=None,
     )
     items: list[dict[str, Any]] = []
     modifiers: list[dict[str, Any]] = []
@@ -175,7 +175,11 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
             tax_rate=line.tax_rate, paid_total=line.paid_total, rounding_share=line.rounding_share,
             refunded_amount=Decimal("0.00"),
             recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe], counted=line.counted,
-            price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0))
+            price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0,
+            # A counter sale sends its stationed lines to their stations at once (the preparation queue).
+            station=line.station, prep_status="queued" if line.station else None,
+            sent_at=now if line.station else None, started_at=None, ready_at=None, collected_at=None,
+            cancelled_at=None, stock_taken=True, paid_quantity=0, added_by=None, tab_line_id=None))
         modifiers.extend(dict(id=new_id(), order_item_id=item_id, modifier_id=m.id, name=m.name,
                               price_delta=m.price_delta) for m in line.modifiers)
     tax_lines = [dict(order_id=order_id, rate=g.rate, base=g.base, tax=g.tax) for g in p.tax_breakdown]
@@ -266,6 +270,9 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     # The sale goes out before the stock alerts it raised (take_stock above); a replay raises nothing.
     events(session).add(Event("order", store_id, {"orderId": order.id, "orderNumber": order.order_number,
                                                   "total": resource["total"]}), first=True)
+    # One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board).
+    for station in sorted({line.station for line in plan.lines if line.station}):
+        events(session).add(Event("ticket", store_id, {"orderId": order.id, "station": station}))
     return resource, True
 
 
