@@ -37,6 +37,18 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 RETRYABLE_PG_CODES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
 _read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=False)
+# psycopg 3 prepares a statement on a connection after this many runs of the same text (hot paths
+# run the same SQLAlchemy-compiled text every time); 0 would prepare everything at once.
+PG_PREPARE_THRESHOLD = 1
+
+
+class RetryUnit(Exception):
+    """Raised by a controller: roll this unit of work back and run it again (bounded); e.g. it lost a
+    race that a fresh start resolves. `final` is raised instead when the attempts are used up."""
+
+    def __init__(self, reason: str, final: Exception | None = None) -> None:
+        super().__init__(reason)
+        self.final = final
 
 
 # Every way of naming PostgreSQL in DATABASE_URL means the one driver we ship: psycopg 3.
@@ -71,17 +83,18 @@ def make_engine(
         engine = create_engine(
             url,
             echo=echo,
-            pool_pre_ping=True,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             **pool_args,
         )
         _configure_sqlite(engine)
         return engine
+    # No pool_pre_ping (a round trip per checkout): a connection found dead is invalidated by
+    # SQLAlchemy and the unit of work runs again on a fresh one (see _run_with_retries).
     return create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 5, "application_name": "cafepos"},
+        connect_args={"connect_timeout": 5, "application_name": "cafepos",
+                      "prepare_threshold": PG_PREPARE_THRESHOLD},
         **pool_args,
     )
 
@@ -191,14 +204,28 @@ def unit_of_work_events(factory: sessionmaker[Session], fn: Callable[..., T], re
 
 def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...],
                       kw: dict[str, Any]) -> tuple[T, list[Event]]:
+    reconnected = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        committing = False
         try:
             with factory() as session:
                 with session.begin():
                     result = fn(session, *args, **kw)
+                    committing = True
                 # Committed: only now are this attempt's events facts.
                 return result, list(events(session))
+        except RetryUnit as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise (exc.final or exc) from None
+            log.info("running unit of work again: %s (attempt %d)", exc, attempt)
+            continue
         except DBAPIError as exc:
+            if _is_dead_connection(exc) and not committing and not reconnected:
+                # The pooled connection had died (server restart, idle kill): SQLAlchemy invalidated it
+                # (and the pool's older ones); nothing was committed, so run once more on a new one.
+                reconnected = True
+                log.warning("retrying unit of work on a new connection after %s", type(exc.orig).__name__)
+                continue
             if attempt == MAX_ATTEMPTS or not is_retryable(exc):
                 raise
             log.warning("retrying unit of work after %s (attempt %d)", type(exc.orig).__name__, attempt)
@@ -206,6 +233,10 @@ def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args
             _read_only.set(False)
             time.sleep(0.01 * (2 ** attempt))
     raise AssertionError("unreachable")
+
+
+def _is_dead_connection(exc: DBAPIError) -> bool:
+    return bool(exc.connection_invalidated)
 
 
 def rows_changed(session: Session, statement: Executable) -> int:
