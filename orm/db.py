@@ -15,6 +15,7 @@ events die with its session, so a retried or failed unit never publishes them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +26,7 @@ from typing import Any, Literal, TypeVar, cast
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.base import Executable
@@ -39,7 +41,9 @@ MAX_ATTEMPTS = 5
 _read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=False)
 # psycopg 3 prepares a statement on a connection after this many runs of the same text (hot paths
 # run the same SQLAlchemy-compiled text every time); 0 would prepare everything at once.
-PG_PREPARE_THRESHOLD = 1
+import os  # MEASURING ONLY
+_T = os.environ.get("CAFEPOS_PG_PREPARE_THRESHOLD", "1")
+PG_PREPARE_THRESHOLD: int | None = None if _T == "none" else int(_T)
 
 
 class RetryUnit(Exception):
@@ -94,9 +98,22 @@ def make_engine(
         url,
         echo=echo,
         connect_args={"connect_timeout": 5, "application_name": "cafepos",
-                      "prepare_threshold": PG_PREPARE_THRESHOLD},
+                      "prepare_threshold": PG_PREPARE_THRESHOLD,
+                      **({"options": os.environ["CAFEPOS_PG_OPTIONS"]} if os.environ.get("CAFEPOS_PG_OPTIONS") else {})},
         **pool_args,
     )
+
+
+def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
+    """PostgreSQL through psycopg 3's async connection, for units of work run on the IOLoop."""
+    return create_async_engine(
+        normalise_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_timeout=30,
+        connect_args={"connect_timeout": 5, "application_name": "cafepos",
+                      "prepare_threshold": PG_PREPARE_THRESHOLD})
+
+
+def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -202,9 +219,37 @@ def unit_of_work_events(factory: sessionmaker[Session], fn: Callable[..., T], re
         _read_only.reset(token)
 
 
+class _Attempts:
+    """The retry policy of a unit of work, shared by the thread and the asyncio forms."""
+
+    def __init__(self) -> None:
+        self.reconnected = False
+
+    def pause_before_next(self, exc: Exception, attempt: int, committing: bool) -> float:
+        """Seconds to wait before running the unit again; raises when it must not run again."""
+        if isinstance(exc, RetryUnit):
+            if attempt == MAX_ATTEMPTS:
+                raise (exc.final or exc) from None
+            log.info("running unit of work again: %s (attempt %d)", exc, attempt)
+            return 0.0
+        assert isinstance(exc, DBAPIError)
+        if exc.connection_invalidated and not committing and not self.reconnected:
+            # The pooled connection had died (server restart, idle kill): SQLAlchemy invalidated it
+            # (and the pool's older ones); nothing was committed, so run once more on a new one.
+            self.reconnected = True
+            log.warning("retrying unit of work on a new connection after %s", type(exc.orig).__name__)
+            return 0.0
+        if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+            raise exc
+        log.warning("retrying unit of work after %s (attempt %d)", type(exc.orig).__name__, attempt)
+        # A read that had to write and met SQLite's lock retries as a writer, queuing up front.
+        _read_only.set(False)
+        return 0.01 * float(2 ** attempt)
+
+
 def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...],
                       kw: dict[str, Any]) -> tuple[T, list[Event]]:
-    reconnected = False
+    attempts = _Attempts()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         committing = False
         try:
@@ -214,29 +259,29 @@ def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args
                     committing = True
                 # Committed: only now are this attempt's events facts.
                 return result, list(events(session))
-        except RetryUnit as exc:
-            if attempt == MAX_ATTEMPTS:
-                raise (exc.final or exc) from None
-            log.info("running unit of work again: %s (attempt %d)", exc, attempt)
-            continue
-        except DBAPIError as exc:
-            if _is_dead_connection(exc) and not committing and not reconnected:
-                # The pooled connection had died (server restart, idle kill): SQLAlchemy invalidated it
-                # (and the pool's older ones); nothing was committed, so run once more on a new one.
-                reconnected = True
-                log.warning("retrying unit of work on a new connection after %s", type(exc.orig).__name__)
-                continue
-            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
-                raise
-            log.warning("retrying unit of work after %s (attempt %d)", type(exc.orig).__name__, attempt)
-            # A read that had to write and met SQLite's lock retries as a writer, queuing up front.
-            _read_only.set(False)
-            time.sleep(0.01 * (2 ** attempt))
+        except (RetryUnit, DBAPIError) as exc:
+            pause = attempts.pause_before_next(exc, attempt, committing)
+        time.sleep(pause)
     raise AssertionError("unreachable")
 
 
-def _is_dead_connection(exc: DBAPIError) -> bool:
-    return bool(exc.connection_invalidated)
+async def unit_of_work_events_async(factory: async_sessionmaker[AsyncSession], fn: Callable[..., T],
+                                    args: tuple[Any, ...], kw: dict[str, Any]) -> tuple[T, list[Event]]:
+    """unit_of_work_events on the IOLoop (SQLAlchemy asyncio + psycopg 3 async): `fn` stays sync code,
+    run by AsyncSession.run_sync (greenlets), with the same transaction, retries and events."""
+    attempts = _Attempts()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        committing = False
+        try:
+            async with factory() as session:
+                async with session.begin():
+                    result = await session.run_sync(fn, *args, **kw)
+                    committing = True
+                return result, list(events(session.sync_session))
+        except (RetryUnit, DBAPIError) as exc:
+            pause = attempts.pause_before_next(exc, attempt, committing)
+        await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def rows_changed(session: Session, statement: Executable) -> int:
