@@ -20,10 +20,9 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
-from orm.db import Event, unit_of_work_events, unit_of_work_events_async
+from orm.db import Event, unit_of_work_events
 from services.registry import ServiceRegistry
 from settings import Settings
 
@@ -70,8 +69,6 @@ class AppContext:
     background: BackgroundTasks = field(init=False, repr=False)  # fire-and-forget work, ended at stop
     # Set by main.shutdown: BaseHandler answers new requests 503 + Connection: close.
     stopping: bool = False
-    # PostgreSQL with DB_ASYNC: the sale's unit of work runs on the IOLoop through this (no executor hop).
-    async_session_factory: async_sessionmaker[AsyncSession] | None = None
     # Requests being handled right now; shutdown waits for this to empty.
     in_flight: set[Any] = field(default_factory=set)
 
@@ -80,14 +77,6 @@ class AppContext:
 
         The events it raised (orm.db.events) are published once, after commit; never when it failed."""
         return await self._run_unit(fn, False, args, kw)
-
-    async def run_db_hot(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """run_db for the hottest unit of work (the sale): on the IOLoop when the async engine is on."""
-        if self.async_session_factory is None:
-            return await self._run_unit(fn, False, args, kw)
-        result, raised = await unit_of_work_events_async(self.async_session_factory, fn, args, kw)
-        self.publish(raised)
-        return result
 
     async def run_db_read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """A unit of work that normally only reads (SQLite: no up-front write lock)."""

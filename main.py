@@ -96,10 +96,6 @@ def make_context(
     ctx.menu_list_cache = MenuListCache()
     ctx.metrics = ctx.services.own(AppMetrics(ctx, known_routes=[route[0] for route in collect_routes()]))
     ctx.metrics_allowed_networks = allowed_networks(settings.metrics_allowed_ips)
-    if os.environ.get("CAFEPOS_DB_ASYNC") == "1" and engine.dialect.name == "postgresql":  # MEASURING ONLY
-        from orm.db import make_async_engine, make_async_session_factory
-        ctx.async_session_factory = make_async_session_factory(make_async_engine(
-            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow))
     return ctx
 
 

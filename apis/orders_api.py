@@ -61,7 +61,7 @@ class OrdersHandler(OrderHandlerBase):
         body = self.parse(OrderCreate)
         key = self.idempotency_key()
         store_settings = await self.store_settings.get(self.principal.store_id)
-        order, created = await self.ctx.run_db_hot(
+        order, created = await self.run_db(
             sales.create, self.ctx.settings, body, actor=self.principal,
             now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings,
             catalogue_cache=self.catalogue_cache)

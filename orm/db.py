@@ -15,7 +15,6 @@ events die with its session, so a retried or failed unit never publishes them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +25,6 @@ from typing import Any, Literal, TypeVar, cast
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.base import Executable
@@ -39,11 +37,10 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 RETRYABLE_PG_CODES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
 _read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=False)
-# psycopg 3 prepares a statement on a connection after this many runs of the same text (hot paths
-# run the same SQLAlchemy-compiled text every time); 0 would prepare everything at once.
-import os  # MEASURING ONLY
-_T = os.environ.get("CAFEPOS_PG_PREPARE_THRESHOLD", "1")
-PG_PREPARE_THRESHOLD: int | None = None if _T == "none" else int(_T)
+# psycopg 3 prepares a statement on a connection once it has run this many times there (psycopg's
+# default is 5; None never prepares): hot paths run the same compiled text every time, so from its
+# second run on PostgreSQL skips parsing and planning (measured: README "Sale path: measured decisions").
+PG_PREPARE_THRESHOLD = 1
 
 
 class RetryUnit(Exception):
@@ -98,22 +95,9 @@ def make_engine(
         url,
         echo=echo,
         connect_args={"connect_timeout": 5, "application_name": "cafepos",
-                      "prepare_threshold": PG_PREPARE_THRESHOLD,
-                      **({"options": os.environ["CAFEPOS_PG_OPTIONS"]} if os.environ.get("CAFEPOS_PG_OPTIONS") else {})},
+                      "prepare_threshold": PG_PREPARE_THRESHOLD,},
         **pool_args,
     )
-
-
-def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
-    """PostgreSQL through psycopg 3's async connection, for units of work run on the IOLoop."""
-    return create_async_engine(
-        normalise_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_timeout=30,
-        connect_args={"connect_timeout": 5, "application_name": "cafepos",
-                      "prepare_threshold": PG_PREPARE_THRESHOLD})
-
-
-def make_async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -220,7 +204,7 @@ def unit_of_work_events(factory: sessionmaker[Session], fn: Callable[..., T], re
 
 
 class _Attempts:
-    """The retry policy of a unit of work, shared by the thread and the asyncio forms."""
+    """The retry policy of a unit of work: what to do after a failed attempt."""
 
     def __init__(self) -> None:
         self.reconnected = False
@@ -262,25 +246,6 @@ def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args
         except (RetryUnit, DBAPIError) as exc:
             pause = attempts.pause_before_next(exc, attempt, committing)
         time.sleep(pause)
-    raise AssertionError("unreachable")
-
-
-async def unit_of_work_events_async(factory: async_sessionmaker[AsyncSession], fn: Callable[..., T],
-                                    args: tuple[Any, ...], kw: dict[str, Any]) -> tuple[T, list[Event]]:
-    """unit_of_work_events on the IOLoop (SQLAlchemy asyncio + psycopg 3 async): `fn` stays sync code,
-    run by AsyncSession.run_sync (greenlets), with the same transaction, retries and events."""
-    attempts = _Attempts()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        committing = False
-        try:
-            async with factory() as session:
-                async with session.begin():
-                    result = await session.run_sync(fn, *args, **kw)
-                    committing = True
-                return result, list(events(session.sync_session))
-        except (RetryUnit, DBAPIError) as exc:
-            pause = attempts.pause_before_next(exc, attempt, committing)
-        await asyncio.sleep(pause)
     raise AssertionError("unreachable")
 
 
