@@ -9,16 +9,22 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, event, text
 
+from orm.controllers.orders.sale_statement import content_parts
+from orm.controllers.orders.sales import order_number
 from orm.db import normalise_url
+from orm.domain.canonical import canonical_json
+from orm.domain.stores import DEFAULT_STORE_ID as STORE
+from tests.conftest import run_unit
 from tests.orders_support import CARD, line
 from tests.support import PG_URL
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="round trips of the PostgreSQL sale")
+postgresql_only = pytest.mark.skipif(not PG_URL, reason="the one-statement sale is PostgreSQL's")
 
 
 def _sale_transactions(engine) -> tuple[list[list[str]], object]:
@@ -51,6 +57,7 @@ def _writes_orders(statements: list[str]) -> bool:
     return any("INSERT INTO orders" in s for s in statements)
 
 
+@postgresql_only
 async def test_a_sale_is_four_statements_with_begin_and_commit(server, as_role, cafe) -> None:
     c = as_role("cashier")
     await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})  # warm the catalogue cache
@@ -72,6 +79,7 @@ async def test_a_sale_is_four_statements_with_begin_and_commit(server, as_role, 
     assert verify.status == 200 and verify.data["valid"], verify.body
 
 
+@postgresql_only
 async def test_the_next_sale_survives_killed_pool_connections(server, as_role, cafe, settings) -> None:
     c = as_role("cashier")
     assert (await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})).status == 201
@@ -92,3 +100,33 @@ async def test_the_next_sale_survives_killed_pool_connections(server, as_role, c
         assert numbers == [1, 2], numbers  # written once, numbered without a gap
     finally:
         admin.dispose()
+
+
+@postgresql_only
+async def test_the_journal_hashed_in_sql_verifies_past_a_million_and_with_any_text(server, as_role, cafe,
+                                                                                   settings) -> None:
+    c = as_role("cashier")
+    assert (await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})).status == 201
+    # The counter jumps near the 6-digit edge of the order number (as a year of a busy café would).
+    run_unit(settings, lambda s: s.execute(text(
+        "UPDATE store_counters SET last_receipt_number = 999998 WHERE store_id = :s"), {"s": STORE}))
+    numbers = []
+    for reference in ('Zoë "~receipt~" ✓ \\ tab\t', '"receiptNumber":"~receipt~"'):
+        body = {"items": [line(cafe.items["latte"], modifierIds=[cafe.mods["Oat milk"]])],
+                "payments": [{"method": "card", "reference": reference}]}
+        resp = await c.post("/orders", body)
+        assert resp.status == 201, resp.body
+        numbers.append((resp.data["order"]["receiptNumber"], resp.data["order"]["orderNumber"]))
+    assert numbers == [(999999, "A-999999"), (1000000, "A-1000000")]
+    verify = await as_role("admin").get("/journal/verify")
+    assert verify.status == 200 and verify.data["valid"] and verify.data["count"] == 3, verify.body
+
+
+def test_the_content_cut_for_sql_gives_the_canonical_text_back() -> None:
+    content = {"type": "order", "orderId": "o-1", "storeId": "s", "total": "1.50", "lines": [],
+               "payments": [{"method": "card", "reference": 'x "orderNumber":"~number~" ~receipt~ é'}]}
+    before, middle, after = content_parts(content)
+    for receipt in (1, 999999, 1000000, 12345678):
+        number = order_number(receipt)
+        spliced = before + json.dumps(number) + middle + str(receipt) + after
+        assert spliced == canonical_json({**content, "receiptNumber": receipt, "orderNumber": number})
