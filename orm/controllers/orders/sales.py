@@ -62,7 +62,8 @@ _ORDERS, _SHIFTS, _COUNTERS = Order.__table__, Shift.__table__, StoreCounter.__t
 # Statements of every sale, built once.
 _OPEN_SHIFT = select(_SHIFTS.c.id).where(_SHIFTS.c.user_id == bindparam("user_id"), _SHIFTS.c.status == "open")
 _OPEN_SHIFT_SHARED = _OPEN_SHIFT.with_for_update(read=True)
-# A sale's first read, one round trip: is its key already used (a retry), and the cashier's open shift.
+# A sale's first read, one round trip: is its key already used (a retry), the cashier's open shift, and
+# has the store its counter row yet.
 _FIRST_COLUMNS = (NAME_TAKEN.scalar_subquery().label("taken"), _OPEN_SHIFT_SHARED.scalar_subquery().label("shift_id"),
                   select(_COUNTERS.c.store_id).where(_COUNTERS.c.store_id == bindparam("store_id"))
                   .scalar_subquery().label("counter"))
@@ -189,7 +190,7 @@ def _insert_sale(session: Session, rows: _SaleRows) -> bool:
     return True
 
 
-def _first_read(session: Session, settings: Settings, store_id: str, user_id: str, names: Identity | None,
+def _first_read(session: Session, store_id: str, user_id: str, names: Identity | None, *,
                 with_menu: bool) -> tuple[Any, MenuState | None]:
     """A sale's first round trip: is its key already used (a retry), the cashier's open shift, does
     the store have its counter row, and (`with_menu`) the menu state the catalogue cache is keyed on."""
@@ -212,8 +213,7 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     store_id = actor.store_id
     names = Identity.of(idempotency_key, body.clientOrderId)
     fingerprint = body.fingerprint() if names else None
-    first, menu_state = _first_read(session, settings, store_id, actor.user_id, names,
-                                    with_menu=catalogue_cache is not None)
+    first, menu_state = _first_read(session, store_id, actor.user_id, names, with_menu=catalogue_cache is not None)
     if names and first.taken is not None:
         # Fast path for a retry of a committed sale; the unique constraints below are the real guard.
         replay = _replay(session, store_id, names, fingerprint, probe=False)
