@@ -35,7 +35,8 @@ from orm.column_types import new_id
 from orm.controllers.inventory.stock import apply_stamp
 from orm.controllers.orders import journal
 from orm.controllers.orders.order_history import serialize_order
-from orm.controllers.orders.sales import _DETAIL_TABLES, _check_permissions, _sale_rows, order_number
+from orm.controllers.orders.sale_statement import DETAIL_TABLES
+from orm.controllers.orders.sales import _check_permissions, _sale_rows, order_number
 from orm.domain.canonical import canonical_json
 from orm.domain.checkout import plan_order
 from orm.domain.errors import ValidationFailed
@@ -142,7 +143,7 @@ class SaleBatch:
             return
         s = self.s
         s.execute(insert(Order.__table__), [r.order for r in self.pending])
-        for (_, table), key in zip(_DETAIL_TABLES, ("items", "modifiers", "tax_lines", "payments"), strict=True):
+        for (_, table), key in zip(DETAIL_TABLES, ("items", "modifiers", "tax_lines", "payments"), strict=True):
             rows = [row for r in self.pending for row in getattr(r, key)]
             if rows:
                 s.execute(insert(table), rows)

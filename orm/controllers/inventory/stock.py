@@ -12,7 +12,8 @@ close to time across items, so the trail sorts by it (newest first) and each row
 the previous row's of that item plus its delta.
 
 A sale touches several items that every other sale touches too (beans, cups, lids): their row locks
-are what sales queue on, held until commit. On PostgreSQL `apply_movements` therefore changes all
+are what sales queue on, held until commit. On PostgreSQL a sale changes them inside its own one
+statement (orders/sale_statement.py, the same UPDATE and INSERT as below), and `apply_movements` changes all
 items and writes all movements in ONE statement (rows locked in id order first, so two sales cannot
 deadlock); elsewhere it runs one UPDATE per item and one multi-row INSERT.
 
@@ -102,6 +103,22 @@ class _Changed:
     is_active: bool
     movement_id: str
     seq: int
+
+
+def after_one_statement_sale(session: Session, rows: Sequence[Any], *, store_id: str, user_id: str | None,
+                             reference: str, now: datetime) -> None:
+    """The alerts of a sale whose stock changes and movements were written by the sale's one statement
+    (orders/sale_statement.py, PostgreSQL): `rows` are its changed items (item_id, delta, current_stock,
+    min_stock_level, name, unit, expiry_date, is_active, movement_id, movement_seq), in id order."""
+    changed = [_Changed(r.item_id, r.delta, r.current_stock, r.min_stock_level, r.name, r.unit, r.expiry_date,
+                        r.is_active, r.movement_id, r.movement_seq) for r in rows]
+    _after_change(session, changed, store_id=store_id, movement_type="sale", user_id=user_id, user_name=None,
+                  reason="sale", reference=reference, now=now)
+
+
+def refuse(session: Session, store_id: str, item_id: str, delta: Decimal) -> NoReturn:
+    """Raise what taking `delta` of `item_id` met: NotFound, or Conflict (too little left)."""
+    _refuse(session, store_id, item_id, delta)
 
 
 def _user_name(session: Session, user_id: str | None) -> str | None:

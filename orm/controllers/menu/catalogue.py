@@ -96,6 +96,16 @@ def menu_state(session: Session, settings: Settings, store_id: str) -> MenuState
     if not rows:  # no settings row yet: made on first use (NotFound for an unknown store)
         store_settings.settings_row(session, settings, store_id)
         rows = session.execute(_STATE, {"store_id": store_id}).all()
+    return state_of(rows)
+
+
+def state_query() -> Select:
+    """The statement menu_state runs (params: store_id), for a caller that reads more in the same trip."""
+    return _STATE
+
+
+def state_of(rows: Sequence[Any]) -> MenuState:
+    """The MenuState of the (non-empty) rows of `state_query()`."""
     first = rows[0]
     return MenuState(first.revision or 0, first.default_tax_rate,
                      tuple((r.id, r.stock_count) for r in rows if r.id is not None))
@@ -277,7 +287,8 @@ class CatalogueCache:
 
 
 def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str], store_id: str,
-                        cache: CatalogueCache | None = None) -> dict[str, dict[str, Any]]:
+                        cache: CatalogueCache | None = None,
+                        state: MenuState | None = None) -> dict[str, dict[str, Any]]:
     """What the orders controller needs to price and fulfil a sale, for the given ids.
 
     Returns {item_id: {id, name, size, price, isActive, stockCount, taxRate, takeAwayTaxRate, category,
@@ -288,14 +299,16 @@ def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str
     are absent.  A fixed number of statements, whatever the number of ids.
 
     With `cache`, one statement while the menu is unchanged (the entries then share their
-    recipe and modifier lists with the cache: read them, never change them).
+    recipe and modifier lists with the cache: read them, never change them), and none when the
+    caller read `state` (menu_state's answer) in this transaction already.
     """
     ids = list(dict.fromkeys(item_ids))
     if not ids:
         return {}
     if cache is None:
         return _catalogue(session, store_id, ids, default_tax_rate(session, settings, store_id))
-    state = menu_state(session, settings, store_id)
+    if state is None:
+        state = menu_state(session, settings, store_id)
     key = (state.revision, state.default_tax_rate)
     whole = cache.get(store_id, key)
     if whole is None:

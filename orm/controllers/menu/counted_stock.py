@@ -6,6 +6,8 @@ queue on the store's revision row until it commits), so listings read these leve
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -34,11 +36,24 @@ def take_counted_stock(session: Session, item_id: str, quantity: int) -> None:
     )
     if taken:
         return
+    _check_still_counted(session, item_id, quantity)
+
+
+def refuse_counted(session: Session, wanted: dict[str, int]) -> NoReturn:
+    """A sale took fewer counted items than `wanted` ({menu item id: units}) in one statement:
+    raise what the first short item in id order met (SoldOut or NotFound)."""
+    for item_id in sorted(wanted):
+        _check_still_counted(session, item_id, wanted[item_id], available_only=True)
+    raise SoldOut("A counted item is sold out", data={"menuItemIds": sorted(wanted)})
+
+
+def _check_still_counted(session: Session, item_id: str, quantity: int, *, available_only: bool = False) -> None:
+    """Raise SoldOut when fewer than `quantity` of a counted item are left (NotFound when it is gone)."""
     row = session.execute(select(MenuItem.name, MenuItem.size, MenuItem.stock_count)
                           .where(MenuItem.id == item_id)).first()
     if row is None:
         raise NotFound("Menu item not found")
-    if row.stock_count is None:
+    if row.stock_count is None or (available_only and row.stock_count >= quantity):
         return
     raise SoldOut(f"{describe(row.name, row.size)} is sold out",
                   data={"menuItemId": item_id, "available": row.stock_count, "requested": quantity})

@@ -74,7 +74,8 @@ def get(session: Session, settings: Settings, item_id: str, *, store_id: str = D
 
 def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str],
                         store_id: str = DEFAULT_STORE_ID,
-                        cache: menu_catalogue.CatalogueCache | None = None) -> dict[str, dict[str, Any]]:
+                        cache: menu_catalogue.CatalogueCache | None = None,
+                        state: menu_catalogue.MenuState | None = None) -> dict[str, dict[str, Any]]:
     """Prices, effective tax rates, counted stock, recipes and allowed modifiers of `item_ids`.
 
     {item_id: {id, name, size, price, isActive, stockCount, taxRate, takeAwayTaxRate, category,
@@ -82,9 +83,10 @@ def catalogue_for_order(session: Session, settings: Settings, item_ids: list[str
     modifiers: [{id, name, priceDelta, recipe: [(inventory_item_id, quantity)]}]}]}} — unknown ids
     (and other stores' items) are absent; inactive items are present with isActive false.
     A fixed number of statements whatever the number of ids; with `cache` (a process's
-    menu_catalogue.CatalogueCache) one while the menu is unchanged (then read-only entries).
+    menu_catalogue.CatalogueCache) one while the menu is unchanged (then read-only entries), none
+    when the caller already read the menu `state` in this transaction.
     """
-    return menu_catalogue.catalogue_for_order(session, settings, item_ids, store_id, cache)
+    return menu_catalogue.catalogue_for_order(session, settings, item_ids, store_id, cache, state)
 
 # ---- item writes --------------------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ are now, so editing `orders.total` is caught as surely as editing the journal.
 
 The per-store counter row (store_counters) holds the receipt series and the
 chain head; every writer takes it with one `UPDATE ... RETURNING`, which is
-the sale's one short, hot lock — callers take it as late as they can.
+the sale's one short, hot lock — callers take it as late as they can.  A sale on
+PostgreSQL takes it inside its one statement (sale_statement.py), which builds the
+same canonical content and hash in SQL.
 """
 
 from __future__ import annotations
@@ -125,14 +127,18 @@ def take_counter(session: Session, store_id: str, *, receipt: bool) -> tuple[int
     params = {"c_store": store_id, "c_receipts": 1 if receipt else 0}
     row = session.execute(_TAKE_COUNTER, params).one_or_none()
     if row is None:
-        try:
-            with session.begin_nested():
-                session.add(StoreCounter(store_id=store_id, last_receipt_number=0, journal_seq=0,
-                                         journal_head=GENESIS))
-        except IntegrityError:
-            pass  # another sale made it first; its row is what we update now
+        ensure_counter(session, store_id)
         row = session.execute(_TAKE_COUNTER, params).one()
     return int(row[0]), int(row[1]), str(row[2])
+
+
+def ensure_counter(session: Session, store_id: str) -> None:
+    """Make the store's counter row if it has none yet (its first sale); a concurrent maker wins quietly."""
+    try:
+        with session.begin_nested():
+            session.add(StoreCounter(store_id=store_id, last_receipt_number=0, journal_seq=0, journal_head=GENESIS))
+    except IntegrityError:
+        pass  # another sale made it first
 
 
 def append_entry(session: Session, *, store_id: str, seq: int, prev_hash: str, entry_type: str,

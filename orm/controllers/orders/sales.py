@@ -1,15 +1,16 @@
 """Orders: the sale in one transaction and idempotent submission (history and detail: order_history.py).
 
-`create` writes, in the caller's one transaction: the order
-row with its lines, modifiers, tax lines and payments (early, so the
-unique (store_id, idempotency_key) and (store_id, client_order_id) decide
-duplicates: ON CONFLICT in one statement on PostgreSQL, a SAVEPOINT elsewhere), then the counted-stock
-and recipe-stock deductions with their movements, and last the receipt
-number + journal entry from the store's counter row.  The ingredient rows
-(shared by most sales) and the counter row are the hot locks, held from there
-to commit only, which is a few statements away.  Any exception leaves nothing
-behind: the unit of work rolls the whole transaction back, which also hands
-the receipt number back, so numbers stay gapless.
+`create` first reads, in one round trip, whether the sale's idempotency names are taken (a
+retry), the cashier's open shift and the menu state its cached catalogue is keyed on; then
+prices the sale and shapes every row in Python. Then, on PostgreSQL, ONE statement
+(sale_statement.py) writes it: counted stock, recipe stock + movements, the store's counter
+row (receipt number, journal seq and head), the numbered order with its lines, modifiers, tax
+lines and payments (ON CONFLICT on the idempotency names), and the journal entry whose hash is
+computed in SQL; COMMIT follows, so the hot row locks (shared ingredients, the counter) are held
+for one statement. Elsewhere (SQLite: the writer holds the whole database) the same writes run a
+statement each: order (a SAVEPOINT decides duplicates), stock, counter, journal + numbers.  Any
+exception leaves nothing behind: the unit of work rolls the whole transaction back, which also
+hands the receipt number back, so numbers stay gapless.
 
 Every sale runs the same statements, so they are built once (module level)
 and written as Core statements, not ORM units of work: the sale is shaped as
@@ -32,68 +33,45 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, insert, select, text, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orm.column_types import new_id
-from orm.controllers.menu import menu_items
-from orm.controllers.menu.catalogue import CatalogueCache
-from orm.controllers.orders import journal
+from orm.controllers.inventory import stock
+from orm.controllers.menu import catalogue as menu_catalogue
+from orm.controllers.menu import counted_stock, menu_items
+from orm.controllers.menu.catalogue import CatalogueCache, MenuState
+from orm.controllers.orders import journal, sale_statement
 from orm.controllers.orders.idempotency import NAME_TAKEN, Identity, earlier_order, is_name_conflict, no_names
 from orm.controllers.orders.order_history import load_order, serialize_order
-from orm.controllers.orders.stock_deduction import take_stock
+from orm.controllers.orders.stock_deduction import sale_quantities, take_stock
 from orm.controllers.stores import store_settings as stores_store_settings
-from orm.db import Event, events
+from orm.db import Event, RetryUnit, events
 from orm.domain.checkout import OrderPlan, plan_order
 from orm.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import OrderCreate
-from orm.models.model_orders import Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment, Shift
+from orm.models.model_orders import Order, Shift, StoreCounter
 from settings import Settings
 
 MAX_OFFLINE_AGE = timedelta(hours=72)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 ORDER_NUMBER_PREFIX = "A-"
-_ORDERS, _SHIFTS = Order.__table__, Shift.__table__
-_ORDER_ITEMS, _ORDER_ITEM_MODIFIERS = OrderItem.__table__, OrderItemModifier.__table__
-_ORDER_TAX_LINES, _PAYMENTS = OrderTaxLine.__table__, Payment.__table__
+_ORDERS, _SHIFTS, _COUNTERS = Order.__table__, Shift.__table__, StoreCounter.__table__
 # Statements of every sale, built once.
 _OPEN_SHIFT = select(_SHIFTS.c.id).where(_SHIFTS.c.user_id == bindparam("user_id"), _SHIFTS.c.status == "open")
 _OPEN_SHIFT_SHARED = _OPEN_SHIFT.with_for_update(read=True)
-# A sale's first read, one round trip: is its key already used (a retry), and the cashier's open shift.
-_KEY_AND_SHIFT = select(NAME_TAKEN.scalar_subquery().label("taken"),
-                        _OPEN_SHIFT_SHARED.scalar_subquery().label("shift_id"))
+# A sale's first read, one round trip: is its key already used (a retry), the cashier's open shift, and
+# has the store its counter row yet.
+_FIRST_COLUMNS = (NAME_TAKEN.scalar_subquery().label("taken"), _OPEN_SHIFT_SHARED.scalar_subquery().label("shift_id"),
+                  select(_COUNTERS.c.store_id).where(_COUNTERS.c.store_id == bindparam("store_id"))
+                  .scalar_subquery().label("counter"))
+_FIRST_READ = select(*_FIRST_COLUMNS)
+# ...and the menu state too (catalogue cache key and counted stock), one row per counted item.
+_FIRST_READ_WITH_MENU = menu_catalogue.state_query().add_columns(*_FIRST_COLUMNS)
 _INSERT_ORDER = insert(_ORDERS)
-_DETAIL_TABLES = (("i_", _ORDER_ITEMS), ("m_", _ORDER_ITEM_MODIFIERS), ("t_", _ORDER_TAX_LINES), ("p_", _PAYMENTS))
-_INSERT_DETAILS = [insert(table) for _, table in _DETAIL_TABLES]
-
-
-def _pg_insert_sale() -> TextClause:
-    """PostgreSQL: the order and all its detail rows in ONE statement, or nothing when its key is taken.
-
-    The order goes in with ON CONFLICT on its idempotency names' constraints (a concurrent twin
-    waits on them until the first commits, then finds a name taken); the details, one array per
-    column, only if it did (foreign keys are checked at the end of the statement). Written as
-    text from the tables' columns, so its text is the same whatever the number of lines (and
-    compiled once: SQLAlchemy does not cache ON CONFLICT or multi-row VALUES).
-    """
-    dialect = postgresql.dialect()
-    params = [bindparam("o_" + c.key, type_=c.type) for c in _ORDERS.columns]
-    parts = [
-        f"WITH new_order AS (INSERT INTO orders ({', '.join(c.name for c in _ORDERS.columns)}) "
-        f"VALUES ({', '.join(':o_' + c.key for c in _ORDERS.columns)}) "
-        "ON CONFLICT DO NOTHING RETURNING id)"]
-    for prefix, table in _DETAIL_TABLES:
-        arrays = ", ".join(f"CAST(:{prefix}{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in table.columns)
-        parts.append(f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
-                     f"SELECT * FROM unnest({arrays}) WHERE EXISTS (SELECT 1 FROM new_order))")
-        params += [bindparam(prefix + c.key, type_=postgresql.ARRAY(c.type, dimensions=1)) for c in table.columns]
-    return text(",\n".join(parts) + "\nSELECT id FROM new_order").bindparams(*params)
-
-
-_INSERT_SALE_PG = _pg_insert_sale()
+_INSERT_DETAILS = [insert(table) for _, table in sale_statement.DETAIL_TABLES]
 _SET_NUMBERS = (update(_ORDERS).where(_ORDERS.c.id == bindparam("o_id"))
                 .values(receipt_number=bindparam("o_receipt"), order_number=bindparam("o_number")))
 
@@ -146,6 +124,10 @@ class _SaleRows:
     payments: list[dict[str, Any]]
     view: Any
 
+    def details(self) -> tuple[list[dict[str, Any]], ...]:
+        """The detail rows in the order of sale_statement.DETAIL_TABLES."""
+        return self.items, self.modifiers, self.tax_lines, self.payments
+
 
 def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
                names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
@@ -194,14 +176,8 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
 
 
 def _insert_sale(session: Session, rows: _SaleRows) -> bool:
-    """Insert the order and its lines, modifiers, tax lines and payments (no ORM unit of work);
-    False, with nothing written, when the order's idempotency key is already taken."""
-    details = (rows.items, rows.modifiers, rows.tax_lines, rows.payments)
-    if session.get_bind().dialect.name == "postgresql":
-        params = {"o_" + key: value for key, value in rows.order.items()}
-        for (prefix, table), values in zip(_DETAIL_TABLES, details, strict=True):
-            params.update({prefix + c.key: [row[c.key] for row in values] for c in table.columns})
-        return session.execute(_INSERT_SALE_PG, params).first() is not None
+    """Insert the order and its lines, modifiers, tax lines and payments (not PostgreSQL: there the
+    sale's one statement does); False, with nothing written, when the order's idempotency key is taken."""
     if rows.order["idempotency_key"] is None:
         session.execute(_INSERT_ORDER, rows.order)
     else:
@@ -212,10 +188,22 @@ def _insert_sale(session: Session, rows: _SaleRows) -> bool:
             if not is_name_conflict(exc):
                 raise
             return False
-    for statement, values in zip(_INSERT_DETAILS, details, strict=True):
+    for statement, values in zip(_INSERT_DETAILS, rows.details(), strict=True):
         if values:
             session.execute(statement, values)
     return True
+
+
+def _first_read(session: Session, store_id: str, user_id: str, names: Identity | None, *,
+                with_menu: bool) -> tuple[Any, MenuState | None]:
+    """A sale's first round trip: is its key already used (a retry), the cashier's open shift, does
+    the store have its counter row, and (`with_menu`) the menu state the catalogue cache is keyed on."""
+    params = {"store_id": store_id, "user_id": user_id, **(names.params() if names else no_names())}
+    if with_menu:
+        rows = session.execute(_FIRST_READ_WITH_MENU, params).all()
+        if rows:
+            return rows[0], menu_catalogue.state_of(rows)
+    return session.execute(_FIRST_READ, params).one(), None
 
 
 def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
@@ -224,12 +212,12 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     """Price, pay and record a sale -> (Order resource, created?); created is False for a replay.
 
     `catalogue_cache`: the process's menu catalogue (see menu_items.catalogue_for_order).
+    On PostgreSQL a new sale is BEGIN, one read, one write (sale_statement.py) and COMMIT.
     """
     store_id = actor.store_id
     names = Identity.of(idempotency_key, body.clientOrderId)
     fingerprint = body.fingerprint() if names else None
-    first = session.execute(_KEY_AND_SHIFT, {"store_id": store_id, "user_id": actor.user_id,
-                                             **(names.params() if names else no_names())}).one()
+    first, menu_state = _first_read(session, store_id, actor.user_id, names, with_menu=catalogue_cache is not None)
     if names and first.taken is not None:
         # Fast path for a retry of a committed sale; the unique constraints below are the real guard.
         replay = _replay(session, store_id, names, fingerprint, probe=False)
@@ -239,7 +227,7 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     sale_at = _sale_time(body, now)
     cfg = store_settings or stores_store_settings.current(session, settings, store_id)
     catalogue = menu_items.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
-                                                   store_id, catalogue_cache)
+                                               store_id, catalogue_cache, menu_state)
     plan = plan_order(body, catalogue, cfg)
     shift_id = first.shift_id
     if shift_id is None and cfg.get("requireOpenShift"):
@@ -247,19 +235,68 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
 
     rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, names=names,
                       fingerprint=fingerprint, now=now, sale_at=sale_at)
-    if not _insert_sale(session, rows):
-        replay = _replay(session, store_id, names, fingerprint) if names else None
-        if replay is None:
-            raise Conflict("The same order is being submitted right now; retry")
-        return replay, False
-    order = rows.view
-    # Shaped now, before the hot row locks below; only the numbers are filled in under them.
-    resource = serialize_order(order)
+    allow_negative = bool(cfg.get("allowNegativeStock", True))
+    if session.get_bind().dialect.name == "postgresql":
+        resource = _write_sale_pg(session, rows, has_counter=first.counter is not None, user_id=actor.user_id,
+                                  now=now, allow_negative=allow_negative)
+    else:
+        if not _insert_sale(session, rows):
+            replay = _replay(session, store_id, names, fingerprint) if names else None
+            if replay is None:
+                raise Conflict("The same order is being submitted right now; retry")
+            return replay, False
+        resource = _write_sale_one_by_one(session, rows, user_id=actor.user_id, now=now,
+                                          allow_negative=allow_negative)
+    # The sale goes out before the stock alerts it raised; a replay raises nothing.
+    events(session).add(Event("order", store_id, {"orderId": resource["id"], "orderNumber": resource["orderNumber"],
+                                                  "total": resource["total"]}), first=True)
+    # One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board).
+    for station in sorted({line.station for line in plan.lines if line.station}):
+        events(session).add(Event("ticket", store_id, {"orderId": resource["id"], "station": station}))
+    return resource, True
 
-    # From here to commit, sales queue on the rows of shared ingredients and then on the store's counter
-    # row: what follows is a few round trips (stock, counter, journal + numbers on PostgreSQL) and no slow work.
-    take_stock(session, store_id=store_id, lines=order.items, user_id=actor.user_id, reference=order.id,
-               reason="sale", now=now, allow_negative=bool(cfg.get("allowNegativeStock", True)))
+
+def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user_id: str, now: datetime,
+                   allow_negative: bool) -> dict[str, Any]:
+    """PostgreSQL: everything is worked out first; then one statement writes the sale and takes the hot locks."""
+    order = rows.view
+    store_id = order.store_id
+    resource = serialize_order(order)  # shaped before the locks; only the numbers are filled in after
+    counted, ingredients = sale_quantities(order.items)
+    content = journal.order_content(order)
+    if not has_counter:
+        journal.ensure_counter(session, store_id)  # the store's first sale ever
+    written = sale_statement.write_sale(
+        session, order=rows.order, details=rows.details(), content=content, counted=counted,
+        ingredients=ingredients, user_id=user_id, now=now, allow_negative=allow_negative,
+        order_prefix=ORDER_NUMBER_PREFIX)
+    # Each failure below leaves the statement's writes to the unit of work's rollback.
+    if written.counted_count < len(counted):
+        counted_stock.refuse_counted(session, counted)
+    if written.changed_count < len(ingredients):
+        done = {row.item_id for row in written.changed}
+        item_id, delta = next((i, d) for i, d in ingredients if i not in done)
+        stock.refuse(session, store_id, item_id, delta)
+    if written.receipt_number is None or written.order_number is None:
+        raise RetryUnit("the store's counter row was not there yet")
+    if not written.inserted:
+        # A twin with the same idempotency name committed first: roll back and run again (it replays).
+        raise RetryUnit("a concurrent twin of this sale committed first",
+                        Conflict("The same order is being submitted right now; retry"))
+    stock.after_one_statement_sale(session, written.changed, store_id=store_id, user_id=user_id,
+                                   reference=order.id, now=now)
+    resource["receiptNumber"], resource["orderNumber"] = written.receipt_number, written.order_number
+    return resource
+
+
+def _write_sale_one_by_one(session: Session, rows: _SaleRows, *, user_id: str, now: datetime,
+                           allow_negative: bool) -> dict[str, Any]:
+    """SQLite (one writer holds the whole database from BEGIN IMMEDIATE): the same writes, a statement each."""
+    order = rows.view
+    store_id = order.store_id
+    resource = serialize_order(order)
+    take_stock(session, store_id=store_id, lines=order.items, user_id=user_id, reference=order.id,
+               reason="sale", now=now, allow_negative=allow_negative)
     receipt, seq, head = journal.take_counter(session, store_id, receipt=True)
     order.receipt_number, order.order_number = receipt, order_number(receipt)
     journal.append_entry(session, store_id=store_id, seq=seq, prev_hash=head, entry_type="order",
@@ -267,12 +304,4 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
                          same_trip=(_SET_NUMBERS, {"o_id": order.id, "o_receipt": order.receipt_number,
                                                    "o_number": order.order_number}))
     resource["receiptNumber"], resource["orderNumber"] = order.receipt_number, order.order_number
-    # The sale goes out before the stock alerts it raised (take_stock above); a replay raises nothing.
-    events(session).add(Event("order", store_id, {"orderId": order.id, "orderNumber": order.order_number,
-                                                  "total": resource["total"]}), first=True)
-    # One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board).
-    for station in sorted({line.station for line in plan.lines if line.station}):
-        events(session).add(Event("ticket", store_id, {"orderId": order.id, "station": station}))
-    return resource, True
-
-
+    return resource

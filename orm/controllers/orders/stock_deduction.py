@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.inventory import stock
 from orm.controllers.menu import counted_stock
+from orm.domain.money import MILLI, round_to
 from orm.models.model_orders import OrderItem
 
 
@@ -36,6 +37,15 @@ def _totals(lines: Iterable[tuple[OrderItem, int]]) -> tuple[dict[str, int], dic
         for inv_id, qty in _per_unit(line):
             ingredients[inv_id] += qty * units
     return counted, ingredients
+
+
+def sale_quantities(lines: Iterable[OrderItem]) -> tuple[dict[str, int], list[tuple[str, Decimal]]]:
+    """What a sale takes, for a statement that takes it all at once (orders/sale_statement.py):
+    ({counted menu item id: units}, [(inventory item id, signed delta)] in id order), each delta
+    rounded to thousandths as stock.apply_movements rounds it, zero deltas left out."""
+    counted, ingredients = _totals((line, line.quantity) for line in lines)
+    deltas = [(inv_id, -round_to(qty, MILLI)) for inv_id, qty in sorted(ingredients.items())]
+    return dict(counted), [(inv_id, delta) for inv_id, delta in deltas if delta != 0]
 
 
 def take_stock(session: Session, *, store_id: str, lines: Iterable[OrderItem], user_id: str, reference: str,

@@ -1,0 +1,201 @@
+"""PostgreSQL: the whole write of a sale in ONE statement, so its hot row locks are held for one statement.
+
+Everything a sale can work out without touching contended rows (pricing, lines, payments, the
+canonical journal content) is done in Python first (sales.py); then one statement
+  1. takes counted goods (menu_items.stock_count, never below zero), rows locked in id order,
+  2. changes recipe stock and writes its movements (inventory_items, rows locked in id order,
+     the same UPDATE and movement INSERT as inventory/stock.py),
+  3. locks the store's counter row (store_counters) and from it makes the receipt number, the
+     order number, the journal seq and the entry's hash: sha256(prev_hash || content) in SQL, the
+     content being the canonical JSON built in Python with the two numbers spliced in,
+  4. inserts the order (already numbered: no insert-then-update) with ON CONFLICT DO NOTHING on its
+     idempotency names, its lines, modifiers, tax lines and payments, the journal entry, and
+     advances the counter,
+and COMMIT follows. Locks are taken in one order by every sale (counted items, ingredients, the
+counter), so sales do not deadlock each other; a deadlock with other writers is retried by the unit
+of work. Each step is gated on the one before (a sold-out item locks no ingredient; a refused
+ingredient does not touch the counter), and the statement says how far it got: the caller raises
+(409 SOLD_OUT, ...) and the unit of work rolls everything back.
+
+The statement's text does not depend on the number of lines (arrays + unnest), so it is compiled
+once and, with psycopg's prepare_threshold, prepared once per connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, bindparam, column, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
+
+from orm.column_types import Quantity, UTCDateTime, new_id
+from orm.controllers.inventory.stock import apply_stamp
+from orm.domain.canonical import canonical_json
+from orm.domain.money import to_minor
+from orm.models.model_orders import Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment
+
+_ORDERS = Order.__table__
+DETAIL_TABLES = (("i_", OrderItem.__table__), ("m_", OrderItemModifier.__table__),
+                 ("t_", OrderTaxLine.__table__), ("p_", Payment.__table__))
+# Placeholders of the two numbers only the counter row knows, in the content built in Python.
+_RECEIPT_MARK, _NUMBER_MARK = "~receipt~", "~number~"
+_NUMBERED = ("receipt_number", "order_number")
+
+
+def _build() -> TextualSelect:
+    dialect = postgresql.dialect()
+
+    def sql_type(type_: Any) -> str:
+        return str(type_.compile(dialect=dialect))
+
+    order_values = ", ".join(
+        f"h.{c.key}" if c.key in _NUMBERED else f"CAST(:o_{c.key} AS {sql_type(c.type)})" for c in _ORDERS.columns)
+    params = [bindparam("o_" + c.key, type_=c.type) for c in _ORDERS.columns if c.key not in _NUMBERED]
+    details = []
+    for prefix, table in DETAIL_TABLES:
+        arrays = ", ".join(f"CAST(:{prefix}{c.key} AS {sql_type(c.type)}[])" for c in table.columns)
+        details.append(
+            f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
+            f"SELECT * FROM unnest({arrays}) WHERE EXISTS (SELECT 1 FROM new_order))")
+        params += [bindparam(prefix + c.key, type_=postgresql.ARRAY(c.type, dimensions=1)) for c in table.columns]
+    sql = f"""
+WITH counted_v AS (
+    SELECT * FROM unnest(CAST(:k_ids AS varchar[]), CAST(:k_units AS integer[])) AS v(id, units)
+), counted_locked AS MATERIALIZED (
+    SELECT m.id FROM menu_items AS m WHERE m.id IN (SELECT counted_v.id FROM counted_v)
+    ORDER BY m.id FOR UPDATE
+), counted AS (
+    UPDATE menu_items AS m SET stock_count = m.stock_count - v.units
+    FROM counted_v AS v
+    WHERE m.id = v.id AND m.id IN (SELECT counted_locked.id FROM counted_locked)
+      AND (m.stock_count IS NULL OR m.stock_count >= v.units)
+    RETURNING m.id
+), v AS (
+    SELECT * FROM unnest(CAST(:s_ids AS varchar[]), CAST(:s_deltas AS bigint[]),
+                         CAST(:s_movement_ids AS varchar[])) AS v(id, delta, movement_id)
+), locked AS MATERIALIZED (
+    SELECT i.id FROM inventory_items AS i
+    WHERE i.store_id = :store_id AND i.id IN (SELECT v.id FROM v)
+      AND (SELECT count(*) FROM counted) = :k_count
+    ORDER BY i.id FOR UPDATE
+), changed AS (
+    UPDATE inventory_items AS i
+    SET current_stock = i.current_stock + v.delta, updated_at = :now,
+        movement_seq = CASE WHEN i.movement_seq >= :stamp THEN i.movement_seq + 1 ELSE :stamp END
+    FROM v
+    WHERE i.id = v.id AND i.id IN (SELECT locked.id FROM locked)
+      AND (:allow_negative OR v.delta >= 0 OR i.current_stock + v.delta >= 0)
+    RETURNING i.id, i.current_stock, i.min_stock_level, i.name, i.unit, i.expiry_date, i.is_active,
+              i.movement_seq, v.delta, v.movement_id
+), movements AS (
+    INSERT INTO stock_movements (id, store_id, inventory_item_id, movement_type, delta, resulting_level, seq,
+                                 user_id, reason, reference, created_at)
+    SELECT changed.movement_id, :store_id, changed.id, 'sale', changed.delta, changed.current_stock,
+           changed.movement_seq, :user_id, 'sale', :o_id, :now
+    FROM changed
+), head AS MATERIALIZED (
+    SELECT c.last_receipt_number + 1 AS receipt_number, c.journal_seq + 1 AS seq, c.journal_head AS prev_hash
+    FROM store_counters AS c
+    WHERE c.store_id = :store_id
+      AND (SELECT count(*) FROM counted) = :k_count AND (SELECT count(*) FROM changed) = :s_count
+    FOR UPDATE
+), numbered AS (
+    SELECT head.*, :order_prefix || CASE WHEN head.receipt_number < 1000000
+                                         THEN lpad(head.receipt_number::text, 6, '0')
+                                         ELSE head.receipt_number::text END AS order_number
+    FROM head
+), entry AS (
+    SELECT numbered.*, :j_before_number || to_json(numbered.order_number)::text || :j_before_receipt
+                       || numbered.receipt_number::text || :j_after AS content
+    FROM numbered
+), h AS (
+    SELECT entry.*, encode(sha256(convert_to(entry.prev_hash || entry.content, 'UTF8')), 'hex') AS hash
+    FROM entry
+), new_order AS (
+    INSERT INTO orders ({', '.join(c.name for c in _ORDERS.columns)})
+    SELECT {order_values} FROM h
+    ON CONFLICT DO NOTHING RETURNING id
+), {', '.join(details)},
+new_entry AS (
+    INSERT INTO journal_entries (id, store_id, seq, entry_type, reference_id, content, prev_hash, hash, created_at)
+    SELECT :j_id, :store_id, h.seq, 'order', :o_id, h.content, h.prev_hash, h.hash, :now
+    FROM h WHERE EXISTS (SELECT 1 FROM new_order)
+), counter AS (
+    UPDATE store_counters AS c
+    SET last_receipt_number = h.receipt_number, journal_seq = h.seq, journal_head = h.hash
+    FROM h WHERE c.store_id = :store_id AND EXISTS (SELECT 1 FROM new_order)
+)
+SELECT (SELECT count(*) FROM counted) AS counted_count, (SELECT count(*) FROM changed) AS changed_count,
+       h.receipt_number, h.order_number, EXISTS (SELECT 1 FROM new_order) AS inserted,
+       changed.id AS item_id, changed.delta, changed.current_stock, changed.min_stock_level, changed.name,
+       changed.unit, changed.expiry_date, changed.is_active, changed.movement_id, changed.movement_seq
+FROM (SELECT 1) AS one LEFT JOIN h ON true LEFT JOIN changed ON true
+"""
+    params += [bindparam("now", type_=UTCDateTime()), bindparam("stamp", type_=BigInteger())]
+    return text(sql).bindparams(*params).columns(
+        column("counted_count", Integer()), column("changed_count", Integer()),
+        column("receipt_number", Integer()), column("order_number", String()), column("inserted", Boolean()),
+        column("item_id", String()), column("delta", Quantity()), column("current_stock", Quantity()),
+        column("min_stock_level", Quantity()), column("name", String()), column("unit", String()),
+        column("expiry_date", Date()), column("is_active", Boolean()), column("movement_id", String()),
+        column("movement_seq", BigInteger()))
+
+
+_SALE = _build()
+
+
+def content_parts(content: dict[str, Any]) -> tuple[str, str, str]:
+    """The canonical JSON of `content` (an order's, numbers not known yet) cut where its orderNumber
+    and receiptNumber go: part0 + json(orderNumber) + part1 + receiptNumber + part2 is exactly
+    canonical_json of the content with those numbers (keys are sorted: orderNumber comes first)."""
+    whole = canonical_json({**content, "orderNumber": _NUMBER_MARK, "receiptNumber": _RECEIPT_MARK})
+    # A raw '"' only ever delimits a JSON token, so each key:value pair below occurs exactly once.
+    before, found, rest = whole.partition(f'"orderNumber":"{_NUMBER_MARK}"')
+    middle, found2, after = rest.partition(f'"receiptNumber":"{_RECEIPT_MARK}"')
+    if not found or not found2:
+        raise AssertionError("canonical order content without its numbers")
+    return before + '"orderNumber":', middle + '"receiptNumber":', after
+
+
+@dataclass(frozen=True)
+class Written:
+    """How far the statement got: every counted item taken? every ingredient changed? numbered? inserted?"""
+
+    counted_count: int
+    changed_count: int
+    receipt_number: int | None
+    order_number: str | None
+    inserted: bool
+    changed: list[Any]  # the changed ingredients (stock.after_one_statement_sale), by id
+
+
+def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[dict[str, Any]], ...],
+               content: dict[str, Any], counted: dict[str, int], ingredients: list[tuple[str, Decimal]],
+               user_id: str, now: datetime, allow_negative: bool, order_prefix: str) -> Written:
+    """Run the sale's one statement. `counted`: {menu item id: units}; `ingredients`: (id, signed delta)
+    rounded to thousandths, each id once; `content`: journal.order_content of the sale."""
+    store_id = order["store_id"]
+    params: dict[str, Any] = {"o_" + key: value for key, value in order.items() if key not in _NUMBERED}
+    for (prefix, table), values in zip(DETAIL_TABLES, details, strict=True):
+        params.update({prefix + c.key: [row[c.key] for row in values] for c in table.columns})
+    counted_ids = sorted(counted)
+    ingredient_ids = sorted(item_id for item_id, _ in ingredients)
+    deltas = dict(ingredients)
+    before_number, before_receipt, after = content_parts(content)
+    params.update(
+        store_id=store_id, user_id=user_id, now=now, stamp=apply_stamp(now), allow_negative=allow_negative,
+        k_ids=counted_ids, k_units=[counted[i] for i in counted_ids], k_count=len(counted_ids),
+        s_ids=ingredient_ids, s_deltas=[to_minor(deltas[i], 1000) for i in ingredient_ids],
+        s_movement_ids=[new_id() for _ in ingredient_ids], s_count=len(ingredient_ids),
+        order_prefix=order_prefix, j_id=new_id(), j_before_number=before_number,
+        j_before_receipt=before_receipt, j_after=after)
+    rows = session.execute(_SALE, params).all()
+    first = rows[0]
+    changed = sorted((r for r in rows if r.item_id is not None), key=lambda r: r.item_id)
+    return Written(int(first.counted_count), int(first.changed_count), first.receipt_number, first.order_number,
+                   bool(first.inserted), changed)

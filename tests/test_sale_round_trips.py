@@ -1,0 +1,132 @@
+"""The sale's round trips on PostgreSQL, observed on the server's engine (not mocked).
+
+* A sale is one transaction of at most 4 statements: BEGIN, the first read (idempotency names,
+  open shift, menu state), the one write (sale_statement.py) and COMMIT - whatever its size,
+  with counted goods, modifiers and an Idempotency-Key.
+* No pre-ping: when the pooled connections die (killed by the server), the next sale still
+  succeeds (the unit of work runs again on a new connection), and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from orm.controllers.orders.sale_statement import content_parts
+from orm.controllers.orders.sales import order_number
+from orm.db import normalise_url
+from orm.domain.canonical import canonical_json
+from orm.domain.stores import DEFAULT_STORE_ID as STORE
+from tests.conftest import run_unit
+from tests.orders_support import CARD, line
+from tests.support import PG_URL
+
+postgresql_only = pytest.mark.skipif(not PG_URL, reason="the one-statement sale is PostgreSQL's")
+
+
+def _sale_transactions(engine) -> tuple[list[list[str]], object]:
+    """Every transaction on `engine` as its list of statements (BEGIN and COMMIT included)."""
+    transactions: list[list[str]] = []
+    open_ones: dict[int, list[str]] = {}
+
+    def begin(conn) -> None:
+        open_ones[id(conn)] = ["BEGIN"]
+
+    def statement(conn, cursor, sql, *args) -> None:
+        open_ones.setdefault(id(conn), ["(no BEGIN)"]).append(sql)
+
+    def end(conn, word: str) -> None:
+        current = open_ones.pop(id(conn), ["(no BEGIN)"])
+        transactions.append([*current, word])
+
+    listeners = [("begin", begin), ("before_cursor_execute", statement),
+                 ("commit", lambda conn: end(conn, "COMMIT")), ("rollback", lambda conn: end(conn, "ROLLBACK"))]
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+
+    def remove() -> None:
+        for name, fn in listeners:
+            event.remove(engine, name, fn)
+    return transactions, remove
+
+
+def _writes_orders(statements: list[str]) -> bool:
+    return any("INSERT INTO orders" in s for s in statements)
+
+
+@postgresql_only
+async def test_a_sale_is_four_statements_with_begin_and_commit(server, as_role, cafe) -> None:
+    c = as_role("cashier")
+    await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})  # warm the catalogue cache
+    transactions, remove = _sale_transactions(server.ctx.engine)
+    try:
+        body = {"items": [line(cafe.items["latte"], 2, modifierIds=[cafe.mods["Oat milk"], cafe.mods["Vanilla"]]),
+                          line(cafe.items["croissant"]), line(cafe.items["espresso"], 3)],
+                "payments": [{"method": "card", "amount": "5"}, {"method": "cash", "amount": "50"}]}
+        resp = await c.post("/orders", body, headers={"Idempotency-Key": "round-trips-1"})
+        assert resp.status == 201, resp.body
+    finally:
+        remove()
+    sale = [t for t in transactions if _writes_orders(t)]
+    assert len(sale) == 1, transactions
+    assert len(sale[0]) <= 4, sale[0]
+    assert sale[0][0] == "BEGIN" and sale[0][-1] == "COMMIT"
+    # ...and the journal it wrote in SQL verifies.
+    verify = await as_role("admin").get("/journal/verify")
+    assert verify.status == 200 and verify.data["valid"], verify.body
+
+
+@postgresql_only
+async def test_the_next_sale_survives_killed_pool_connections(server, as_role, cafe, settings) -> None:
+    c = as_role("cashier")
+    assert (await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})).status == 201
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    database = urlsplit(normalise_url(settings.database_url)).path.lstrip("/")
+    try:
+        with admin.connect() as conn:
+            killed = conn.execute(text(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :db AND application_name = 'cafepos' AND pid <> pg_backend_pid()) AS k"),
+                {"db": database}).scalar()
+        assert killed and killed >= 1
+        resp = await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD},
+                            headers={"Idempotency-Key": "after-the-kill"})
+        assert resp.status == 201, resp.body
+        orders = (await as_role("manager").get("/orders")).data
+        numbers = sorted(o["receiptNumber"] for o in orders["orders"])
+        assert numbers == [1, 2], numbers  # written once, numbered without a gap
+    finally:
+        admin.dispose()
+
+
+@postgresql_only
+async def test_the_journal_hashed_in_sql_verifies_past_a_million_and_with_any_text(server, as_role, cafe,
+                                                                                   settings) -> None:
+    c = as_role("cashier")
+    assert (await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})).status == 201
+    # The counter jumps near the 6-digit edge of the order number (as a year of a busy café would).
+    run_unit(settings, lambda s: s.execute(text(
+        "UPDATE store_counters SET last_receipt_number = 999998 WHERE store_id = :s"), {"s": STORE}))
+    numbers = []
+    for reference in ('Zoë "~receipt~" ✓ \\ tab\t', '"receiptNumber":"~receipt~"'):
+        body = {"items": [line(cafe.items["latte"], modifierIds=[cafe.mods["Oat milk"]])],
+                "payments": [{"method": "card", "reference": reference}]}
+        resp = await c.post("/orders", body)
+        assert resp.status == 201, resp.body
+        numbers.append((resp.data["order"]["receiptNumber"], resp.data["order"]["orderNumber"]))
+    assert numbers == [(999999, "A-999999"), (1000000, "A-1000000")]
+    verify = await as_role("admin").get("/journal/verify")
+    assert verify.status == 200 and verify.data["valid"] and verify.data["count"] == 3, verify.body
+
+
+def test_the_content_cut_for_sql_gives_the_canonical_text_back() -> None:
+    content = {"type": "order", "orderId": "o-1", "storeId": "s", "total": "1.50", "lines": [],
+               "payments": [{"method": "card", "reference": 'x "orderNumber":"~number~" ~receipt~ é'}]}
+    before, middle, after = content_parts(content)
+    for receipt in (1, 999999, 1000000, 12345678):
+        number = order_number(receipt)
+        spliced = before + json.dumps(number) + middle + str(receipt) + after
+        assert spliced == canonical_json({**content, "receiptNumber": receipt, "orderNumber": number})
