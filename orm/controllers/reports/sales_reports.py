@@ -102,7 +102,8 @@ def _metrics(
     current = q.total(rows, q.PERIOD_CURRENT)
     by_day = q.sums_by_day(rows, (q.PERIOD_EARLIER, q.PERIOD_PREVIOUS, q.PERIOD_CURRENT))
     daily = by_day.get(anchor, q.Sums())
-    customers, returning = q.customers(session, scope, window.start, window.end)
+    in_window = cov.within(window.start, window.end, scope.zone)
+    customers, returning = sections.customers(session, scope, in_window)
     figures = _figures(current)
     metrics = {
         "totalRevenue": figures["revenue"],
@@ -120,7 +121,7 @@ def _metrics(
         "returningCustomers": returning,
         "newCustomers": customers - returning,
     }
-    return metrics, rows, q.total(rows, q.PERIOD_PREVIOUS), cov.within(window.start, window.end, scope.zone)
+    return metrics, rows, q.total(rows, q.PERIOD_PREVIOUS), in_window
 
 
 def _period(window: Window, scope: q.Scope, cov: q.Coverage) -> dict[str, Any]:
