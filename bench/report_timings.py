@@ -48,13 +48,14 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def server(url: str, label: str, extra_env: dict[str, str] | None = None) -> Server:
+def server(url: str, label: str, code: Path = REPO) -> Server:
+    """A CafePOS server (one process) on `url`; `code`: the checkout whose main.py serves."""
     port = free_port()
     env = dict(os.environ)
     env.update(DATABASE_URL=url, PORT=str(port), ADDRESS="127.0.0.1", WORKERS="1", AUTO_MIGRATE="true",
-               SEED_DEMO_DATA="false", PYTHONUNBUFFERED="1", **(extra_env or {}))
-    return Server(f"cafepos {label}", [sys.executable, str(REPO / "main.py")], env, port,
-                  LOGS / f"report-timings-{label}.log", cwd=REPO)
+               SEED_DEMO_DATA="false", PYTHONUNBUFFERED="1")
+    return Server(f"cafepos {label}", [sys.executable, str(code / "main.py")], env, port,
+                  LOGS / f"report-timings-{label}.log", cwd=code)
 
 
 def history_size(url: str) -> int:
@@ -92,12 +93,15 @@ def build(url: str, orders: int, per_day: int, tz: str, yesterday: date) -> dict
         loader.close()
 
 
-def roll_up(url: str) -> dict[str, Any]:
-    """Bring the sales rollup up to date (every closed day), as the rollup service would over time."""
+def roll_up(url: str, max_days: int | None = None) -> dict[str, Any]:
+    """Bring the sales rollup up to date (every closed day, or the newest `max_days` of them), as
+    the rollup service would over time."""
     from orm.controllers.reports import rollup
     from orm.db import make_engine, make_session_factory, unit_of_work
+    from orm.migrate import upgrade_to_head
     from settings import load_settings
 
+    upgrade_to_head(url)  # a database built by older code may lack this code's rollup tables
     settings = load_settings(database_url=url)
     engine = make_engine(url, pooled=False)
     started = time.perf_counter()
@@ -111,8 +115,12 @@ def roll_up(url: str) -> dict[str, Any]:
                 rolled += result["rolled"] + result["rerolled"]
                 if result["rolled"]:
                     log(f"  rollup {store_id}: {rolled} day(s), {result['backlog']} to go")
-                if not result["backlog"]:
+                if not result["backlog"] or (max_days is not None and rolled >= max_days):
                     break
+        # What autovacuum would have done by the time a real store had rolled this much.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in rollup.ROLLUP_TABLES:
+                conn.execute(text(f"VACUUM (ANALYZE) {table.__tablename__}"))
     finally:
         engine.dispose()
     return {"days_rolled": rolled, "seconds": round(time.perf_counter() - started, 1)}
@@ -148,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=7, help="timed requests per scenario (default 7)")
     p.add_argument("--rebuild", action="store_true", help="build the database again even if it has the history")
     p.add_argument("--skip-rollup", action="store_true", help="measure without bringing the rollup up to date")
+    p.add_argument("--rollup-days", type=int, default=None,
+                   help="roll up only the newest N closed days (default: all; 800 cover the 365-day "
+                        "dashboard and its previous period)")
+    p.add_argument("--code", type=Path, default=REPO,
+                   help="the checkout whose main.py serves (e.g. an older commit, for a before/after)")
     p.add_argument("--output", type=Path, default=None, help="also write the figures here as JSON")
     a = p.parse_args(argv)
     from settings import load_settings
@@ -168,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     yesterday = newest.astimezone(ZoneInfo(tz)).date()
     results["history_until"] = yesterday.isoformat()
     if not a.skip_rollup:
-        results["rollup"] = roll_up(a.database_url)
-    srv = server(a.database_url, "measure")
+        results["rollup"] = roll_up(a.database_url, a.rollup_days)
+    srv = server(a.database_url, "measure", a.code)
     srv.start()
     try:
         api = Api(srv.base_url)

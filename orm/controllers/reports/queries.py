@@ -69,8 +69,12 @@ class Sums:
     tips: int = 0
 
     def add(self, other: Sums) -> None:
-        for name in ("revenue", "transactions", "refunds", "discounts", "tax", "tips"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.revenue += other.revenue
+        self.transactions += other.transactions
+        self.refunds += other.refunds
+        self.discounts += other.discounts
+        self.tax += other.tax
+        self.tips += other.tips
 
 
 @dataclass(frozen=True)
