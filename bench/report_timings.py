@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError  # noqa: E402
 from bench import dataset  # noqa: E402
 from bench.client import Api  # noqa: E402
 from bench.history import HISTORY_TERMINALS, HistoryLoader, menu_rows  # noqa: E402
-from bench.procs import Server, free_port  # noqa: E402
+from bench.procs import Server, cpu_seconds, free_port  # noqa: E402
 from bench.scenarios import report_scenarios  # noqa: E402
 from orm.db import normalise_url  # noqa: E402
 
@@ -126,8 +126,30 @@ def roll_up(url: str, max_days: int | None = None) -> dict[str, Any]:
     return {"days_rolled": rolled, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def measure(base_url: str, token: str, yesterday: date, runs: int = 7) -> dict[str, dict[str, Any]]:
-    """Per report scenario: one warm-up request, then `runs` timed ones (ms: median, min, max)."""
+def backend_pids(url: str | None) -> list[int]:
+    """PostgreSQL backends of the reports pools (application_name cafepos-reports) on `url`'s database."""
+    if not url:
+        return []
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                          "'cafepos-reports' AND datname = current_database()")))
+    finally:
+        engine.dispose()
+
+
+def cpu_now(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
+
+
+def measure(base_url: str, token: str, yesterday: date, runs: int = 7, *, server_pids: list[int] | None = None,
+            database_url: str | None = None) -> dict[str, dict[str, Any]]:
+    """Per report scenario: one warm-up request, then `runs` timed ones (ms: median, min, max).
+
+    With the server's pids and the database URL it also gives `cpu_ms`: CPU time per request of
+    the server process plus its reports backends in PostgreSQL (same machine) - what the answer
+    costs, which other work on a shared machine does not inflate as it does the wall time."""
     api = Api(base_url, token)
     out: dict[str, dict[str, Any]] = {}
     for sc in report_scenarios(yesterday):
@@ -135,6 +157,8 @@ def measure(base_url: str, token: str, yesterday: date, runs: int = 7) -> dict[s
         if status != 200:
             raise RuntimeError(f"GET {sc.path} -> {status}: {body[:300]!r}")
         period = json.loads(body)["data"].get("period") or {}
+        pids = list(server_pids or []) + backend_pids(database_url)
+        cpu_before = cpu_now(pids)
         times = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -142,8 +166,10 @@ def measure(base_url: str, token: str, yesterday: date, runs: int = 7) -> dict[s
             times.append((time.perf_counter() - started) * 1000)
             if status != 200:
                 raise RuntimeError(f"GET {sc.path} -> {status}: {body[:300]!r}")
+        cpu_ms = (cpu_now(pids) - cpu_before) * 1000 / runs if pids else None
         out[sc.key] = {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
                        "max_ms": round(max(times), 1), "runs": runs, "path": sc.path,
+                       "cpu_ms": None if cpu_ms is None else round(cpu_ms, 1),
                        "rolled_up_days": period.get("rolledUpDays")}
     return out
 
@@ -187,12 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api = Api(srv.base_url)
         api.login("manager", dataset.DEMO_PASSWORD)
-        results["timings"] = measure(srv.base_url, api.token or "", yesterday, a.runs)
+        results["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
+        results["timings"] = measure(srv.base_url, api.token or "", yesterday, a.runs,
+                                     server_pids=list(srv.pids()), database_url=a.database_url)
     finally:
         srv.stop()
     for key, row in results["timings"].items():
         log(f"{key:<15} median {row['median_ms']:8.1f} ms  (min {row['min_ms']:.1f}, max {row['max_ms']:.1f}, "
-            f"{row['runs']} runs, rolled-up days {row['rolled_up_days']})")
+            f"{row['runs']} runs; CPU {row['cpu_ms']} ms/request server + PostgreSQL; "
+            f"rolled-up days {row['rolled_up_days']})")
+    log(f"load average at the start: {' '.join(results['load_average'])} on {os.cpu_count()} CPUs")
     if a.output:
         a.output.parent.mkdir(parents=True, exist_ok=True)
         a.output.write_text(json.dumps(results, indent=2, default=str))
