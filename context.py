@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from orm.db import Event, unit_of_work_events
+from orm.db import Event, read_unit_of_work, unit_of_work_events
 from services.registry import ServiceRegistry
 from settings import Settings
 
@@ -51,6 +51,12 @@ class AppContext:
     session_factory: sessionmaker[Session]
     db_pool: ThreadPoolExecutor
     cpu_pool: ThreadPoolExecutor
+    # Reports, dashboards, exports and the daily e-mail: their own engine (REPORTS_DATABASE_URL, by
+    # default the main database; read-only transactions) and executor, so a year-long report never
+    # holds a connection or a thread that a sale is waiting for (run_report).
+    reports_engine: Engine
+    reports_session_factory: sessionmaker[Session]
+    reports_pool: ThreadPoolExecutor
     clock: Callable[[], datetime] = system_clock
     started_monotonic: float = field(default_factory=time.monotonic)
     schema_ready: bool = True
@@ -89,6 +95,23 @@ class AppContext:
             self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw))
         self.publish(raised)
         return result
+
+    async def run_report(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """A read-only unit of work on the reports database and pool (never the sale path's).
+
+        The database may be a streaming replica: nothing here may write (the engine's transactions
+        are read-only, so a write fails instead of happening), and what it reads may lag a little."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.reports_pool, lambda: read_unit_of_work(self.reports_session_factory, fn, *args, **kw))
+
+    def release(self) -> None:
+        """Shutdown's last step: the executors finish their work, then every connection is closed."""
+        for pool in (self.db_pool, self.reports_pool, self.cpu_pool):
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.engine.dispose()
+        if self.reports_engine is not self.engine:
+            self.reports_engine.dispose()
 
     def publish(self, raised: list[Event]) -> None:
         """Committed events to the live-event bus (services/event_bus.py)."""

@@ -74,13 +74,18 @@ def make_context(
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size,
                                    max_overflow=settings.db_max_overflow)
     settings = resolve_secrets(settings, engine, schema_ready)
-    # The DB executor never has more threads than the pool has connections (DESIGN.md).
+    reports_engine = make_reports_engine(settings)
+    # The DB executor never has more threads than the pool has connections (DESIGN.md); the
+    # reports pool is the same, on connections of its own.
     ctx = AppContext(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         db_pool=ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="db"),
         cpu_pool=ThreadPoolExecutor(2, thread_name_prefix="cpu"),
+        reports_engine=reports_engine,
+        reports_session_factory=make_session_factory(reports_engine),
+        reports_pool=ThreadPoolExecutor(settings.reports_db_pool_size, thread_name_prefix="reports"),
         clock=clock,
         schema_ready=schema_ready,
     )
@@ -97,6 +102,13 @@ def make_context(
     ctx.metrics = ctx.services.own(AppMetrics(ctx, known_routes=[route[0] for route in collect_routes()]))
     ctx.metrics_allowed_networks = allowed_networks(settings.metrics_allowed_ips)
     return ctx
+
+
+def make_reports_engine(settings: Settings) -> Engine:
+    """The reports' own small pool on REPORTS_DATABASE_URL (default: DATABASE_URL), read-only."""
+    size = settings.reports_db_pool_size
+    return make_engine(settings.reports_url, pool_size=size, max_overflow=0, read_only=True,
+                       application_name="cafepos-reports")
 
 
 def resolve_secrets(settings: Settings, engine: Engine, schema_ready: bool) -> Settings:
@@ -237,9 +249,7 @@ async def shutdown(server: HTTPServer, ctx: AppContext, watcher: asyncio.Task | 
     while ctx.in_flight and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
     await server.close_all_connections()
-    ctx.db_pool.shutdown(wait=True, cancel_futures=True)
-    ctx.cpu_pool.shutdown(wait=True, cancel_futures=True)
-    ctx.engine.dispose()
+    ctx.release()
     log.info("stopped")
 
 

@@ -41,6 +41,10 @@ class Settings:
     database_url: str = field(default_factory=default_database_url)
     db_pool_size: int = 10
     db_max_overflow: int = 5
+    # Reports, dashboards, exports and the daily e-mail read through their own small pool, on this
+    # database: empty = DATABASE_URL; a chain may name a streaming replica (read-only; may lag).
+    reports_database_url: str = ""
+    reports_db_pool_size: int = 3
     auto_migrate: bool = True
     jwt_secret: str = ""
     pin_pepper: str = ""
@@ -81,6 +85,11 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @property
+    def reports_url(self) -> str:
+        """Where reports read: REPORTS_DATABASE_URL, or else the main database."""
+        return self.reports_database_url or self.database_url
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.store_timezone)
 
@@ -102,6 +111,8 @@ def validate(s: Settings) -> Settings:
         problems.append("WORKERS must be at least 1")
     if s.db_pool_size < 1:
         problems.append("DB_POOL_SIZE must be at least 1")
+    if s.reports_db_pool_size < 1:
+        problems.append("REPORTS_DB_POOL_SIZE must be at least 1")
     if s.log_format not in ("text", "json"):
         problems.append(f"LOG_FORMAT must be 'text' or 'json', got {s.log_format!r}")
     if s.smtp_security not in ("", "starttls", "ssl", "none"):
@@ -116,6 +127,10 @@ def validate(s: Settings) -> Settings:
         problems.append("MAX_BODY_BYTES must be at least 1024")
     if not s.database_url.startswith(("sqlite", "postgresql", "postgres://")):
         problems.append("DATABASE_URL must start with sqlite://, postgresql:// or postgres://")
+    if s.reports_database_url and not s.reports_database_url.startswith(("sqlite", "postgresql", "postgres://")):
+        problems.append("REPORTS_DATABASE_URL must start with sqlite://, postgresql:// or postgres:// (or be empty)")
+    elif s.reports_database_url and s.reports_database_url.startswith("sqlite") != s.is_sqlite:
+        problems.append("REPORTS_DATABASE_URL must be the same kind of database as DATABASE_URL")
     try:
         ZoneInfo(s.store_timezone)
     except (ZoneInfoNotFoundError, ValueError):

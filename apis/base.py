@@ -297,6 +297,10 @@ class BaseHandler(AuthMixin, tornado.web.RequestHandler):
             return await self.ctx.run_db_read(fn, *args, **kw)
         return await self.ctx.run_db(fn, *args, **kw)
 
+    async def run_report(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """A read-only unit of work on the reports database and pool (context.AppContext.run_report)."""
+        return await self.ctx.run_report(fn, *args, **kw)
+
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         return await self.ctx.run_blocking(fn, *args, **kw)
 

@@ -120,7 +120,7 @@ class ExportHandler(BaseHandler):
                        "raw": "text/csv"}}
 
     async def get(self) -> None:
-        data = await self.run_db(export_rows, self.principal)
+        data = await self.run_report(export_rows, self.principal)
         stamp = self.ctx.clock().strftime("%Y%m%d")
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="inventory-{stamp}.csv"')

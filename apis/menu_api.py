@@ -255,7 +255,7 @@ class MenuExportHandler(BaseHandler):
     }}
 
     async def get(self) -> None:
-        data = await self.run_db(menu_export.export_csv, self.ctx.settings, self.principal.store_id)
+        data = await self.run_report(menu_export.export_csv, self.ctx.settings, self.principal.store_id)
         stamp = self.ctx.clock().strftime("%Y%m%d")
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="menu-{stamp}.csv"')

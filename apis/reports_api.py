@@ -32,7 +32,7 @@ class DashboardHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.parse_query(SalesQuery)
-        self.success(await self.run_db(sales_reports.dashboard, self.ctx.settings, query,
+        self.success(await self.run_report(sales_reports.dashboard, self.ctx.settings, query,
                                        actor=self.principal, now=self.ctx.clock()))
 
 
@@ -53,7 +53,7 @@ class DailySalesHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.parse_query(DailySalesQuery)
-        self.success(await self.run_db(sales_reports.daily_sales, self.ctx.settings, day=query.date,
+        self.success(await self.run_report(sales_reports.daily_sales, self.ctx.settings, day=query.date,
                                        store_id=query.storeId, anchor_store=self.principal.store_id,
                                        now=self.ctx.clock()))
 
@@ -65,7 +65,7 @@ class _CsvHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.parse_query(SalesQuery)
-        body = await self.run_db(type(self).export, self.ctx.settings, query, actor=self.principal,
+        body = await self.run_report(type(self).export, self.ctx.settings, query, actor=self.principal,
                                  now=self.ctx.clock())
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{self.filename}.csv"')

@@ -71,9 +71,15 @@ def pg_error_code(exc: BaseException) -> str | None:
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 5, echo: bool = False, pooled: bool = True
+    url: str, *, pool_size: int = 10, max_overflow: int = 5, echo: bool = False, pooled: bool = True,
+    read_only: bool = False, application_name: str = "cafepos",
 ) -> Engine:
-    """`pooled=False` gives a connection per use (migrations, scripts, forked parents)."""
+    """`pooled=False` gives a connection per use (migrations, scripts, forked parents).
+
+    `read_only=True` (the reports engine) makes every transaction read-only in the database itself:
+    PostgreSQL `default_transaction_read_only` (as on a streaming replica, so a report that tried to
+    write fails the same way on the primary), SQLite `query_only` with deferred transactions, so a
+    report never takes the write lock the sale path queues on."""
     url = normalise_url(url)
     pool_args: dict[str, Any] = (
         {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 30}
@@ -87,20 +93,18 @@ def make_engine(
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             **pool_args,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, read_only)
         return engine
     # No pool_pre_ping (a round trip per checkout): a connection found dead is invalidated by
     # SQLAlchemy and the unit of work runs again on a fresh one (see _run_with_retries).
-    return create_engine(
-        url,
-        echo=echo,
-        connect_args={"connect_timeout": 5, "application_name": "cafepos",
-                      "prepare_threshold": PG_PREPARE_THRESHOLD,},
-        **pool_args,
-    )
+    connect_args: dict[str, Any] = {"connect_timeout": 5, "application_name": application_name,
+                                    "prepare_threshold": PG_PREPARE_THRESHOLD}
+    if read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    return create_engine(url, echo=echo, connect_args=connect_args, **pool_args)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
@@ -110,13 +114,16 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Write-capable units of work queue on the database lock up front instead
-        # of failing with SQLITE_BUSY when a read turns into a write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # of failing with SQLITE_BUSY when a read turns into a write.  A read-only
+        # engine's snapshot starts with its first read (WAL: readers never wait).
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

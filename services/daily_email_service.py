@@ -49,7 +49,7 @@ class DailyEmailService(PeriodicService):
         self.sent_count = 0
 
     async def run_once(self) -> None:
-        schedules = await self.ctx.run_db(sales_reports.email_schedules, self.ctx.settings)
+        schedules = await self.ctx.run_report(sales_reports.email_schedules, self.ctx.settings)
         for schedule in schedules:
             try:
                 await self.send_if_due(schedule)

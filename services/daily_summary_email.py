@@ -158,7 +158,7 @@ async def send_summary(ctx: AppContext, *, store_id: str, day: str | date | None
                        retries: int, backoff: float) -> dict[str, Any]:
     """Build and send the summary of `day` (default today); raises ValidationFailed without
     recipients, EmailNotDelivered / ServiceUnavailable when SMTP does not take it."""
-    data = await ctx.run_db(sales_reports.summary_data, ctx.settings, store_id=store_id, day=day,
+    data = await ctx.run_report(sales_reports.summary_data, ctx.settings, store_id=store_id, day=day,
                             now=ctx.clock())
     to = list(recipients or data["recipients"])
     if not to:

@@ -69,7 +69,7 @@ class DashboardHub(Service):
             self._all_detached.set()
 
     async def metrics(self, store_id: str | None, anchor_store: str) -> dict[str, Any]:
-        return await self.ctx.run_db(sales_reports.live_metrics, self.ctx.settings, store_id=store_id,
+        return await self.ctx.run_report(sales_reports.live_metrics, self.ctx.settings, store_id=store_id,
                                      anchor_store=anchor_store, now=self.ctx.clock())
 
     def _on_event(self, event: dict[str, Any]) -> None:

@@ -241,6 +241,4 @@ class RunningServer:
         self.server.stop()
         await self.ctx.services.stop_all()
         await self.server.close_all_connections()
-        self.ctx.db_pool.shutdown(wait=True)
-        self.ctx.cpu_pool.shutdown(wait=True)
-        self.ctx.engine.dispose()
+        self.ctx.release()

@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 from main import make_app
 from orm.controllers.reports import rollup
 from orm.domain.stores import DEFAULT_STORE_ID
-from orm.models.model_reports import ReportRollupDay, ReportRollupSales, ReportRollupState
+from orm.models.model_reports import (
+    ReportRollupCategoryDay,
+    ReportRollupCustomer,
+    ReportRollupDay,
+    ReportRollupSales,
+    ReportRollupSalesDay,
+    ReportRollupState,
+)
 from services.report_rollup_service import ReportRollupService
 from tests import reports_support as support
 from tests.conftest import run_unit
@@ -92,6 +99,11 @@ async def test_rollup_equals_raw_and_stays_exact_after_refunds(app_server, app_s
     assert all(n > 0 for n in used.values())
     for path in QUERIES:
         assert rolled[path] == raw[path], path
+    # Every rollup table took part: customers ("Anna", "anna ", "ANNA" on several days) included.
+    metrics = rolled[QUERIES[0]]["metrics"]
+    assert metrics["totalCustomers"] >= 2 and metrics["returningCustomers"] >= 1
+    for table in (ReportRollupSalesDay, ReportRollupCategoryDay, ReportRollupCustomer):
+        assert run_unit(app_settings, lambda s, t=table: s.scalar(select(func.count()).select_from(t))) > 0, table
 
     # A refund of a rolled day is exact at once (the day is read raw until re-rolled)...
     await refund(staff["manager"], scenario.ledger, scenario.order("sat_late"), [(0, 1)])

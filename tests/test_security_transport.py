@@ -118,9 +118,7 @@ async def strict_server(settings):
     http.stop()
     await http.close_all_connections()
     await ctx.services.stop_all()
-    ctx.db_pool.shutdown(wait=True)
-    ctx.cpu_pool.shutdown(wait=True)
-    ctx.engine.dispose()
+    ctx.release()
 
 
 async def test_idle_connection_is_closed(strict_server):

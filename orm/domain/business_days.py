@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orm.domain.errors import ValidationFailed
@@ -104,8 +105,10 @@ def store_zone(name: str | None) -> ZoneInfo:
                                field_errors={"storeTimezone": "is not a known IANA time zone"}) from None
 
 
+@lru_cache(maxsize=8192)
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant (UTC) of `day` in `zone`.
+    """The first instant (UTC) of `day` in `zone` (remembered: a year-long report asks for each
+    of its days several times, and the answer never changes).
 
     When midnight falls into a DST gap (a few zones switch at 00:00), fold=0
     resolves it with the offset in force before the switch, which is exactly

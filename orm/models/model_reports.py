@@ -121,3 +121,53 @@ class ReportRollupItem(Base):
     product_name: Mapped[str] = mapped_column(String(200), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     revenue: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class ReportRollupSalesDay(Base):
+    """report_rollup_sales added up over the day's hours: per local day, payment method and cashier
+    (the day, payment and staff figures of long windows read ~12x fewer rows)."""
+
+    __tablename__ = "report_rollup_sales_days"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    method: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    orders: Mapped[int] = mapped_column(Integer, nullable=False)
+    revenue: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    refunds: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    discounts: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    tax: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    tips: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class ReportRollupCategoryDay(Base):
+    """report_rollup_categories added up over the day's hours and cashiers: per local day, payment
+    method and category (`orders`: sales containing the category, still additive)."""
+
+    __tablename__ = "report_rollup_category_days"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    method: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer, nullable=False)
+    revenue: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    refunds: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    discounts: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    tax: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class ReportRollupCustomer(Base):
+    """Per local day and payment method: counted sales per customer (the name as the customer
+    figures compare it: lower(trim(name)), never empty).  Distinct customers of a window are then
+    the distinct names over its days, and returning ones those with 2+ sales in all."""
+
+    __tablename__ = "report_rollup_customers"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    method: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer: Mapped[str] = mapped_column(String(120), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer, nullable=False)

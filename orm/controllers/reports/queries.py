@@ -69,8 +69,12 @@ class Sums:
     tips: int = 0
 
     def add(self, other: Sums) -> None:
-        for name in ("revenue", "transactions", "refunds", "discounts", "tax", "tips"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.revenue += other.revenue
+        self.transactions += other.transactions
+        self.refunds += other.refunds
+        self.discounts += other.discounts
+        self.tax += other.tax
+        self.tips += other.tips
 
 
 @dataclass(frozen=True)
@@ -223,23 +227,41 @@ def time_buckets(session: Session, scope: Scope, cov: Coverage, *, start: dateti
     return rows
 
 
-def customers(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
-    """(distinct non-empty customer names, of them with 2+ counted orders in the window).
+def customer_orders(scope: Scope, cov: Coverage, *, by_method: bool = False) -> Select[Any]:
+    """Raw counted sales per customer name over the coverage's raw part: (name, orders)
+    - with `by_method`, (method, name, orders).
 
-    Names compare case- and space-insensitively ("Anna " is "anna").  "Returning" is judged
-    inside the window on purpose: looking for each name in all earlier years would make the
-    cost of a dashboard grow with the shop's history (customer_name is not indexed).  Always
-    read raw: distinct names do not add up across days.
+    Names compare case- and space-insensitively ("Anna " is "anna"); empty names are no customer.
     """
-    f = facts(scope, Coverage.all_raw(scope, start, end), start=start, previous_start=start, bucket_size=3600)
+    f = facts(scope, cov, start=cov.lo, previous_start=cov.lo, bucket_size=3600)
     name = func.lower(func.trim(f.c.customer))
-    per_name = (select(name.label("name"), func.count(distinct(f.c.order_id)).label("orders"))
-                .where(f.c.counted == 1, f.c.customer.is_not(None), name != "")
-                .group_by(name).subquery("per_customer"))
+    keys = [f.c.method, name] if by_method else [name]
+    return (select(*keys[:-1], name.label("name"), func.count(distinct(f.c.order_id)).label("orders"))
+            .where(f.c.counted == 1, f.c.customer.is_not(None), name != "")
+            .group_by(*keys))
+
+
+def count_customers(session: Session, per_name: Any) -> tuple[int, int]:
+    """(names, of them with 2+ orders) from a (name, orders) selectable whose names may repeat
+    (parts from different sources: they are added up per name first)."""
+    u = per_name.subquery("customer_parts")
+    names = (select(u.c.name, func.sum(u.c.orders).label("orders")).group_by(u.c.name)
+             .subquery("per_customer"))
     total, returning = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((per_name.c.orders >= 2, 1), else_=0)), 0))
-        .select_from(per_name)).one()
+        select(func.count(), func.coalesce(func.sum(case((names.c.orders >= 2, 1), else_=0)), 0))
+        .select_from(names)).one()
     return int(total or 0), int(returning or 0)
+
+
+def customers(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
+    """(distinct non-empty customer names, of them with 2+ counted orders in the window), all raw.
+
+    "Returning" is judged inside the window on purpose: looking for each name in all earlier
+    years would make the cost of a dashboard grow with the shop's history (customer_name is not
+    indexed).  Closed days can come from the per-day customer rollup instead (sections.customers):
+    counts per name do add up across days.
+    """
+    return count_customers(session, customer_orders(scope, Coverage.all_raw(scope, start, end)))
 
 
 def breakdown(session: Session, scope: Scope, cov: Coverage, by: str) -> dict[str, list[Any]]:

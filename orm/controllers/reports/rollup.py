@@ -49,9 +49,12 @@ from orm.domain.business_days import (
 from orm.models.model_orders import Order, OrderItem, Refund
 from orm.models.model_reports import (
     ReportRollupCategory,
+    ReportRollupCategoryDay,
+    ReportRollupCustomer,
     ReportRollupDay,
     ReportRollupItem,
     ReportRollupSales,
+    ReportRollupSalesDay,
     ReportRollupState,
 )
 from orm.models.model_store import Store
@@ -59,7 +62,8 @@ from settings import Settings
 
 SETTLE_AFTER = timedelta(hours=1)
 REFUND_OVERLAP = timedelta(minutes=5)
-ROLLUP_TABLES = (ReportRollupSales, ReportRollupCategory, ReportRollupItem, ReportRollupDay)
+ROLLUP_TABLES = (ReportRollupSales, ReportRollupCategory, ReportRollupItem, ReportRollupSalesDay,
+                 ReportRollupCategoryDay, ReportRollupCustomer, ReportRollupDay)
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -144,7 +148,8 @@ def _rolled_filter(table: Any, scope: q.Scope, cov: q.Coverage) -> list[Any]:
     conditions = [or_(*per_store)]
     if scope.method:
         conditions.append(table.method == scope.method)
-    if scope.category is not None and table is not ReportRollupSales:
+    if scope.category is not None:
+        # Only the category-keyed tables serve a category filter (the others are never asked to).
         conditions.append(table.category == scope.category)
     return conditions
 
@@ -154,25 +159,30 @@ def _total(column: Any) -> Any:
     return cast(func.coalesce(func.sum(column), 0), BigInteger)
 
 
+def _sums(t: Any) -> list[Any]:
+    """revenue, orders, refunds, discounts, tax, tips (the order-level tables have tips)."""
+    tips = _total(t.tips) if hasattr(t, "tips") else literal(0)
+    return [_total(t.revenue), _total(t.orders), _total(t.refunds), _total(t.discounts), _total(t.tax), tips]
+
+
 def rollup_buckets(session: Session, scope: q.Scope, cov: q.Coverage, *, start: datetime,
                    previous_start: datetime) -> list[q.BucketRow]:
     """The rolled days as BucketRows: one per day, plus one per local hour over the days of
     the current window (two small GROUP BYs instead of day x hour rows for years)."""
     if not cov.has_rolled:
         return []
-    t = ReportRollupSales if scope.category is None else ReportRollupCategory
-    tips = _total(t.tips) if t is ReportRollupSales else literal(0)
-    sums = [_total(t.revenue), _total(t.orders), _total(t.refunds), _total(t.discounts), _total(t.tax), tips]
+    d = ReportRollupSalesDay if scope.category is None else ReportRollupCategoryDay
     rows = []
-    for day, *values in session.execute(select(t.day, *sums).where(*_rolled_filter(t, scope, cov))
-                                        .group_by(t.day)):
+    for day, *values in session.execute(select(d.day, *_sums(d)).where(*_rolled_filter(d, scope, cov))
+                                        .group_by(d.day)):
         midnight = day_bounds(day, scope.zone)[0]
         period = q.PERIOD_CURRENT if midnight >= start else \
             q.PERIOD_PREVIOUS if midnight >= previous_start else q.PERIOD_EARLIER
         rows.append(q.BucketRow(datetime.combine(day, time(0)), period, q.Sums(*(int(v) for v in values)), "day"))
     current = cov.within(start, cov.hi, scope.zone)
+    t = ReportRollupSales if scope.category is None else ReportRollupCategory
     if current.has_rolled:
-        for hour, *values in session.execute(select(t.hour, *sums).where(*_rolled_filter(t, scope, current))
+        for hour, *values in session.execute(select(t.hour, *_sums(t)).where(*_rolled_filter(t, scope, current))
                                               .group_by(t.hour)):
             # Only .hour of an hour row is ever read.
             rows.append(q.BucketRow(datetime.combine(date.min, time(int(hour))), q.PERIOD_CURRENT,
@@ -183,9 +193,11 @@ def rollup_buckets(session: Session, scope: q.Scope, cov: q.Coverage, *, start: 
 def rollup_breakdown(session: Session, scope: q.Scope, cov: q.Coverage, by: str) -> dict[str, list[Any]]:
     if not cov.has_rolled:
         return {}
-    t = ReportRollupSales if scope.category is None else ReportRollupCategory
+    t: Any = ReportRollupSalesDay if scope.category is None else \
+        ReportRollupCategoryDay if by == "method" else ReportRollupCategory
     key = t.method if by == "method" else t.user_id
-    query = (select(key, func.max(t.user_name), _total(t.revenue), _total(t.orders))
+    name = func.max(t.user_name) if hasattr(t, "user_name") else literal("")
+    query = (select(key, name, _total(t.revenue), _total(t.orders))
              .where(*_rolled_filter(t, scope, cov)).group_by(key))
     # Rows of sales that were all refunded count no transaction; the raw side skips them too.
     return {k: [int(revenue), int(n), name or ""] for k, name, revenue, n in session.execute(query) if n}
@@ -205,10 +217,17 @@ def rollup_products(session: Session, scope: q.Scope, cov: q.Coverage) -> dict[s
 def rollup_categories(session: Session, scope: q.Scope, cov: q.Coverage) -> dict[str, list[int]]:
     if not cov.has_rolled:
         return {}
-    t = ReportRollupCategory
+    t = ReportRollupCategoryDay
     query = (select(t.category, _total(t.revenue), _total(t.orders))
              .where(*_rolled_filter(t, scope, cov)).group_by(t.category))
     return {category or "": [int(rev), int(n)] for category, rev, n in session.execute(query) if n}
+
+
+def rollup_customer_orders(scope: q.Scope, cov: q.Coverage) -> Any:
+    """The rolled days' counted sales per customer name: (name, orders), names may repeat."""
+    t = ReportRollupCustomer
+    return (select(t.customer.label("name"), _total(t.orders).label("orders"))
+            .where(*_rolled_filter(t, scope, cov)).group_by(t.customer))
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -245,6 +264,7 @@ def roll_day(session: Session, store_id: str, day: date, zone: Any, now: datetim
         row[0] = max(row[0] or "", name or "")
         for i, v in enumerate(values, start=1):
             row[i] += int(v or 0)
+    customers = session.execute(q.customer_orders(scope, cov, by_method=True)).all()
     revenue = sum_cents(q.line_revenue())
     quantity = func.coalesce(func.sum(OrderItem.quantity - OrderItem.refunded_quantity), 0)
     items = session.execute(
@@ -263,11 +283,36 @@ def roll_day(session: Session, store_id: str, day: date, zone: Any, now: datetim
             {**base, "hour": h, "method": m, "user_id": u, "category": c, "user_name": v[0], "revenue": v[1],
              "orders": v[2], "refunds": v[3], "discounts": v[4], "tax": v[5]}
             for (h, m, u, c), v in categories.items()])
+    # The day tables: the same sums without the hour (and, for categories, without the cashier).
+    sales_days: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [None, 0, 0, 0, 0, 0, 0])
+    for (_h, m, u), v in sales.items():
+        _add(sales_days[(m, u)], v)
+    category_days: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [None, 0, 0, 0, 0, 0])
+    for (_h, m, _u, c), v in categories.items():
+        _add(category_days[(m, c)], v)
+    if sales_days:
+        session.execute(insert(ReportRollupSalesDay), [
+            {**base, "method": m, "user_id": u, "user_name": v[0], "revenue": v[1], "orders": v[2],
+             "refunds": v[3], "discounts": v[4], "tax": v[5], "tips": v[6]} for (m, u), v in sales_days.items()])
+    if category_days:
+        session.execute(insert(ReportRollupCategoryDay), [
+            {**base, "method": m, "category": c, "revenue": v[1], "orders": v[2], "refunds": v[3],
+             "discounts": v[4], "tax": v[5]} for (m, c), v in category_days.items()])
+    if customers:
+        session.execute(insert(ReportRollupCustomer), [
+            {**base, "method": m, "customer": name, "orders": int(n)} for m, name, n in customers])
     if items:
         session.execute(insert(ReportRollupItem), [
             {**base, "method": m, "category": c or "", "menu_item_id": i, "product_name": n, "revenue": int(r),
              "quantity": int(qty)} for m, c, i, n, r, qty in items])
     session.execute(insert(ReportRollupDay), [{**base, "rolled_at": now}])
+
+
+def _add(row: list[Any], values: list[Any]) -> None:
+    """Fold one rollup row's [name, sums...] into another's (the name: the larger, as MAX() picks)."""
+    row[0] = max(row[0] or "", values[0] or "")
+    for i in range(1, len(values)):
+        row[i] += values[i]
 
 
 def _lock(session: Session, store_id: str) -> None:

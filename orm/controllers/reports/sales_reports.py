@@ -75,7 +75,7 @@ def _scope(session: Session, settings: Settings, store_param: str | None, anchor
     else:
         store_ids = tuple(session.scalars(select(Store.id).order_by(Store.id)))
         zone_store = anchor_store if anchor_store in store_ids else store_ids[0]
-    cfg = store_settings.current(session, settings, zone_store)
+    cfg = store_settings.peek(session, settings, zone_store)
     return q.Scope(store_ids, store_zone(cfg["storeTimezone"]), method, category), cfg
 
 
@@ -102,7 +102,8 @@ def _metrics(
     current = q.total(rows, q.PERIOD_CURRENT)
     by_day = q.sums_by_day(rows, (q.PERIOD_EARLIER, q.PERIOD_PREVIOUS, q.PERIOD_CURRENT))
     daily = by_day.get(anchor, q.Sums())
-    customers, returning = q.customers(session, scope, window.start, window.end)
+    in_window = cov.within(window.start, window.end, scope.zone)
+    customers, returning = sections.customers(session, scope, in_window)
     figures = _figures(current)
     metrics = {
         "totalRevenue": figures["revenue"],
@@ -120,7 +121,7 @@ def _metrics(
         "returningCustomers": returning,
         "newCustomers": customers - returning,
     }
-    return metrics, rows, q.total(rows, q.PERIOD_PREVIOUS), cov.within(window.start, window.end, scope.zone)
+    return metrics, rows, q.total(rows, q.PERIOD_PREVIOUS), in_window
 
 
 def _period(window: Window, scope: q.Scope, cov: q.Coverage) -> dict[str, Any]:
@@ -235,7 +236,7 @@ def email_schedules(session: Session, settings: Settings) -> list[dict[str, Any]
     """Per active store: its time zone, dailyEmailTime and dailyEmailRecipients."""
     out = []
     for store_id in session.scalars(select(Store.id).where(Store.is_active.is_(True)).order_by(Store.id)):
-        cfg = store_settings.current(session, settings, store_id)
+        cfg = store_settings.peek(session, settings, store_id)
         out.append({"storeId": store_id, "timezone": cfg["storeTimezone"], "time": cfg["dailyEmailTime"],
                     "recipients": list(cfg["dailyEmailRecipients"] or [])})
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
 from orm.controllers.reports import queries as q
@@ -69,3 +70,15 @@ def categories(session: Session, scope: q.Scope, cov: q.Coverage) -> list[dict[s
     merged = _merge([q.categories(session, scope, cov), rollup.rollup_categories(session, scope, cov)], slice(0, 2))
     return [{"category": k, "revenueCents": v[0], "transactions": v[1]}
             for k, v in sorted(merged.items(), key=lambda kv: (-kv[1][0], kv[0]))]
+
+
+def customers(session: Session, scope: q.Scope, cov: q.Coverage) -> tuple[int, int]:
+    """(customers, returning customers) of the coverage's window: the counted sales per name of the
+    rolled days and of the raw rest, added up per name in one query.  With a category filter the
+    customers are those of the sales containing it, which the rollup does not keep: all raw."""
+    if scope.category is not None or not cov.has_rolled:
+        return q.customers(session, scope, cov.lo, cov.hi)
+    parts = rollup.rollup_customer_orders(scope, cov)
+    if cov.has_raw:
+        parts = union_all(q.customer_orders(scope, cov), parts)
+    return q.count_customers(session, parts)

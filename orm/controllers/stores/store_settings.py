@@ -286,6 +286,16 @@ def current(session: Session, settings: Settings, store_id: str = DEFAULT_STORE_
     return serialize(settings_row(session, settings, store_id))
 
 
+def peek(session: Session, settings: Settings, store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
+    """`current` without writing: a store that has no settings row yet reads the values its row
+    would be created with (read-only units, e.g. reports on a replica); NotFound for no store."""
+    row = session.get(StoreSettings, store_id)
+    if row is None:
+        _require_store(session, store_id)
+        row = initial_row(settings, store_id)
+    return serialize(row)
+
+
 def current_if_changed(session: Session, settings: Settings, store_id: str,
                        known_version: int | None) -> dict[str, Any] | None:
     """None while `known_version` is still current (one indexed SELECT), else the resource."""
