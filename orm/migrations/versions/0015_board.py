@@ -1,0 +1,49 @@
+"""pickup board and service times: the prep.board permission, and an index for service times
+
+- permission `prep.board` (the customer-facing pickup board, WS /ws/pickup), granted to the built-in
+  admin and manager roles.  Written so it can run after (or before) another migration that adds the
+  same permission: nothing is inserted twice.
+- index ix_order_items_sent_at on order_items(sent_at) WHERE sent_at IS NOT NULL: the service-time
+  section of the dashboard and daily report reads the ticket lines sent within its window, and
+  without it PostgreSQL scans every order line ever sold.  Partial, so lines that never go to a
+  station (most retail lines) cost the index nothing.
+
+Revision ID: 0015_board
+Revises: 0014_prep_tabs
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0015_board'
+down_revision = '0014_prep_tabs'
+branch_labels = None
+depends_on = None
+
+PERMISSION = 'prep.board'
+DESCRIPTION = 'Show the customer-facing pickup board (order numbers and first names)'
+GRANTED_TO = ('00000000-0000-0000-0000-00000000a001', '00000000-0000-0000-0000-00000000a002')  # admin, manager
+SENT = "sent_at IS NOT NULL"
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    bind.execute(sa.text("INSERT INTO permissions (name, description) SELECT :name, :description "
+                         "WHERE NOT EXISTS (SELECT 1 FROM permissions WHERE name = :name)"),
+                 {"name": PERMISSION, "description": DESCRIPTION})
+    for role_id in GRANTED_TO:
+        bind.execute(sa.text("INSERT INTO role_permissions (role_id, permission) SELECT :role_id, :name "
+                             "WHERE EXISTS (SELECT 1 FROM roles WHERE id = :role_id) AND NOT EXISTS "
+                             "(SELECT 1 FROM role_permissions WHERE role_id = :role_id AND permission = :name)"),
+                     {"role_id": role_id, "name": PERMISSION})
+    op.create_index('ix_order_items_sent_at', 'order_items', ['sent_at'],
+                    sqlite_where=sa.text(SENT), postgresql_where=sa.text(SENT))
+
+
+def downgrade() -> None:
+    op.drop_index('ix_order_items_sent_at', table_name='order_items')
+    bind = op.get_bind()
+    bind.execute(sa.text("DELETE FROM role_permissions WHERE permission = :name"), {"name": PERMISSION})
+    bind.execute(sa.text("DELETE FROM user_permission_overrides WHERE permission = :name"), {"name": PERMISSION})
+    bind.execute(sa.text("DELETE FROM permissions WHERE name = :name"), {"name": PERMISSION})
