@@ -29,13 +29,17 @@ SENT = "sent_at IS NOT NULL"
 
 def upgrade() -> None:
     bind = op.get_bind()
-    bind.execute(sa.text("INSERT INTO permissions (name, description) SELECT :name, :description "
-                         "WHERE NOT EXISTS (SELECT 1 FROM permissions WHERE name = :name)"),
+    # CASTs: PostgreSQL must know each parameter's type when it appears both as a value and in a WHERE.
+    bind.execute(sa.text("INSERT INTO permissions (name, description) "
+                         "SELECT CAST(:name AS VARCHAR(64)), CAST(:description AS VARCHAR(200)) "
+                         "WHERE NOT EXISTS (SELECT 1 FROM permissions WHERE name = CAST(:name AS VARCHAR(64)))"),
                  {"name": PERMISSION, "description": DESCRIPTION})
     for role_id in GRANTED_TO:
-        bind.execute(sa.text("INSERT INTO role_permissions (role_id, permission) SELECT :role_id, :name "
-                             "WHERE EXISTS (SELECT 1 FROM roles WHERE id = :role_id) AND NOT EXISTS "
-                             "(SELECT 1 FROM role_permissions WHERE role_id = :role_id AND permission = :name)"),
+        bind.execute(sa.text("INSERT INTO role_permissions (role_id, permission) "
+                             "SELECT CAST(:role_id AS VARCHAR(36)), CAST(:name AS VARCHAR(64)) "
+                             "WHERE EXISTS (SELECT 1 FROM roles WHERE id = CAST(:role_id AS VARCHAR(36))) "
+                             "AND NOT EXISTS (SELECT 1 FROM role_permissions WHERE role_id = CAST(:role_id AS "
+                             "VARCHAR(36)) AND permission = CAST(:name AS VARCHAR(64)))"),
                      {"role_id": role_id, "name": PERMISSION})
     op.create_index('ix_order_items_sent_at', 'order_items', ['sent_at'],
                     sqlite_where=sa.text(SENT), postgresql_where=sa.text(SENT))
