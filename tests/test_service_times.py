@@ -69,7 +69,8 @@ def test_seconds_are_tenths_half_up() -> None:
 def test_summary_lists_configured_stations_first_then_others() -> None:
     zone = ZoneInfo("Europe/Berlin")
     at = datetime(2026, 10, 27, 9, 30, tzinfo=UTC)  # 10:30 Berlin
-    rows = [("grill", at, Fraction(60)), ("bar", at, Fraction(30)), ("bar", at + timedelta(hours=1), Fraction(50))]
+    s = 1_000_000  # durations in microseconds
+    rows = [("grill", at, 60 * s), ("bar", at, 30 * s), ("bar", at + timedelta(hours=1), 50 * s)]
     out = summarise(rows, Scope((), zone), ["bar", "kitchen"])
     assert [s["station"] for s in out] == ["bar", "kitchen", "grill"]
     assert out[0] == {"station": "bar", "tickets": 2, "medianSecondsToReady": D("40.0"),
@@ -78,6 +79,13 @@ def test_summary_lists_configured_stations_first_then_others() -> None:
                                  {"hour": 11, "tickets": 1, "medianSecondsToReady": D("50.0")}]}
     assert out[1] == {"station": "kitchen", "tickets": 0, "medianSecondsToReady": None,
                       "p90SecondsToReady": None, "byHour": []}
+    # Kolkata is UTC+5:30: 09:10 and 09:40 UTC are 14:40 and 15:10 there - two local hours.
+    india = summarise([("bar", at - timedelta(minutes=20), s), ("bar", at + timedelta(minutes=10), 3 * s)],
+                      Scope((), ZoneInfo("Asia/Kolkata")), ["bar"])
+    assert india[0]["byHour"] == [{"hour": 14, "tickets": 1, "medianSecondsToReady": D("1.0")},
+                                  {"hour": 15, "tickets": 1, "medianSecondsToReady": D("3.0")}]
+    # Microseconds count: 0.05 s rounds half-up to 0.1 s.
+    assert summarise([("bar", at, 50_000)], Scope((), zone), [])[0]["medianSecondsToReady"] == D("0.1")
 
 
 # ---- through the API ---------------------------------------------------------------------------------------

@@ -22,14 +22,14 @@ def percentile(values: Iterable[int | Fraction], p: Fraction) -> Fraction | None
     """The p-th quantile (0 <= p <= 1) of `values` by linear interpolation; None when empty."""
     if not 0 <= p <= 1:
         raise ValueError(f"percentile rank {p} is outside 0..1")
-    xs = sorted(Fraction(v) for v in values)
+    xs = sorted(values)  # ints sort fast; only the two values interpolated become Fractions
     if not xs:
         return None
     h = (len(xs) - 1) * Fraction(p)
     lo = h.numerator // h.denominator
     if lo + 1 >= len(xs):
-        return xs[-1]
-    return xs[lo] + (h - lo) * (xs[lo + 1] - xs[lo])
+        return Fraction(xs[-1])
+    return Fraction(xs[lo]) + (h - lo) * (Fraction(xs[lo + 1]) - Fraction(xs[lo]))
 
 
 def seconds(value: Fraction | None) -> Decimal | None:
