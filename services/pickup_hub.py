@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cafepos.ws")
 
+# "ticket" is what changes a board; a refund or void also cancels ticket lines (and says so with a
+# "ticket" event of its own), so reading the board once more for them is a cheap safety net.
+BOARD_EVENT_TYPES = frozenset({"ticket", "refund", "void"})
 MIN_INTERVAL = 0.25  # seconds between two refreshes of the boards (at most 4 pushes a second)
 CLOSE_GOING_AWAY = 1001
 CLOSE_WAIT_SECONDS = 5.0
@@ -100,7 +103,7 @@ class PickupHub(Service):
                 self.detach(socket)
                 socket.close_ended()
             return
-        if event.get("type") != "ticket" or not self.sockets:
+        if event.get("type") not in BOARD_EVENT_TYPES or not self.sockets:
             return
         store_id = event.get("storeId")
         watched = {s.store_id for s in self.sockets}
