@@ -1,6 +1,6 @@
-"""What every live WebSocket of ours shares (the pickup board; the dashboard's socket has the same
-rules, apis/dashboard_ws_api.py): authentication before the upgrade, origin check, liveness pings,
-ending with the login, and the hand-over of messages that arrive before the socket is open.
+"""What every live WebSocket of ours shares (the dashboard, apis/dashboard_ws_api.py; the pickup board,
+apis/pickup_ws_api.py): authentication before the upgrade, origin check, liveness pings, ending with
+the login, and the hand-over of messages that arrive before the socket is open.
 
 A subclass names its permission (`permissions = {"GET": ...}`), its hub (`hub`, which attaches and
 detaches it and pushes to it) and its first message (`greeting()`, computed after the socket is
@@ -54,7 +54,7 @@ class LiveSocket(AuthMixin, tornado.websocket.WebSocketHandler):
 
     # ---- what a subclass provides ---------------------------------------------------------
     @property
-    def hub(self) -> Any:  # has `async attach(socket)` and `detach(socket)` (services/pickup_hub.py)
+    def hub(self) -> Any:  # has `async attach(socket)` and `detach(socket)` (services/*_hub.py)
         raise NotImplementedError
 
     def choose_watch(self) -> None:
