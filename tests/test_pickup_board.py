@@ -15,6 +15,7 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from main import make_app
 from orm.domain import jsonenc
+from orm.domain.stores import DEFAULT_STORE_ID
 from tests import reports_support as support
 from tests.prep_support import move, set_stations
 from tests.reports_support import Ledger, sell
@@ -129,6 +130,23 @@ async def test_cancelled_lines_leave_the_board(app_server, app_settings, clock, 
     move(app_server, app_settings, order["id"], "bar", "cancelled", clock())  # and then the whole order voided
     board = await until(conn, lambda b: not b["ready"])
     assert board == {"type": "board", "preparing": [], "ready": [], "firstNames": {}}
+
+
+async def test_a_burst_of_events_is_one_board_read(app_server, app_settings, staff, menu, sockets) -> None:
+    set_stations(app_settings)
+    conn = await connect(app_server, staff["manager"].token, sockets)
+    await receive(conn)
+    first = await sell(staff["cashier"], Ledger(), menu, [("latte", 1)])
+    await until(conn, lambda b: first["orderNumber"] in b["preparing"])
+    hub = app_server.ctx.pickup_hub
+    before = hub.refreshes
+    for _ in range(20):  # twenty stations pressing buttons at once (published on the loop: delivered at once)
+        app_server.ctx.event_bus.publish({"type": "ticket", "storeId": DEFAULT_STORE_ID, "orderId": first["id"],
+                                          "station": "bar"})
+    second = await sell(staff["cashier"], Ledger(), menu, [("espresso", 1)])
+    await until(conn, lambda b: second["orderNumber"] in b["preparing"])
+    # 21 events: the burst is read once, the sale at most once more (or together with the burst).
+    assert 1 <= hub.refreshes - before <= 2
 
 
 async def test_refused_without_token_or_permission(app_server, staff, sockets) -> None:
