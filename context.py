@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from services.email_service import Mailer
     from services.event_bus import EventBus
     from services.metrics import AppMetrics
+    from services.pickup_hub import PickupHub
     from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
@@ -67,6 +68,7 @@ class AppContext:
     mailer: Mailer = field(init=False, repr=False)
     event_bus: EventBus = field(init=False, repr=False)
     dashboard_hub: DashboardHub = field(init=False, repr=False)
+    pickup_hub: PickupHub = field(init=False, repr=False)  # the customer-facing pickup board's sockets
     store_settings: StoreSettingsCache = field(init=False, repr=False)
     catalogue_cache: CatalogueCache = field(init=False, repr=False)  # what sales price against
     menu_list_cache: MenuListCache = field(init=False, repr=False)

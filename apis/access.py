@@ -1,7 +1,7 @@
 """Who may call: the one authentication path and the one error envelope of every endpoint.
 
 `AuthMixin` is mixed into BaseHandler (apis/base.py) and into the dashboard WebSocket
-(apis/dashboard_ws_api.py), as jupyter-server's WebSocketMixin shares JupyterHandler's auth.
+(apis/live_socket.py), as jupyter-server's WebSocketMixin shares JupyterHandler's auth.
 Deny by default: a handler sets `allow_unauthenticated = True` or declares, per HTTP method,
 the permission it needs (one, a tuple meaning "any of these", or AUTHENTICATED); every name is
 checked against the permission catalogue when the class is defined.
@@ -59,7 +59,7 @@ else:
 
 
 class AuthMixin(_Handler):
-    """The one authentication path of HTTP handlers (BaseHandler) and WebSockets (DashboardSocket):
+    """The one authentication path of HTTP handlers (BaseHandler) and WebSockets (LiveSocket):
     token -> principal -> permission, and the one error envelope (jupyter-server's WebSocketMixin shape).
 
     Mixed into a tornado RequestHandler; the WebSocket runs `check_access` in prepare(), before the

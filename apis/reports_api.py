@@ -18,6 +18,11 @@ SALES_QUERY: dict[str, Any] = {
     "category": {"type": "string", "description": "menu category; empty, all, undefined or null = every category"},
     "storeId": {"type": "string", "description": "one store; default all"},
 }
+SERVICE_TIMES_DOC = (
+    "Success. `serviceTimes`: one entry per station, [{station, tickets, medianSecondsToReady, p90SecondsToReady, "
+    "byHour: [{hour, tickets, medianSecondsToReady}]}] - tickets sent in the window, from the sale (or a tab's "
+    "send) to ready; median and p90 by linear interpolation, seconds with one decimal, null when a station has "
+    "no finished tickets; byHour lists the store-time hours that had tickets.")
 # Interactive requests give up on a dead SMTP server quickly; the scheduler retries longer.
 SEND_RETRIES = 2
 SEND_BACKOFF = 0.5
@@ -28,7 +33,7 @@ class DashboardHandler(BaseHandler):
 
     permissions = {"GET": "reports.view"}
     api_doc = {"get": {"summary": "Sales dashboard (days and hours in the store's time zone)",
-                       "query": SALES_QUERY, "tags": ["reports"]}}
+                       "query": SALES_QUERY, "tags": ["reports"], "description": SERVICE_TIMES_DOC}}
 
     async def get(self) -> None:
         query = self.parse_query(SalesQuery)
@@ -49,7 +54,7 @@ class DailySalesHandler(BaseHandler):
     api_doc = {"get": {"summary": "Daily sales report for one business day (store time zone)",
                        "query": {"date": {"type": "string", "format": "date", "description": "default today"},
                                  "storeId": {"type": "string"}},
-                       "tags": ["reports"]}}
+                       "tags": ["reports"], "description": SERVICE_TIMES_DOC}}
 
     async def get(self) -> None:
         query = self.parse_query(DailySalesQuery)

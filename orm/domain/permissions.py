@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, str] = {
     "system.logs": "Read audit logs and metrics",
     "system.backup": "Run backups",
     "system.maintenance": "Run maintenance tasks",
+    "prep.board": "Show the customer-facing pickup board (order numbers and first names)",
 }
 
 _CASHIER = {
@@ -49,7 +50,7 @@ _MANAGER = _CASHIER | {
     "inventory.edit", "inventory.adjust_stock", "inventory.export", "inventory.view_costs",
     "sales.refund", "sales.override_price", "sales.void", "receipts.email",
     "reports.export", "reports.financial", "reports.send_email",
-    "users.view", "users.edit", "system.settings",
+    "users.view", "users.edit", "system.settings", "prep.board",
 }
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {

@@ -144,6 +144,9 @@ class OrderItem(Base):
               sqlite_where=text("prep_status IN ('queued', 'in_progress', 'ready')"),
               postgresql_where=text("prep_status IN ('queued', 'in_progress', 'ready')")),
         Index("ix_order_items_tab_line_id", "tab_line_id"),
+        # Service times (reports/service_times.py) read the ticket lines sent within a window.
+        Index("ix_order_items_sent_at", "sent_at",
+              sqlite_where=text("sent_at IS NOT NULL"), postgresql_where=text("sent_at IS NOT NULL")),
     )
 
     id: Mapped[str] = id_column()

@@ -21,6 +21,7 @@ and orm/domain/business_days.py (days, hours, windows).  The dashboard's own cho
 * Closed days are read from the sales rollup when it has them (report_rollup.py: the same
   numbers, without reading years of order rows); `period.rolledUpDays` says how many.
 * Extra keys beside the contract: `metrics.totalTips`, and `period` (the resolved window).
+* `serviceTimes` (dashboard and daily report): bar and kitchen times, see service_times.py.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from orm.controllers.reports import queries as q
-from orm.controllers.reports import sections
+from orm.controllers.reports import sections, service_times
 from orm.controllers.reports.sql import money, percent_change
 from orm.controllers.stores import store_settings
 from orm.domain.business_days import (
@@ -185,6 +186,7 @@ def dashboard(session: Session, settings: Settings, query: SalesQuery, *, actor:
             "previousPeriod": before,
             "change": {k: percent_change(now_figures[k], before[k]) for k in now_figures},
         },
+        "serviceTimes": service_times.service_times(session, scope, window.start, window.end),
         "period": _period(window, scope, cov),
     }
 
@@ -202,7 +204,10 @@ def daily_sales(session: Session, settings: Settings, *, day: str | date | None,
     """GET /reports/daily-sales: one business day in the store's time zone."""
     scope, _cfg = _scope(session, settings, store_id, anchor_store)
     the_day = day if isinstance(day, date) else parse_day(day, "date", scope.zone, now)
-    return _daily(session, scope, the_day)
+    report = _daily(session, scope, the_day)
+    window = business_day(the_day, scope.zone)
+    report["serviceTimes"] = service_times.service_times(session, scope, window.start, window.end)
+    return report
 
 
 def sales_csv(session: Session, settings: Settings, query: SalesQuery, *, actor: Principal,
