@@ -55,8 +55,8 @@ def parse_args(argv: list[str] | None, description: str | None = None) -> argpar
     args.per_day = args.orders_per_day or (50 if quick else 300)
     args.rounds = max(1, args.rounds if args.rounds is not None else (1 if quick else 3))
     args.report_requests = max(5, args.report_requests or (5 if quick else 7))
-    args.duration = args.duration if args.duration is not None else (1 if quick else 10)
-    args.warmup = args.warmup if args.warmup is not None else (0 if quick else 2)
+    args.duration = args.duration if args.duration is not None else (3 if quick else 10)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
     args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0 if quick else 5)
     if quick:
         args.connections = min(args.connections, 8)

@@ -147,8 +147,12 @@ def evaluate(results: dict, args: argparse.Namespace) -> list[dict]:
                       "ms", f"<= {limit:g} ms", limit, value / limit if value else None, higher=False,
                       per_round=rows[0]["all_ms"] if rows else None))
     loads = [h for h in results["history"] if h["history_orders"] == big]
+    rollup = ""
+    if loads and "rollup_seconds" in loads[-1]:
+        rollup = (f"then {loads[-1]['rollup_days']:,} days rolled up in {loads[-1]['rollup_seconds']:g} s "
+                  f"({loads[-1]['rollup']})")
     t.append(_row(f"loading {big or 0:,} orders of history (SQL)", loads[-1]["load_seconds"] if loads else None,
-                  "s", "fits the run", None, None, higher=False))
+                  "s", "fits the run", None, None, higher=False, note=rollup))
     rss = [mb for per_mode in results["rss_mb"].values() for mb in per_mode.values()]
     t.append(_row("RSS per server process (max)", max(rss) if rss else None, "MB", f"<= {MB_LIMIT} MB",
                   MB_LIMIT, max(rss) / MB_LIMIT if rss else None, higher=False))

@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench import checks, dataset, report  # noqa: E402
 from bench.client import Api, ApiError  # noqa: E402
-from bench.history import HistoryLoader, menu_rows  # noqa: E402
+from bench.history import HistoryLoader, menu_rows, warm_rollup  # noqa: E402
 from bench.machine import CpuWindow, describe, wait_until_quiet  # noqa: E402
 from bench.options import parse_args  # noqa: E402
 from bench.procs import Sampler, Server, free_port  # noqa: E402
@@ -318,9 +318,10 @@ class Bench:
                 self.log(f"history: growing to {size:,} orders ({a.per_day}/day up to {self.yesterday})")
                 info = loader.grow_to(size)
                 info["in_30d_window"], info["in_365d_window"] = self.orders_in_windows()
-                self.results["history"].append(info)
                 self.log(f"  loaded in {info['load_seconds']}s; 30-day window {info['in_30d_window']:,} "
                          f"orders, 365-day {info['in_365d_window']:,}")
+                info.update(warm_rollup(self.url, self.log))
+                self.results["history"].append(info)
                 with self.running(self.cafepos(1, f"reports-{size}"), 1) as server:
                     for sc in report_scenarios(self.yesterday):
                         row = time_requests(server.base_url, sc.path, self.tokens["manager"], a.report_requests)
