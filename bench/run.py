@@ -127,9 +127,12 @@ class Bench:
 
     # ---- measuring ----------------------------------------------------------------------
     def measure(self, server: Server, runs: list[tuple[Scenario, str | None]], *, key: str, workers: int,
-                connections: int, round_no: int, threads: int | None = None, profile: str | None = None) -> dict:
+                connections: int, round_no: int, threads: int | None = None, profile: str | None = None,
+                short: bool = False) -> dict:
         """One checked figure: wrk against `server`, one wrk per (scenario, token) at once, summed."""
         a = self.args
+        # Cheap reads answer thousands of requests in a few seconds: half the time is plenty.
+        duration = max(1.0, a.duration / 2) if short else a.duration
         workdir = self.workdir / "lua"
         workdir.mkdir(parents=True, exist_ok=True)
         per = max(1, connections // len(runs))
@@ -147,16 +150,16 @@ class Bench:
             run_wrk_group(wrk(a.warmup, "-warmup"))
         table = {"orders": "orders", "peer_orders": "peer_orders"}.get(runs[0][0].key)
         before = checks.settled_order_count(self.engine, table) if table else None
-        waited = wait_until_quiet(a.quiet_wait) if a.quiet_wait > 0 else 0.0
+        waited = wait_until_quiet(a.quiet_wait, window=1.0) if a.quiet_wait > 0 else 0.0
         profilers = []
         if profile:
             pid = max(server.pids())  # the process that serves (the worker when forked)
-            profilers = [(view, Profiler(pid, a.duration, self.workdir / f"profile-{profile}-{view}.txt",
+            profilers = [(view, Profiler(pid, duration, self.workdir / f"profile-{profile}-{view}.txt",
                                          gil_only=view == "gil")) for view in ("gil", "all")]
         cpu = CpuWindow(dataset.database_name(self.url))
         cpu.start()
         server.begin_window()
-        figs = run_wrk_group(wrk(a.duration))
+        figs = run_wrk_group(wrk(duration))
         process_cpu = server.end_window()
         cpu_used = cpu.stop()
         row = report.combine(figs) if len(figs) > 1 else figs[0].as_dict()
@@ -272,19 +275,21 @@ class Bench:
                              profile="orders" if first else None)
             if self.wants("orders"):
                 self.measure(server, [(sc, token)], key="orders_c1", workers=1, connections=1, round_no=n,
-                             threads=1)
+                             threads=1, short=True)
             if self.wants("stores") and len(self.sellers.cashiers) > 1:
                 runs = [(orders_scenario("orders", s.body), s.token) for s in self.sellers.cashiers]
                 self.measure(server, runs, key="stores", workers=1, connections=c, round_no=n)
             if self.wants("menu_items"):
                 self.measure(server, [(Scenario("menu_items", "/menu_items"), token)], key="menu_items",
-                             workers=1, connections=c, round_no=n, profile="menu_items" if first else None)
+                             workers=1, connections=c, round_no=n, profile="menu_items" if first else None,
+                             short=True)
                 if self.etag:
                     sc304 = Scenario("menu_304", "/menu_items", headers={"If-None-Match": self.etag}, expect=(304,))
-                    self.measure(server, [(sc304, token)], key="menu_304", workers=1, connections=c, round_no=n)
+                    self.measure(server, [(sc304, token)], key="menu_304", workers=1, connections=c, round_no=n,
+                                 short=True)
             if self.wants("health"):
                 self.measure(server, [(Scenario("health", "/health"), None)], key="health", workers=1,
-                             connections=c, round_no=n)
+                             connections=c, round_no=n, short=True)
 
     def yardstick_block(self, n: int, bare: Server | None, peer: Server | None) -> None:
         c = self.args.connections
@@ -293,10 +298,10 @@ class Bench:
             self.measure(peer, [(sc, PEER_TOKEN)], key="peer_orders", workers=1, connections=c, round_no=n)
         if bare is not None and self.wants("menu_items"):
             self.measure(bare, [(Scenario("bare_menu", "/menu"), None)], key="bare_menu", workers=1,
-                         connections=c, round_no=n)
+                         connections=c, round_no=n, short=True)
         if bare is not None and self.wants("health"):
             self.measure(bare, [(Scenario("bare_health", "/health_bytes"), None)], key="bare_health", workers=1,
-                         connections=c, round_no=n)
+                         connections=c, round_no=n, short=True)
 
     def workers_block(self, n: int) -> None:
         if not self.wants("orders"):
