@@ -21,24 +21,24 @@ def noise(row: dict) -> str:
     return f"other processes used {share:.0%} of the CPUs" if share > 0.10 else ""
 
 
-def count_orders(engine: Engine) -> int:
+def count_orders(engine: Engine, table: str = "orders") -> int:
     with engine.connect() as conn:
-        return conn.scalar(text("SELECT count(*) FROM orders"))
+        return conn.scalar(text(f"SELECT count(*) FROM {table}"))
 
 
-def settled_order_count(engine: Engine) -> int:
+def settled_order_count(engine: Engine, table: str = "orders") -> int:
     """The order count once it stops moving (sales in flight when wrk stopped have committed)."""
-    now, previous = count_orders(engine), -1
+    now, previous = count_orders(engine, table), -1
     deadline = time.monotonic() + 15
     while now != previous and time.monotonic() < deadline:
-        time.sleep(0.5)
-        previous, now = now, count_orders(engine)
+        time.sleep(0.3)
+        previous, now = now, count_orders(engine, table)
     return now
 
 
-def check_orders(engine: Engine, row: dict, before: int) -> None:
+def check_orders(engine: Engine, row: dict, before: int, table: str = "orders") -> None:
     """Every 201 wrk saw is an order row; requests wrk abandoned at the end may add a few more."""
-    after = settled_order_count(engine)
+    after = settled_order_count(engine, table)
     created = row["statuses"].get("201", 0)
     delta = after - before
     row["extra"]["orders_in_db"] = {"before": before, "after": after, "delta": delta, "responses_201": created}
@@ -57,7 +57,7 @@ def check_workers(results: dict, server: Server, workers: int) -> None:
     mine = {f"{role}:{pid}" for pid, role in pids.items()}
     served = dict.fromkeys(sorted(mine), 0.0)
     for row in results["figures"]:
-        for key, used in row["extra"]["server_process_cpu_s"].items():
+        for key, used in row["extra"].get("server_process_cpu_s", {}).items():
             if key in mine:  # runs against this server, not earlier ones
                 served[key] = round(served[key] + used, 2)
     schedulers = {}

@@ -77,8 +77,9 @@ PASTRIES = [("Croissant", "2.40"), ("Pain au chocolat", "2.70"), ("Blueberry muf
             ("Cinnamon roll", "3.10"), ("Brownie", "2.80"), ("Banana bread", "3.20")]
 FOOD = [("Cheese toastie", "5.90"), ("Bagel with cream cheese", "4.50"), ("Tomato soup", "5.20")]
 
-# What every POST /orders of the run buys: 3 lines with modifiers, 6 ingredients in all.
-ORDER_LINES = [("Latte", "Medium", 2, ["Oat milk"]), ("Cappuccino", "Medium", 1, ["Vanilla"]),
+# What every POST /orders of the run buys: 3 lines with modifiers, recipes touching 7 ingredients
+# (beans, whole and oat milk, cocoa, vanilla syrup, cup, lid).
+ORDER_LINES = [("Latte", "Medium", 2, ["Oat milk"]), ("Mocha", "Medium", 1, ["Vanilla"]),
                ("Espresso", "Small", 1, ["Extra shot"])]
 
 
@@ -139,15 +140,16 @@ def seed_staff(url: str) -> None:
         engine.dispose()
 
 
-def seed_stock(url: str) -> dict[str, str]:
-    """The ingredients, with plenty in stock; returns name -> inventory item id."""
+def seed_stock(url: str, store_id: str | None = None) -> dict[str, str]:
+    """The ingredients of a store (default: the default store), with plenty in stock; returns name -> id."""
     from orm.column_types import new_id
     from orm.models import Base
 
     table = Base.metadata.tables["inventory_items"]
     ids = {name: new_id() for name, _, _ in INGREDIENTS}
     rows = [{"id": ids[name], "name": name, "unit": unit, "category": category, "current_stock": STOCK_LEVEL,
-             "min_stock_level": Decimal("10"), "supplier": "Bench Supplies"} for name, unit, category in INGREDIENTS]
+             "min_stock_level": Decimal("10"), "supplier": "Bench Supplies",
+             **({"store_id": store_id} if store_id else {})} for name, unit, category in INGREDIENTS]
     engine = create_engine(normalise_url(url))
     try:
         with engine.begin() as conn:

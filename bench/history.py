@@ -15,14 +15,22 @@ them (exclusive tax mode, no discount, no tip):
 * payments: every third order by card (exactly the total), the others cash,
   tendered up to the next 5.00 with the change recorded.
 
+Loading 1,000,000 orders must fit `make bench`'s 15 minutes, so a large load (BULK_FROM orders or more)
+drops the history tables' secondary indexes and unique constraints first and rebuilds them afterwards,
+skips the per-row foreign key triggers (session_replication_role = replica, as pg_restore does; the keys are
+checked once for the whole history afterwards), and loads chunks on one connection per CPU (the receipt
+numbers are reserved up front, so chunks do not wait for each other).  No server runs meanwhile.
+
 Not written: journal entries (so GET /journal/verify reports the history as
 unjournaled), stock movements (history took no stock: recipe = []), refunds.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,6 +43,8 @@ from orm.db import normalise_url
 from orm.domain.stores import DEFAULT_STORE_ID
 
 HISTORY_TERMINALS = ("HIST-1", "HIST-2")
+HISTORY_TABLES = ("orders", "order_items", "order_tax_lines", "payments")
+BULK_FROM = 50_000  # orders to add from which indexes are dropped during the load and rebuilt after
 STAFF = ("admin", "manager", "cashier", "trainee")
 RATE_SCALE = 100_000
 
@@ -161,7 +171,7 @@ def check_columns(url: str) -> None:
 
 class HistoryLoader:
     def __init__(self, url: str, menu: list[MenuRow], *, per_day: int, yesterday: date, tz: str,
-                 chunk: int = 100_000, tag: str = "bench", log: Callable[[str], None] = print) -> None:
+                 chunk: int = 250_000, tag: str = "bench", log: Callable[[str], None] = print) -> None:
         check_columns(url)
         if not menu:
             raise RuntimeError("the menu is empty: nothing to build history from")
@@ -171,6 +181,7 @@ class HistoryLoader:
         self.yesterday = yesterday
         self.tz = tz
         self.chunk = chunk
+        self.parallel = max(1, min(2, os.cpu_count() or 1))
         self.tag = tag
         self.log = log
 
@@ -184,24 +195,56 @@ class HistoryLoader:
         with self.engine.connect() as conn:
             have = self.loaded(conn)
         first = have + 1
-        while first <= target:
-            last = min(target, first + self.chunk - 1)
-            with self.engine.begin() as conn:
-                self._load_chunk(conn, first, last)
-            self.log(f"  history: {last:,}/{target:,} orders")
-            first = last + 1
-        seconds = time.perf_counter() - started
+        bulk = target - have >= BULK_FROM
+        dropped = self._drop_indexes() if bulk else []
+        try:
+            if first <= target:
+                offset = self._reserve_receipts(first, target)
+                chunks = [(a, min(target, a + self.chunk - 1)) for a in range(first, target + 1, self.chunk)]
+                replica = bulk and self._superuser
+                # Chunks are independent (receipt numbers reserved above): one connection per CPU.
+                with ThreadPoolExecutor(max_workers=min(self.parallel, len(chunks))) as pool:
+                    for last in pool.map(lambda c: self._load_in_transaction(c, offset, replica, target), chunks):
+                        self.log(f"  history: chunk up to order {last:,} of {target:,} loaded")
+        finally:
+            rebuilt = time.perf_counter()
+            self._restore_indexes(dropped)
+            if dropped:
+                self.log(f"  history: {len(dropped)} indexes rebuilt in {time.perf_counter() - rebuilt:.1f}s")
+        if bulk and self._superuser:
+            self._check_references()
         self.analyze()
+        seconds = time.perf_counter() - started
         with self.engine.connect() as conn:
             counts = {t: conn.scalar(text(f"SELECT count(*) FROM {t}"))
                       for t in ("orders", "order_items", "payments", "order_tax_lines")}
             span = conn.execute(text("SELECT min(sale_at), max(sale_at) FROM orders WHERE terminal_id = ANY(:t)"),
                                 {"t": list(HISTORY_TERMINALS)}).one()
-        return {"history_orders": target, "load_seconds": round(seconds, 1), "rows": counts,
+        return {"history_orders": target, "load_seconds": round(seconds, 1), "bulk": bulk,
+                "indexes_rebuilt": len(dropped), "rows": counts,
                 "oldest_sale": span[0].isoformat() if span[0] else None,
                 "newest_sale": span[1].isoformat() if span[1] else None}
 
-    def _load_chunk(self, conn: Connection, first: int, last: int) -> None:
+    def _reserve_receipts(self, first: int, last: int) -> int:
+        """Move the store's receipt counter on by the whole history at once (gapless); returns the
+        offset that makes history order n receipt number n + offset."""
+        with self.engine.begin() as conn:
+            last_receipt = conn.scalar(text("SELECT last_receipt_number FROM store_counters WHERE store_id = :s "
+                                            "FOR UPDATE"), {"s": DEFAULT_STORE_ID})
+            if last_receipt is None:
+                raise RuntimeError("the default store has no store_counters row")
+            conn.execute(text("UPDATE store_counters SET last_receipt_number = last_receipt_number + :k "
+                              "WHERE store_id = :s"), {"k": last - first + 1, "s": DEFAULT_STORE_ID})
+        return last_receipt - (first - 1)
+
+    def _load_in_transaction(self, chunk: tuple[int, int], receipt_offset: int, replica: bool, target: int) -> int:
+        with self.engine.begin() as conn:
+            if replica:  # foreign keys are checked once afterwards, not by a trigger per row
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+            self._load_chunk(conn, chunk[0], chunk[1], receipt_offset)
+        return chunk[1]
+
+    def _load_chunk(self, conn: Connection, first: int, last: int, receipt_offset: int) -> None:
         conn.execute(text("CREATE TEMP TABLE bench_menu (idx int PRIMARY KEY, id text, name text, size text, "
                           "category text, price_c bigint, rate_u bigint) ON COMMIT DROP"))
         conn.execute(text("INSERT INTO bench_menu VALUES (:idx, :id, :name, :size, :category, :price_c, :rate_u)"),
@@ -215,13 +258,8 @@ class HistoryLoader:
         staff = conn.scalar(text("SELECT count(*) FROM bench_staff"))
         if not staff:
             raise RuntimeError("no demo staff in the database (run the identity seed first)")
-        # Receipt numbers continue the store's series, gapless; the counter row is locked meanwhile.
-        last_receipt = conn.scalar(text("SELECT last_receipt_number FROM store_counters WHERE store_id = :s "
-                                        "FOR UPDATE"), {"s": DEFAULT_STORE_ID})
-        if last_receipt is None:
-            raise RuntimeError("the default store has no store_counters row")
         params = {"first": first, "last": last, "menu_size": len(self.menu), "scale": RATE_SCALE, "tag": self.tag,
-                  "receipt_offset": last_receipt - (first - 1), "yesterday": self.yesterday,
+                  "receipt_offset": receipt_offset, "yesterday": self.yesterday,
                   "per_day": self.per_day, "tz": self.tz, "staff_size": staff, "store_id": DEFAULT_STORE_ID}
         conn.execute(text(_LINES), params)
         conn.execute(text(_ORDER_ROWS), params)
@@ -229,14 +267,111 @@ class HistoryLoader:
         conn.execute(text(_insert("order_items", ITEM_COLUMNS, "bench_lines l")), params)
         conn.execute(text(_insert("order_tax_lines", TAX_COLUMNS, f"({_TAX_ROWS}) t")), params)
         conn.execute(text(_insert("payments", PAYMENT_COLUMNS, "bench_orders o")), params)
-        conn.execute(text("UPDATE store_counters SET last_receipt_number = last_receipt_number + :k "
-                          "WHERE store_id = :s"), {"k": last - first + 1, "s": DEFAULT_STORE_ID})
+
+    @property
+    def _superuser(self) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")))
+
+    def _drop_indexes(self) -> list[tuple[str, str]]:
+        """Drop the secondary indexes and unique constraints of the history tables for a bulk load
+        (rebuilt once afterwards, which is many times faster than maintaining them row by row).
+        Primary keys stay: foreign keys refer to them.  Returns how to rebuild what was dropped."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(text("""
+                SELECT c.relname AS tbl, i.relname AS idx, pg_get_indexdef(i.oid) AS indexdef,
+                       con.conname, CASE WHEN con.oid IS NULL THEN NULL
+                                         ELSE pg_get_constraintdef(con.oid) END AS condef
+                FROM pg_index x
+                JOIN pg_class i ON i.oid = x.indexrelid
+                JOIN pg_class c ON c.oid = x.indrelid
+                LEFT JOIN pg_constraint con ON con.conindid = x.indexrelid AND con.conrelid = c.oid
+                WHERE c.relname = ANY(:tables) AND c.relnamespace = 'public'::regnamespace
+                  AND NOT x.indisprimary
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = x.indexrelid)
+            """), {"tables": list(HISTORY_TABLES)}).all()
+            dropped: list[tuple[str, str]] = []
+            for r in rows:
+                if r.conname:
+                    conn.execute(text(f'ALTER TABLE {r.tbl} DROP CONSTRAINT "{r.conname}"'))
+                    dropped.append((r.tbl, f'ALTER TABLE {r.tbl} ADD CONSTRAINT "{r.conname}" {r.condef}'))
+                else:
+                    conn.execute(text(f'DROP INDEX "{r.idx}"'))
+                    dropped.append((r.tbl, r.indexdef))
+        return dropped
+
+    def _restore_indexes(self, dropped: list[tuple[str, str]]) -> None:
+        if not dropped:
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SET maintenance_work_mem = '256MB'"))
+            for _, ddl in dropped:
+                conn.execute(text(ddl))
+
+    def _check_references(self) -> None:
+        """The foreign keys the bulk load did not check row by row, checked once for the whole history."""
+        checks = {
+            "order_items -> orders": "SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id "
+                                     "WHERE o.id IS NULL",
+            "order_items -> menu_items": "SELECT count(*) FROM order_items i LEFT JOIN menu_items m "
+                                         "ON m.id = i.menu_item_id WHERE m.id IS NULL",
+            "payments -> orders": "SELECT count(*) FROM payments p LEFT JOIN orders o ON o.id = p.order_id "
+                                  "WHERE o.id IS NULL",
+            "order_tax_lines -> orders": "SELECT count(*) FROM order_tax_lines t LEFT JOIN orders o "
+                                         "ON o.id = t.order_id WHERE o.id IS NULL",
+            "orders -> users": "SELECT count(*) FROM orders o LEFT JOIN users u ON u.id = o.created_by "
+                               "WHERE u.id IS NULL",
+        }
+        with self.engine.connect() as conn:
+            broken = {name: n for name, sql in checks.items() if (n := conn.scalar(text(sql)))}
+        if broken:
+            raise RuntimeError(f"bulk-loaded history breaks foreign keys: {broken}")
 
     def analyze(self) -> None:
         """What autovacuum would have done by the time a real store had this much history."""
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("orders", "order_items", "order_tax_lines", "payments"):
+            for table in HISTORY_TABLES:
                 conn.execute(text(f"VACUUM (ANALYZE) {table}"))
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def warm_rollup(url: str, log: Callable[[str], None], *, batch_days: int = 400, budget_s: float = 120.0) -> dict:
+    """What a server that has been running for a while has done: roll the closed days of history into
+    the report rollup (orm/controllers/reports/rollup.py; its background service does this a month
+    every few seconds, newest first).  Without it the report figures would time a server busy rolling
+    nine years of days while it answers.  Stops after `budget_s` (the rest is rolled by the server's
+    service, and reports read those days raw meanwhile; the newest days, which the windows measured
+    read, are rolled first); a server without a rollup is left alone."""
+    from datetime import UTC, datetime
+
+    try:
+        from orm.controllers.reports import rollup
+    except ImportError:
+        return {"rollup": "none"}
+    from orm.db import make_engine, make_session_factory, unit_of_work
+    from settings import load_settings
+
+    settings = load_settings(database_url=url)
+    engine = make_engine(url, pooled=False)
+    started = time.perf_counter()
+    rolled, backlog = 0, None
+    try:
+        factory = make_session_factory(engine)
+        while backlog != 0 and time.perf_counter() - started < budget_s:
+            result = unit_of_work(factory, rollup.refresh, settings, store_id=DEFAULT_STORE_ID,
+                                  now=datetime.now(UTC), max_days=batch_days)
+            rolled += int(result.get("rolled", 0))
+            backlog = int(result.get("backlog", 0))
+            log(f"  rollup: {rolled:,} closed days rolled, {backlog:,} to go")
+        # What autovacuum would have done by the time a real store had rolled this much.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in getattr(rollup, "ROLLUP_TABLES", ()):
+                conn.execute(text(f"VACUUM (ANALYZE) {table.__tablename__}"))
+    except (AttributeError, TypeError) as exc:  # another server's rollup API: leave it to its service
+        return {"rollup": f"not warmed: {exc}"}
+    finally:
+        engine.dispose()
+    return {"rollup": "warmed" if backlog == 0 else "partly warmed", "rollup_days": rolled,
+            "rollup_backlog_days": backlog, "rollup_seconds": round(time.perf_counter() - started, 1)}

@@ -1,16 +1,24 @@
 """CafePOS benchmark: `make bench` (BENCH_ARGS="--quick" for a smoke run).
 
-Starts the real server (python main.py) against a PostgreSQL database it
-creates and drops (BENCH_DATABASE_URL), seeds staff, stock and a 50-item
-menu, bulk-loads sales history with SQL, drives load with wrk, and measures
-bare Tornado handlers on the same machine as the yardstick.  Every figure is
-checked (2xx only, no socket errors; for POST /orders every 201 is a row in
-the database) and compared with its bare counterpart.  Prints two tables and
-writes bench/results/latest.json.
+What a chain owner would run.  Starts the real server (python main.py) against a PostgreSQL database it
+creates and drops (BENCH_DATABASE_URL), seeds staff, stock and a 50-item menu in four stores, and then,
+in interleaved rounds (ratios are taken within a round; the table shows their median):
 
-    .venv/bin/python bench/run.py                  # the full run (~25 min on 2 cores)
+* POST /orders (3 lines with modifiers, 7 ingredients, an Idempotency-Key each), one store, one process,
+  32 connections and 1 connection; the cashiers of four stores selling at once; WORKERS=2;
+* the peer-shaped yardstick (bench/peer_yardstick.py: parse, token check, INSERT order and lines) under
+  the same load;
+* GET /menu_items and GET /health against bare Tornado handlers sending the same bytes (bench/bare_server.py),
+  and the menu's 304 answer to If-None-Match;
+
+then bulk-loads 1,000,000 orders of history with SQL and times the 30- and 365-day dashboards and the daily
+report (median of lone requests).  Every load figure is checked (the expected status only, no socket errors,
+every 201 a row in the database).  Prints one table (figure, value, target, ratio, pass/fail) and writes it
+with every raw figure and the machine's description to bench/results/latest.json and a timestamped copy.
+
+    .venv/bin/python bench/run.py                  # the full run (<= 15 min on 2 cores)
     .venv/bin/python bench/run.py --quick          # tiny data, short runs: does it all work?
-    .venv/bin/python bench/run.py --scenarios orders --workers 1,2 --duration 30
+    .venv/bin/python bench/run.py --scenarios orders,peer --rounds 5
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,14 +42,18 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench import checks, dataset, report  # noqa: E402
 from bench.client import Api, ApiError  # noqa: E402
-from bench.history import HistoryLoader, menu_rows  # noqa: E402
+from bench.history import HistoryLoader, menu_rows, warm_rollup  # noqa: E402
 from bench.machine import CpuWindow, describe, wait_until_quiet  # noqa: E402
 from bench.options import parse_args  # noqa: E402
 from bench.procs import Sampler, Server, free_port  # noqa: E402
 from bench.profiling import Profiler  # noqa: E402
-from bench.scenarios import Scenario, orders_prelude, report_scenarios  # noqa: E402
-from bench.wrkrun import INSTALL_HINT, WrkMissing, run_wrk, wrk_path  # noqa: E402
+from bench.scenarios import Scenario, orders_scenario, report_scenarios  # noqa: E402
+from bench.stores import Seller, Sellers, setup_sellers  # noqa: E402
+from bench.timing import time_requests  # noqa: E402
+from bench.wrkrun import INSTALL_HINT, WrkMissing, WrkRun, run_wrk_group, wrk_path  # noqa: E402
 from orm.db import normalise_url  # noqa: E402
+
+PEER_TOKEN = "peer-yardstick-" + secrets.token_hex(8)
 
 
 class Bench:
@@ -49,17 +62,23 @@ class Bench:
         self.url = args.database_url
         self.workdir = args.output.parent
         self.logdir = self.workdir / "logs"
-        self.results: dict = {"meta": {}, "options": {}, "startup": [], "bare": [], "figures": [],
-                              "history": [], "rss_mb": {}, "workers_check": {}, "profiles": {},
-                              "skipped": [], "targets": []}
-        self.menu_body: bytes | None = None
-        self.catalogue: dataset.Catalogue | None = None
+        self.started = time.monotonic()
+        self.results: dict = {"meta": {}, "options": {}, "table": [], "rounds": [], "figures": [], "reports": [],
+                              "history": [], "startup": [], "rss_mb": {}, "workers_check": {}, "profiles": {},
+                              "skipped": [], "sellers": {}}
         self.engine = None
+        self.catalogue: dataset.Catalogue | None = None
+        self.sellers = Sellers()
+        self.tokens: dict[str, str] = {}
+        self.etag: str | None = None
         self.tz = "UTC"
         self.yesterday = None
 
     def log(self, message: str) -> None:
-        print(message, flush=True)
+        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
+
+    def wants(self, scenario: str) -> bool:
+        return scenario in self.args.scenarios
 
     # ---- servers ----------------------------------------------------------------------
     def cafepos(self, workers: int, label: str) -> Server:
@@ -72,12 +91,18 @@ class Bench:
         return Server(f"cafepos W={workers}", [sys.executable, str(REPO / "main.py")], env, port,
                       self.logdir / f"server-{label}.log", cwd=REPO)
 
-    def bare(self, workers: int, menu_file: Path) -> Server:
+    def bare(self) -> Server:
         port = free_port()
         argv = [sys.executable, str(REPO / "bench" / "bare_server.py"), "--port", str(port),
-                "--menu-file", str(menu_file), "--workers", str(workers)]
-        return Server(f"bare W={workers}", argv, dict(os.environ), port, self.logdir / f"bare-w{workers}.log",
-                      cwd=REPO)
+                "--menu-file", str(self.workdir / "menu_items.json"),
+                "--health-file", str(self.workdir / "health.json")]
+        return Server("bare", argv, dict(os.environ), port, self.logdir / "bare.log", cwd=REPO)
+
+    def peer(self) -> Server:
+        port = free_port()
+        argv = [sys.executable, str(REPO / "bench" / "peer_yardstick.py"), "--port", str(port),
+                "--database-url", self.url, "--token", PEER_TOKEN]
+        return Server("peer yardstick", argv, dict(os.environ), port, self.logdir / "peer.log", cwd=REPO)
 
     @contextmanager
     def running(self, server: Server, workers: int, *, record_startup: bool = True):
@@ -100,44 +125,32 @@ class Bench:
                     self.results["workers_check"].setdefault("orphans_after_sigterm", []).append(
                         {"server": server.log_path.stem, "pids": server.orphans_after_stop})
 
-    def login(self, server: Server, username: str) -> Api:
-        api = Api(server.base_url)
-        api.login(username, dataset.DEMO_PASSWORD)
-        return api
-
     # ---- measuring ----------------------------------------------------------------------
-    def measure(self, server: Server, sc: Scenario, *, workers: int, connections: int, token: str | None,
-                history: int | None = None, profile: str | None = None) -> dict:
-        """One checked figure; run again once when other processes took a share of the CPUs meanwhile."""
-        row = self.measure_once(server, sc, workers=workers, connections=connections, token=token,
-                                history=history, profile=profile)
-        if row["noise"] and self.args.quiet_wait > 0:
-            self.log(f"  ({row['noise']}: measuring again)")
-            again = self.measure_once(server, sc, workers=workers, connections=connections, token=token,
-                                      history=history, profile=profile)
-            again["extra"]["first_attempt_other_cpu_share"] = row["extra"]["other_cpu_share"]
-            if again["extra"]["other_cpu_share"] <= row["extra"]["other_cpu_share"]:
-                row = again
-        return row
-
-    def measure_once(self, server: Server, sc: Scenario, *, workers: int, connections: int, token: str | None,
-                     history: int | None = None, profile: str | None = None) -> dict:
+    def measure(self, server: Server, runs: list[tuple[Scenario, str | None]], *, key: str, workers: int,
+                connections: int, round_no: int, threads: int | None = None, profile: str | None = None,
+                short: bool = False) -> dict:
+        """One checked figure: wrk against `server`, one wrk per (scenario, token) at once, summed."""
         a = self.args
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        url = server.base_url + sc.path
+        # Cheap reads answer thousands of requests in a few seconds: half the time is plenty.
+        duration = max(1.0, a.duration / 2) if short else a.duration
         workdir = self.workdir / "lua"
         workdir.mkdir(parents=True, exist_ok=True)
-        single = self.single_request_seconds(server, sc, token)
-        # Slow endpoints: run long enough for ~20 answers per CPU, and let wrk wait for them.
-        cpus = os.cpu_count() or 1
-        duration = min(180.0, max(a.duration, 20 * single / min(connections, cpus)))
-        timeout = max(10, round(5 * single * max(1, connections / cpus)))
-        if a.warmup > 0 and single < 0.1:  # a slow endpoint was warmed by the single requests
-            run_wrk(sc.key + "-warmup", url, duration=a.warmup, connections=connections, threads=a.threads,
-                    workdir=workdir, headers=headers, prelude=sc.prelude, timeout_s=timeout)
-        # Sales still in flight from the warm-up must land before the "before" count.
-        before = checks.settled_order_count(self.engine) if sc.key == "orders" else None
-        waited = wait_until_quiet(a.quiet_wait) if a.quiet_wait > 0 else 0.0
+        per = max(1, connections // len(runs))
+        threads = threads or (a.threads if len(runs) == 1 else 1)
+
+        def wrk(duration: float, suffix: str = "") -> list[WrkRun]:
+            out = []
+            for n, (sc, token) in enumerate(runs):
+                headers = {**sc.headers, **({"Authorization": f"Bearer {token}"} if token else {})}
+                out.append(WrkRun(f"{key}{suffix}-{n}", server.base_url + sc.path, duration, per, threads, workdir,
+                                  headers, sc.prelude, 10, sc.expect))
+            return out
+
+        if a.warmup > 0:
+            run_wrk_group(wrk(a.warmup, "-warmup"))
+        table = {"orders": "orders", "peer_orders": "peer_orders"}.get(runs[0][0].key)
+        before = checks.settled_order_count(self.engine, table) if table else None
+        waited = wait_until_quiet(a.quiet_wait, window=1.0) if a.quiet_wait > 0 else 0.0
         profilers = []
         if profile:
             pid = max(server.pids())  # the process that serves (the worker when forked)
@@ -146,49 +159,25 @@ class Bench:
         cpu = CpuWindow(dataset.database_name(self.url))
         cpu.start()
         server.begin_window()
-        fig = run_wrk(sc.key, url, duration=duration, connections=connections, threads=a.threads,
-                      workdir=workdir, headers=headers, prelude=sc.prelude, timeout_s=timeout)
+        figs = run_wrk_group(wrk(duration))
         process_cpu = server.end_window()
         cpu_used = cpu.stop()
-        row = {"scenario": sc.key, "workers": workers, "history": history, **fig.as_dict()}
-        row["extra"].update(cpu=cpu_used, server_process_cpu_s=process_cpu, single_request_s=round(single, 4),
-                            waited_for_quiet_s=waited)
+        row = report.combine(figs) if len(figs) > 1 else figs[0].as_dict()
+        row.update(scenario=key, workers=workers, round=round_no, server=server.name)
+        row["extra"].update(cpu=cpu_used, server_process_cpu_s=process_cpu, waited_for_quiet_s=waited)
         row["noise"] = checks.noise(row)
-        if sc.key == "orders":
-            checks.check_orders(self.engine, row, before)
-        elif single > 0.05:  # answers wrk gave up on at the end still run: let them finish first
-            time.sleep(min(30.0, single * connections / cpus))
+        if table:
+            checks.check_orders(self.engine, row, before, table)
         for view, profiler in profilers:
             self.results["profiles"][f"{profile} ({view})"] = profiler.finish()
-        self.log(f"  {sc.key:<15} W={workers} conn={connections:<3} {row['rps']:>9,.1f} req/s  "
-                 f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms  {'ok' if row['ok'] else 'FAIL'}"
-                 + ("" if row["ok"] else f" {row['problems']}"))
-        return row
-
-    def single_request_seconds(self, server: Server, sc: Scenario, token: str | None) -> float:
-        """The faster of two lone requests, whose answers must be 2xx before any load."""
-        api = Api(server.base_url, token)
-        best = float("inf")
-        for n in range(2):
-            headers = {"Idempotency-Key": f"bench-lone-{time.time_ns()}-{n}"} if sc.method == "POST" else None
-            started = time.perf_counter()
-            status, _, raw = api.raw(sc.method, sc.path, sc.body, headers, timeout=300)
-            best = min(best, time.perf_counter() - started)
-            if not 200 <= status <= 299:
-                raise RuntimeError(f"{sc.method} {sc.path} -> {status}: {raw[:300]!r}")
-        return best
-
-    def add_ratio(self, row: dict, bare_kind: str) -> dict:
-        bare = report.find(self.results, bare_kind, workers=row["workers"], connections=row["connections"])
-        if bare and bare["rps"]:
-            row["ratio"] = round(row["rps"] / bare["rps"], 3)
-            row["ratio_to"] = bare_kind
         self.results["figures"].append(row)
+        self.log(f"  r{round_no} {key:<13} W={workers} c={connections:<3} {row['rps']:>9,.1f} req/s  "
+                 f"p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:8.2f} ms  {'ok' if row['ok'] else 'FAIL'}"
+                 + ("" if row["ok"] else f" {row['problems']}") + (f"  ({row['noise']})" if row["noise"] else ""))
         return row
 
     # ---- phases ----------------------------------------------------------------------
     def prepare(self) -> None:
-        a = self.args
         self.log(f"database {self.url}: creating, migrating, seeding staff and stock")
         dataset.recreate_database(self.url)
         dataset.seed_staff(self.url)
@@ -199,40 +188,54 @@ class Bench:
         self.tz = load_settings(database_url=self.url).store_timezone
         self.yesterday = datetime.now(ZoneInfo(self.tz)).date() - timedelta(days=1)
         with self.running(self.cafepos(1, "setup"), 1) as server:
-            admin = self.login(server, "admin")
-            try:
-                dataset.seed_menu(admin, stock)
-            except ApiError as exc:
-                self.skip(("menu_items", "orders", "reports"), f"cannot build the menu: {exc}")
-                return
-            cashier = self.login(server, "cashier")
+            admin = Api(server.base_url)
+            admin.login("admin", dataset.DEMO_PASSWORD)
+            dataset.seed_menu(admin, stock)
+            cashier = Api(server.base_url)
+            cashier.login("cashier", dataset.DEMO_PASSWORD)
+            manager = Api(server.base_url)
+            manager.login("manager", dataset.DEMO_PASSWORD)
+            self.tokens = {"cashier": cashier.token or "", "manager": manager.token or ""}
             self.catalogue = dataset.load_catalogue(cashier)
-            status, _, body = cashier.raw("GET", "/menu_items")
-            self.menu_body = body
+            status, headers, body = cashier.raw("GET", "/menu_items")
+            self.etag = headers.get("ETag") or headers.get("Etag")
             (self.workdir / "menu_items.json").write_bytes(body)
-            self.log(f"menu: {len(self.catalogue.menu)} items, GET /menu_items is {len(body):,} bytes")
-            if "orders" in a.scenarios:
-                self.check_order_endpoint(cashier)
-            if "reports" in a.scenarios:
+            status, _, health = Api(server.base_url).raw("GET", "/health")
+            (self.workdir / "health.json").write_bytes(health)
+            self.log(f"menu: {len(self.catalogue.menu)} items, GET /menu_items is {len(body):,} bytes "
+                     f"(ETag {self.etag}); GET /health {status}, {len(health):,} bytes")
+            self.first_sale(cashier, self.catalogue.order_body)
+            first = Seller(None, "cashier", cashier.token or "", self.catalogue.order_body)
+            if self.wants("stores") and self.args.stores > 1:
+                self.sellers = setup_sellers(server.base_url, admin, first, self.args.stores,
+                                             seed_stock=lambda store_id: dataset.seed_stock(self.url, store_id),
+                                             first_sale=self.first_sale, log=self.log)
+            else:
+                self.sellers = Sellers(cashiers=[first])
+            self.results["sellers"] = {"stores": len(self.sellers.cashiers), "bound": self.sellers.bound,
+                                       "note": self.sellers.note,
+                                       "cashiers": [{"username": s.username, "store_id": s.store_id}
+                                                    for s in self.sellers.cashiers]}
+            if self.wants("reports"):
                 for sc in report_scenarios(self.yesterday):
-                    status, _, raw = cashier.raw("GET", sc.path)
+                    status, _, raw = manager.raw("GET", sc.path)
                     if status != 200:
                         self.skip(("reports",), f"GET {sc.path} -> {status}: {raw[:200]!r}")
                         break
 
-    def check_order_endpoint(self, cashier: Api) -> None:
-        body = self.catalogue.order_body
-        status, _, raw = cashier.raw("POST", "/orders", body, {"Idempotency-Key": "bench-sanity-1"})
+    def first_sale(self, api: Api, body: dict) -> None:
+        """One order before any load: it must be 201 (a shift is opened first if the server wants one)."""
+        key = f"bench-first-{secrets.token_hex(6)}"
+        status, _, raw = api.raw("POST", "/orders", body, {"Idempotency-Key": key})
         if status == 409 and b"shift" in raw.lower():
-            cashier.call("POST", "/shifts/open", {"openingCash": "100.00"})
-            status, _, raw = cashier.raw("POST", "/orders", body, {"Idempotency-Key": "bench-sanity-2"})
+            api.call("POST", "/shifts/open", {"openingCash": "100.00"})
+            status, _, raw = api.raw("POST", "/orders", body, {"Idempotency-Key": key + "-2"})
         if status != 201:
-            self.skip(("orders",), f"POST /orders -> {status}: {raw[:300]!r}")
-            return
+            raise ApiError("POST", "/orders", status, raw)
         order = json.loads(raw)["data"]["order"]
-        self.results["meta"]["order_sample"] = {k: order[k] for k in ("total", "taxAmount", "paymentMethod",
-                                                                      "changeGiven")}
-        self.results["meta"]["order_sample"]["lines"] = len(order["items"])
+        self.results["meta"].setdefault("order_sample", {
+            **{k: order.get(k) for k in ("total", "taxAmount", "paymentMethod", "changeGiven")},
+            "lines": len(order["items"])})
 
     def skip(self, scenarios: tuple[str, ...], reason: str) -> None:
         for sc in scenarios:
@@ -241,22 +244,75 @@ class Bench:
                 self.results["skipped"].append({"scenario": sc, "reason": reason})
                 self.log(f"SKIPPED {sc}: {reason}")
 
-    def bare_figures(self) -> None:
-        a = self.args
-        menu_file = self.workdir / "menu_items.json"
-        if not menu_file.exists():
-            menu_file.write_bytes(b'{"success": true, "data": {}}')
-        conns = list(dict.fromkeys([a.connections, *(a.report_conns if "reports" in a.scenarios else [])]))
-        for workers in a.workers:
-            with self.running(self.bare(workers, menu_file), workers, record_startup=False) as server:
-                for c in conns:
-                    sc = Scenario("bare_small", "/small")
-                    self.results["bare"].append(self.measure(server, sc, workers=workers, connections=c,
-                                                             token=None))
-                if self.menu_body is not None:
-                    sc = Scenario("bare_menu", "/menu")
-                    self.results["bare"].append(self.measure(server, sc, workers=workers,
-                                                             connections=a.connections, token=None))
+    def rounds(self) -> None:
+        with ExitStack() as stack:
+            bare = stack.enter_context(self.running(self.bare(), 1, record_startup=False)) \
+                if self.wants("menu_items") or self.wants("health") else None
+            peer = stack.enter_context(self.running(self.peer(), 1, record_startup=False)) \
+                if self.wants("peer") else None
+            for n in range(1, self.args.rounds + 1):
+                self.log(f"round {n}/{self.args.rounds}")
+                blocks = [lambda n=n: self.cafepos_block(n), lambda n=n: self.yardstick_block(n, bare, peer),
+                          lambda n=n: self.workers_block(n)]
+                if n % 2 == 0:  # alternate the order, so a drift of the machine does not favour one side
+                    blocks.reverse()
+                for block in blocks:
+                    block()
+                self.results["rounds"].append({"round": n, "ratios": report.round_ratios(self.results, n)})
+                self.log(f"  r{n} ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                                        self.results["rounds"][-1]["ratios"].items()))
+
+    def cafepos_block(self, n: int) -> None:
+        a, c = self.args, self.args.connections
+        if not {"orders", "stores", "menu_items", "health"} & set(a.scenarios):
+            return
+        with self.running(self.cafepos(1, f"r{n}-w1"), 1) as server:
+            token = self.tokens["cashier"]
+            first = n == 1 and a.profile
+            if self.wants("orders") or self.wants("stores"):
+                sc = orders_scenario("orders", self.catalogue.order_body)
+                self.measure(server, [(sc, token)], key="orders", workers=1, connections=c, round_no=n,
+                             profile="orders" if first else None)
+            if self.wants("orders"):
+                self.measure(server, [(sc, token)], key="orders_c1", workers=1, connections=1, round_no=n,
+                             threads=1, short=True)
+            if self.wants("stores") and len(self.sellers.cashiers) > 1:
+                runs = [(orders_scenario("orders", s.body), s.token) for s in self.sellers.cashiers]
+                self.measure(server, runs, key="stores", workers=1, connections=c, round_no=n)
+            if self.wants("menu_items"):
+                self.measure(server, [(Scenario("menu_items", "/menu_items"), token)], key="menu_items",
+                             workers=1, connections=c, round_no=n, profile="menu_items" if first else None,
+                             short=True)
+                if self.etag:
+                    sc304 = Scenario("menu_304", "/menu_items", headers={"If-None-Match": self.etag}, expect=(304,))
+                    self.measure(server, [(sc304, token)], key="menu_304", workers=1, connections=c, round_no=n,
+                                 short=True)
+            if self.wants("health"):
+                self.measure(server, [(Scenario("health", "/health"), None)], key="health", workers=1,
+                             connections=c, round_no=n, short=True)
+
+    def yardstick_block(self, n: int, bare: Server | None, peer: Server | None) -> None:
+        c = self.args.connections
+        if peer is not None:
+            sc = orders_scenario("peer_orders", self.catalogue.order_body)
+            self.measure(peer, [(sc, PEER_TOKEN)], key="peer_orders", workers=1, connections=c, round_no=n)
+        if bare is not None and self.wants("menu_items"):
+            self.measure(bare, [(Scenario("bare_menu", "/menu"), None)], key="bare_menu", workers=1,
+                         connections=c, round_no=n, short=True)
+        if bare is not None and self.wants("health"):
+            self.measure(bare, [(Scenario("bare_health", "/health_bytes"), None)], key="bare_health", workers=1,
+                         connections=c, round_no=n, short=True)
+
+    def workers_block(self, n: int) -> None:
+        if not self.wants("orders"):
+            return
+        for workers in (w for w in self.args.workers if w > 1):
+            with self.running(self.cafepos(workers, f"r{n}-w{workers}"), workers) as server:
+                sc = orders_scenario("orders", self.catalogue.order_body)
+                self.measure(server, [(sc, self.tokens["cashier"])], key=f"orders_w{workers}", workers=workers,
+                             connections=self.args.connections, round_no=n)
+                if n == self.args.rounds:
+                    checks.check_workers(self.results, server, workers)
 
     def report_figures(self) -> None:
         a = self.args
@@ -267,21 +323,18 @@ class Bench:
                 self.log(f"history: growing to {size:,} orders ({a.per_day}/day up to {self.yesterday})")
                 info = loader.grow_to(size)
                 info["in_30d_window"], info["in_365d_window"] = self.orders_in_windows()
-                self.results["history"].append(info)
                 self.log(f"  loaded in {info['load_seconds']}s; 30-day window {info['in_30d_window']:,} "
                          f"orders, 365-day {info['in_365d_window']:,}")
-                # Every size with one process; more processes only at the largest history.
-                modes = a.workers if size == a.histories[-1] else [w for w in a.workers if w == 1] or a.workers[:1]
-                for workers in modes:
-                    with self.running(self.cafepos(workers, f"reports-{size}-w{workers}"), workers) as server:
-                        token = self.login(server, "manager").token
-                        for sc in report_scenarios(self.yesterday):
-                            for c in a.report_conns:
-                                profile = (a.profile and workers == 1 and size == a.histories[-1]
-                                           and c == a.report_conns[0])
-                                row = self.measure(server, sc, workers=workers, connections=c, token=token,
-                                                   history=size, profile=sc.key if profile else None)
-                                self.add_ratio(row, "bare_small")
+                info.update(warm_rollup(self.url, self.log))
+                self.results["history"].append(info)
+                with self.running(self.cafepos(1, f"reports-{size}"), 1) as server:
+                    for sc in report_scenarios(self.yesterday):
+                        row = time_requests(server.base_url, sc.path, self.tokens["manager"], a.report_requests)
+                        row.update(scenario=sc.key, history=size, workers=1)
+                        self.results["reports"].append(row)
+                        self.log(f"  {sc.key:<15} at {size:,} orders: median {row['p50_ms']:.1f} ms of "
+                                 f"{row['requests']} (min {row['min_ms']:.1f}, max {row['max_ms']:.1f})"
+                                 + ("" if row["ok"] else f" FAIL {row['problems']}"))
         finally:
             loader.close()
 
@@ -295,44 +348,29 @@ class Bench:
                                           {"a": start, "b": end}))
         return counts[0], counts[1]
 
-    def serving_figures(self) -> None:
+    def finish(self, ok: bool) -> int:
         a = self.args
-        for workers in a.workers:
-            with self.running(self.cafepos(workers, f"serving-w{workers}"), workers) as server:
-                api = self.login(server, "cashier")
-                profile = a.profile and workers == 1
-                if "menu_items" in a.scenarios:
-                    row = self.measure(server, Scenario("menu_items", "/menu_items"), workers=workers,
-                                       connections=a.connections, token=api.token,
-                                       profile="menu_items" if profile else None)
-                    self.add_ratio(row, "bare_menu")
-                if "orders" in a.scenarios:
-                    body = self.catalogue.order_body
-                    sc = Scenario("orders", "/orders", "POST", prelude=orders_prelude(body), body=body)
-                    row = self.measure(server, sc, workers=workers, connections=a.connections, token=api.token,
-                                       profile="orders" if profile else None)
-                    self.add_ratio(row, "bare_small")
-                if workers > 1:
-                    checks.check_workers(self.results, server, workers)
-
-    def finish(self) -> int:
-        a = self.args
-        self.results["targets"] = report.evaluate(self.results, a.histories if "reports" in a.scenarios else [],
-                                                  a.report_conns[0])
+        self.results["meta"]["total_seconds"] = round(time.monotonic() - self.started, 1)
+        self.results["meta"]["completed"] = ok
+        self.results["table"] = report.evaluate(self.results, a)
         self.results["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
         a.output.parent.mkdir(parents=True, exist_ok=True)
-        a.output.write_text(json.dumps(self.results, indent=2, default=str))
+        blob = json.dumps(self.results, indent=2, default=str)
+        a.output.write_text(blob)
+        stamp = datetime.now().astimezone().strftime("%Y%m%dT%H%M%S%z")
+        copy = a.output.with_name(f"bench-{stamp}.json")
+        copy.write_text(blob)
         print()
-        print(report.figures_table(self.results))
-        print()
-        print(report.targets_table(self.results["targets"]))
+        print(report.table_text(self.results))
         if self.results["skipped"]:
             print("\nSKIPPED:", "; ".join(f"{s['scenario']}: {s['reason']}" for s in self.results["skipped"]))
-        print(f"\nwritten: {a.output}")
-        broken = [f for f in self.results["bare"] + self.results["figures"] if not f["ok"]]
-        failed = [t for t in self.results["targets"] if t["pass"] is False]
+        print(f"\nwritten: {a.output} and {copy.name}")
+        broken = [f for f in self.results["figures"] + self.results["reports"] if not f["ok"]]
+        failed = [t for t in self.results["table"] if t["pass"] is False]
         if broken:
             print(f"{len(broken)} figure(s) failed their checks: the numbers above are not valid")
+            return 1
+        if not ok:
             return 1
         return 1 if (a.strict and failed) else 0
 
@@ -354,7 +392,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WARNING: load average {load1} on {os.cpu_count()} CPUs: other work will distort the figures",
               file=sys.stderr)
     bench = Bench(args)
-    bench.results["meta"]["load_average_at_start"] = load1
     bench.workdir.mkdir(parents=True, exist_ok=True)
     bench.logdir.mkdir(parents=True, exist_ok=True)
     ok = False
@@ -366,12 +403,10 @@ def main(argv: list[str] | None = None) -> int:
                 "max_connections", "shared_buffers", "work_mem", "synchronous_commit", "fsync")}
         bench.results["meta"] = {**describe(pg), **bench.results["meta"], "database": bench.url,
                                  "postgres_settings": pg_settings, "store_timezone": bench.tz,
-                                 "history_until": str(bench.yesterday)}
-        bench.bare_figures()
+                                 "history_until": str(bench.yesterday), "load_average_at_start": load1}
+        bench.rounds()
         if "reports" in args.scenarios:
             bench.report_figures()
-        if {"menu_items", "orders"} & set(args.scenarios):
-            bench.serving_figures()
         ok = True
     finally:
         if bench.engine is not None:
@@ -380,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             dataset.drop_database(bench.url)
         if not ok:
             print("benchmark aborted (see the error above and the logs in bench/results/logs)", file=sys.stderr)
-    return bench.finish()
+    return bench.finish(ok)
 
 
 if __name__ == "__main__":

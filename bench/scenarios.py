@@ -10,12 +10,18 @@ from datetime import date, timedelta
 
 @dataclass
 class Scenario:
-    key: str  # menu_items | orders | dashboard_30d | dashboard_365d | daily_sales
+    key: str  # orders | orders_c1 | stores | peer_orders | menu_items | menu_304 | health | bare_* | reports
     path: str
     method: str = "GET"
     prelude: str | None = None
     params: dict = field(default_factory=dict)
     body: dict | None = None  # what a POST sends (the lone timing request uses it too)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request besides the token
+    expect: tuple[int, ...] | None = None  # statuses that count as right (default: any 2xx)
+
+
+def orders_scenario(key: str, body: dict) -> Scenario:
+    return Scenario(key, "/orders", "POST", prelude=orders_prelude(body), body=body, expect=(201,))
 
 
 def orders_prelude(body: dict, run_tag: str | None = None) -> str:

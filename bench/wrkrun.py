@@ -68,28 +68,65 @@ def script_for(prelude: str | None, workdir: Path, name: str) -> Path:
     return path
 
 
-def run_wrk(name: str, url: str, *, duration: float, connections: int, threads: int, workdir: Path,
-            headers: dict[str, str] | None = None, prelude: str | None = None, timeout_s: int = 10) -> Figure:
-    script = script_for(prelude, workdir, name)
-    threads = max(1, min(threads, connections))  # wrk wants at least one connection per thread
-    cmd = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
-           f"--timeout={timeout_s}s", "--latency", "-s", str(script)]
-    for key, value in (headers or {}).items():
-        cmd += ["-H", f"{key}: {value}"]
-    cmd.append(url)
+@dataclass
+class WrkRun:
+    """One wrk invocation; several can run at once (run_wrk_group)."""
+
+    name: str
+    url: str
+    duration: float
+    connections: int
+    threads: int
+    workdir: Path
+    headers: dict[str, str] | None = None
+    prelude: str | None = None
+    timeout_s: int = 10
+    expect: tuple[int, ...] | None = None  # statuses that count as right (default: any 2xx)
+
+    def command(self) -> list[str]:
+        script = script_for(self.prelude, self.workdir, self.name)
+        threads = max(1, min(self.threads, self.connections))  # wrk wants at least one connection per thread
+        cmd = [wrk_path(), f"-t{threads}", f"-c{self.connections}", f"-d{max(1, round(self.duration))}s",
+               f"--timeout={self.timeout_s}s", "--latency", "-s", str(script)]
+        for key, value in (self.headers or {}).items():
+            cmd += ["-H", f"{key}: {value}"]
+        cmd.append(self.url)
+        return cmd
+
+
+def run_wrk_group(runs: list[WrkRun]) -> list[Figure]:
+    """Start every run at once and wait for all of them (e.g. the cashiers of four stores)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
+    procs = [subprocess.Popen(run.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for run in runs]
+    outputs = [proc.communicate(timeout=run.duration + 120) for proc, run in zip(procs, runs, strict=True)]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
-    fig = parse_output(name, url, proc.stdout)
-    fig.connections = connections
-    fig.extra["wrk_threads"] = threads
-    fig.extra["wrk_cpu_s"] = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
-    return fig
+    cpu = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
+    figures = []
+    for run, proc, (out, err) in zip(runs, procs, outputs, strict=True):
+        if proc.returncode != 0:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {err.strip() or out.strip()}")
+        fig = parse_output(run.name, run.url, out, run.expect)
+        fig.connections = run.connections
+        fig.extra["wrk_threads"] = max(1, min(run.threads, run.connections))
+        fig.extra["wrk_cpu_s"] = round(cpu / len(runs), 2)  # shared out: wrk's children are counted together
+        figures.append(fig)
+    return figures
 
 
-def parse_output(name: str, url: str, text: str) -> Figure:
+def run_wrk(name: str, url: str, *, duration: float, connections: int, threads: int, workdir: Path,
+            headers: dict[str, str] | None = None, prelude: str | None = None, timeout_s: int = 10,
+            expect: tuple[int, ...] | None = None) -> Figure:
+    """One wrk run; `expect` lists the statuses that count as right (default: any 2xx)."""
+    return run_wrk_group([WrkRun(name, url, duration, connections, threads, workdir, headers, prelude, timeout_s,
+                                 expect)])[0]
+
+
+def _right(status: int, expect: tuple[int, ...] | None) -> bool:
+    return status in expect if expect else 200 <= status <= 299
+
+
+def parse_output(name: str, url: str, text: str, expect: tuple[int, ...] | None = None) -> Figure:
     match = re.search(r"^BENCH_JSON (\{.*\})\s*$", text, re.MULTILINE)
     if not match:
         raise RuntimeError(f"wrk printed no BENCH_JSON line (is bench/lua/stats.lua loaded?):\n{text}")
@@ -103,7 +140,7 @@ def parse_output(name: str, url: str, text: str) -> Figure:
         rps=round(data["requests"] / duration_s, 1) if duration_s else 0.0,
         p50_ms=pct["50"] / 1000, p75_ms=pct["75"] / 1000, p90_ms=pct["90"] / 1000, p99_ms=pct["99"] / 1000,
         max_ms=data["latency_us"]["max"] / 1000, statuses=statuses, socket_errors=errors,
-        non_2xx=sum(n for s, n in statuses.items() if not 200 <= int(s) <= 299), ok=True,
+        non_2xx=sum(n for s, n in statuses.items() if not _right(int(s), expect)), ok=True,
     )
     fig.problems = check(fig, data, text)
     fig.ok = not fig.problems
@@ -117,7 +154,7 @@ def check(fig: Figure, data: dict, text: str) -> list[str]:
         problems.append("no request completed")
     if fig.non_2xx:
         sample = data.get("first_failure", "")
-        problems.append(f"{fig.non_2xx} non-2xx responses (first: {sample[:200]!r})")
+        problems.append(f"{fig.non_2xx} unexpected responses (first: {sample[:200]!r})")
     bad_sockets = {k: v for k, v in fig.socket_errors.items() if v}
     if bad_sockets:
         problems.append(f"socket errors {bad_sockets}")
