@@ -42,7 +42,10 @@ from services.background import BackgroundTasks
 from services.dashboard_hub import DashboardHub
 from services.email_service import Mailer, SmtpConfig
 from services.event_bus import EventBus
+from services.health_probe import HealthProbe
+from services.menu_pages import MenuPages
 from services.metrics import AppMetrics
+from services.principal_cache import PrincipalCache
 from services.settings_cache import StoreSettingsCache
 from settings import Settings, SettingsError, load_settings, with_generated_secrets
 from version import VERSION
@@ -94,6 +97,9 @@ def make_context(
     ctx.store_settings = StoreSettingsCache(ctx)
     ctx.catalogue_cache = CatalogueCache()
     ctx.menu_list_cache = MenuListCache()
+    ctx.principal_cache = PrincipalCache(ctx.event_bus)
+    ctx.health_probe = HealthProbe(ctx)
+    ctx.menu_pages = MenuPages(ctx)
     ctx.metrics = ctx.services.own(AppMetrics(ctx, known_routes=[route[0] for route in collect_routes()]))
     ctx.metrics_allowed_networks = allowed_networks(settings.metrics_allowed_ips)
     return ctx

@@ -109,8 +109,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins.
-EventType = Literal["order", "refund", "void", "alert", "session_revoked"]
+# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins;
+# "principals_changed" ({userId} or {all: true}) and "menu_changed" (storeId; None = every store) tell
+# the per-process read caches (services/principal_cache.py, services/menu_pages.py) to forget.
+EventType = Literal["order", "refund", "void", "alert", "session_revoked", "principals_changed", "menu_changed"]
 _EVENTS_KEY = "cafepos.events"
 
 

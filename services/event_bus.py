@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,9 @@ class EventBus(Service):
         self._reconnect: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
         self.delivered = 0
+        # Bumped whenever notifications may have been missed (the listener closed or was lost):
+        # caches filed under an older epoch are dropped (services/principal_cache.py).
+        self.epoch = 0
 
     # ---- subscribing ----------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -88,14 +92,36 @@ class EventBus(Service):
 
         return unsubscribe
 
+    def reaches_here(self) -> bool:
+        """Whether every event committed so far has been delivered to this process's subscribers,
+        so a cache they invalidate may answer now (IOLoop thread only; no database round trip).
+
+        In one process (SQLite) events are delivered synchronously on the loop.  Across processes
+        this needs the listener: notifications already on its socket are taken first (one
+        non-blocking poll), so a revocation whose NOTIFY reached this host before the request is
+        applied before it is answered.  False while the listener is down: callers read the database.
+        """
+        if self._loop is None:
+            return False
+        if not self.cross_process:
+            return True
+        if self._listener_fd is None:
+            return False
+        if select.select([self._listener_fd], (), (), 0)[0]:
+            self._on_readable()
+        return self._listener_fd is not None
+
     # ---- publishing -----------------------------------------------------------------
-    def publish(self, event: dict[str, Any]) -> None:
-        """Send `event` to every subscriber of every process (see the module docstring)."""
+    def publish(self, event: dict[str, Any]) -> asyncio.Future[Any] | None:
+        """Send `event` to every subscriber of every process (see the module docstring).
+
+        Returns, when called on the loop with PostgreSQL, the future of the NOTIFY that carries it
+        to the other processes (awaited by run_db for events caches depend on); else None."""
         try:
             payload = self._encode(event)
         except Exception:
             log.exception("event not published: it cannot be encoded")
-            return
+            return None
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -107,20 +133,21 @@ class EventBus(Service):
             else:
                 loop.call_soon_threadsafe(self._deliver, payload, True)
         if not self.cross_process:
-            return
+            return None
         if running is not None:
             # Never block the loop on a database round trip.
             try:
                 future = running.run_in_executor(self.ctx.db_pool, self._notify_blocking, payload)
             except RuntimeError:  # the executor is shut down: the server is stopping
                 log.warning("event %s not sent to other processes: shutting down", event.get("type"))
-                return
+                return None
             future.add_done_callback(_log_notify_failure)
-        else:
-            try:
-                self._notify_blocking(payload)
-            except Exception:
-                log.exception("event %s not sent to other processes", event.get("type"))
+            return future
+        try:
+            self._notify_blocking(payload)
+        except Exception:
+            log.exception("event %s not sent to other processes", event.get("type"))
+        return None
 
     def _encode(self, event: dict[str, Any]) -> str:
         message = dict(event)
@@ -226,6 +253,7 @@ class EventBus(Service):
             self._deliver(payload)
 
     def _close_listener(self) -> None:
+        self.epoch += 1  # what was sent from now until a new LISTEN is never seen here
         if self._listener_fd is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(self._listener_fd)
         self._listener_fd = None
