@@ -461,7 +461,8 @@ async def test_list_statement_count_is_the_same_for_5_and_50_items(server, admin
     statements: list[str] = []
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        if "pg_notify" not in statement:  # the event bus telling other processes of earlier writes
+            statements.append(statement)
 
     async def statements_for_listing() -> int:
         statements.clear()
