@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
-# Events that end cached logins (services/principal_cache.py): run_db answers after they are sent.
-AWAITED_EVENTS = frozenset({"session_revoked", "principals_changed"})
+# Events that end cached logins (services/principal_cache.py) or menu answers (services/menu_pages.py):
+# the request that raised one is answered only once it is sent to the other processes.  Counted
+# stock levels (sales) are not held up for it.
+AWAITED_EVENTS = frozenset({"session_revoked", "principals_changed", "menu_changed"})
 
 
 def system_clock() -> datetime:
@@ -97,8 +99,8 @@ class AppContext:
             self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw))
         sending = self.publish(raised)
         if sending:
-            # A revocation is answered only once its NOTIFY is sent: the caller's next request
-            # to another process then meets a cache that has dropped the login.
+            # A revocation (or menu edit) is answered only once its NOTIFY is sent: the caller's
+            # next request to another process then meets a cache that has dropped what it changed.
             await asyncio.wait(sending)
         return result
 

@@ -6,11 +6,14 @@ orm/controllers/menu/list_cache.py still keys listings on the store's menu state
 default tax rate, counted stock levels), read in one statement; this layer skips even that
 read while the event bus vouches that nothing changed:
 
-* every change of what a listing shows commits a `menu_changed` event: each menu revision bump
-  (orm/controllers/menu/revision.py), a new default tax rate (store_settings.update) and every
-  change of a counted stock level (orm/controllers/menu/counted_stock.py: sales, refunds, voids).
-  It empties this cache in every process.  A write that bypasses the server's units of work (a
-  script editing the database) is not seen until the next such event;
+* every change of what a listing shows commits an event: `menu_changed` for each menu revision
+  bump (orm/controllers/menu/revision.py) and a new default tax rate (store_settings.update) -
+  the editing request is answered only once it is sent to the other processes (context.py
+  AWAITED_EVENTS) - and `stock_levels_changed` for counted stock (orm/controllers/menu/
+  counted_stock.py: sales, refunds, voids), sent right after the sale's commit without holding the
+  sale up, so another process may show the previous level until it arrives (about a millisecond).
+  Either empties this cache in every process.  A write that bypasses the server's units of work
+  (a script editing the database) is not seen until the next such event;
 * answers are served only while `EventBus.reaches_here()` (one process: always; several: while
   this process LISTENs, pending notifications applied first) and filed only if no invalidation
   arrived while they were read (generation and listener epoch), as in principal_cache.py.
@@ -28,7 +31,7 @@ from orm.controllers.paging import Page
 if TYPE_CHECKING:
     from context import AppContext
 
-INVALIDATING_EVENTS = frozenset({"menu_changed"})
+INVALIDATING_EVENTS = frozenset({"menu_changed", "stock_levels_changed"})
 MAX_ENTRIES = 256
 BODY_START = b'{"success":true,"data":'
 BODY_END = b',"errors":[],"timestamp":'

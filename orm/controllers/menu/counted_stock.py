@@ -2,7 +2,7 @@
 
 Not a menu change: the menu revision is not bumped (every sale of a pastry would otherwise
 queue on the store's revision row until it commits), so listings read these levels themselves;
-a `menu_changed` event (no row behind it) tells the processes' ready menu answers to go.
+a `stock_levels_changed` event tells the processes' ready menu answers to go.
 """
 
 from __future__ import annotations
@@ -60,5 +60,5 @@ def return_counted_stock(session: Session, item_id: str, quantity: int) -> None:
 def _levels_changed(session: Session) -> None:
     """Once per unit of work (a sale of three pastries is one change); storeId None = every store."""
     unit = events(session)
-    if not any(e.type == "menu_changed" and e.store_id is None for e in unit):
-        unit.add(Event("menu_changed", None))
+    if not any(e.type == "stock_levels_changed" for e in unit):
+        unit.add(Event("stock_levels_changed", None))
