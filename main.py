@@ -30,6 +30,7 @@ import services
 from apis.base import NotFoundHandler, log_request
 from apis.metrics_api import allowed_networks
 from apis.openapi import build_document
+from apis.routing import CafeApplication
 from context import AppContext, system_clock
 from log_config import setup_logging
 from orm.controllers.identity.server_secrets import load_or_create
@@ -149,7 +150,7 @@ def make_app(
             service = create(ctx) if create else None
             if service is not None:
                 ctx.services.add(service)
-    app = tornado.web.Application(
+    app = CafeApplication(
         specs,
         ctx=ctx,
         default_handler_class=NotFoundHandler,

@@ -1,10 +1,11 @@
 """The yardstick: bare Tornado handlers on the same machine, same Python, same wrk.
 
-    python bench/bare_server.py --port 8899 --menu-file menu.json [--workers 2]
+    python bench/bare_server.py --port 8899 --menu-file menu.json [--health-file health.json] [--workers 2]
 
 GET /small  a small JSON object, encoded per request (the cheapest useful handler)
 GET /menu   the very bytes our GET /menu_items answered, read once at start
 GET /health 200, so the harness can wait for it like for the real server
+GET /health-bytes  the very bytes our GET /health answered (--health-file; bench/reads.py)
 """
 
 from __future__ import annotations
@@ -41,17 +42,17 @@ class HealthHandler(tornado.web.RequestHandler):
         self.write({"status": "healthy"})
 
 
-def make_app(menu_body: bytes) -> tornado.web.Application:
+def make_app(menu_body: bytes, health_body: bytes = b"{}") -> tornado.web.Application:
     return tornado.web.Application(
         [(r"/small", SmallJsonHandler), (r"/menu", MenuBytesHandler, {"body": menu_body}),
-         (r"/health", HealthHandler)],
+         (r"/health", HealthHandler), (r"/health-bytes", MenuBytesHandler, {"body": health_body})],
         compress_response=True,  # as in main.py (wrk sends no Accept-Encoding, so it never applies)
         log_function=lambda handler: None,
     )
 
 
-async def serve(sockets: list, menu_body: bytes) -> None:
-    server = HTTPServer(make_app(menu_body))
+async def serve(sockets: list, menu_body: bytes, health_body: bytes = b"{}") -> None:
+    server = HTTPServer(make_app(menu_body, health_body))
     server.add_sockets(sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -65,13 +66,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--menu-file", type=Path, required=True)
+    parser.add_argument("--health-file", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     body = args.menu_file.read_bytes()
+    health = args.health_file.read_bytes() if args.health_file else b"{}"
     sockets = bind_sockets(args.port, "127.0.0.1")
     if args.workers > 1:
         fork_processes(args.workers)
-    asyncio.run(serve(sockets, body))
+    asyncio.run(serve(sockets, body, health))
     return 0
 
 
