@@ -42,10 +42,13 @@ import logging
 import select
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
+from orm.db import Event
 from orm.domain import jsonenc
 from services.registry import Service
 
@@ -283,6 +286,21 @@ class EventBus(Service):
         out["crossProcess"] = self.cross_process
         out["listening"] = self._listener is not None
         return out
+
+
+def notify_from_command(engine: Engine, raised: list[Event], now: datetime) -> None:
+    """Events committed by a command outside the servers (`python main.py create-admin`) to every
+    server process listening on the database, as a server would send them: a password reset there
+    ends cached logins too.  PostgreSQL only (on SQLite the one server cannot be told; its cached
+    logins end within LAST_SEEN_GRANULARITY, services/principal_cache.py)."""
+    if not raised or engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        for event in raised:
+            message = {**event.message(), "eventId": uuid.uuid4().hex, "at": now, "origin": "command"}
+            conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                         {"channel": CHANNEL, "payload": jsonenc.dumps(message)})
+        conn.commit()
 
 
 def _log_notify_failure(future: asyncio.Future[Any]) -> None:

@@ -347,3 +347,28 @@ def test_idle_limits_are_checked_from_the_cached_login(settings):
     capped = replace(login, created_at=start - timedelta(hours=settings.session_max_hours, seconds=-30))
     assert capped.usable_at(start + timedelta(seconds=29), settings)
     assert not capped.usable_at(start + timedelta(seconds=30), settings)
+
+
+@pg_only
+async def test_a_password_reset_by_the_admin_command_ends_cached_logins(one, settings):
+    """`python main.py create-admin --reset-password`, a process of its own, tells the servers too."""
+    from tests.test_create_admin import PASSWORD, create_admin
+
+    made = await asyncio.to_thread(create_admin, settings, "--username", "boss", "--password-stdin",
+                                   stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    boss = await sign_in(one, "boss", PASSWORD)
+    await warm(one, boss)
+    reset = await asyncio.to_thread(create_admin, settings, "--username", "boss", "--password-stdin",
+                                    "--reset-password", stdin="another battery staple\n")
+    assert reset.returncode == 0, reset.stderr
+
+    async def refused() -> bool:
+        return (await boss.get(PROBE)).status == 401
+
+    # The NOTIFY was sent before the command exited; it may still be on its way to this listener.
+    for _ in range(100):
+        if await refused():
+            break
+        await asyncio.sleep(0.05)
+    assert await refused()
