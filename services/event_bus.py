@@ -99,16 +99,13 @@ class EventBus(Service):
         """Whether every event committed so far has been delivered to this process's subscribers,
         so a cache they invalidate may answer now (IOLoop thread only; no database round trip).
 
-        In one process (SQLite) events are delivered synchronously on the loop.  Across processes
-        this needs the listener: notifications already on its socket are taken first (one
-        non-blocking poll), so a revocation whose NOTIFY reached this host before the request is
-        applied before it is answered.  False while the listener is down: callers read the database.
+        This needs the PostgreSQL listener: notifications already on its socket are taken first
+        (one non-blocking poll), so a revocation whose NOTIFY reached this host before the request
+        is applied before it is answered.  False while the listener is down, and always on SQLite:
+        there a command in another process (`main.py create-admin --reset-password`) writes without
+        any way to tell the server, so callers read the database, as before.
         """
-        if self._loop is None:
-            return False
-        if not self.cross_process:
-            return True
-        if self._listener_fd is None:
+        if self._loop is None or not self.cross_process or self._listener_fd is None:
             return False
         if select.select([self._listener_fd], (), (), 0)[0]:
             self._on_readable()
@@ -291,8 +288,8 @@ class EventBus(Service):
 def notify_from_command(engine: Engine, raised: list[Event], now: datetime) -> None:
     """Events committed by a command outside the servers (`python main.py create-admin`) to every
     server process listening on the database, as a server would send them: a password reset there
-    ends cached logins too.  PostgreSQL only (on SQLite the one server cannot be told; its cached
-    logins end within LAST_SEEN_GRANULARITY, services/principal_cache.py)."""
+    ends cached logins too.  PostgreSQL only (on SQLite the one server cannot be told, so its read
+    caches are off, EventBus.reaches_here)."""
     if not raised or engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:

@@ -14,9 +14,10 @@ read while the event bus vouches that nothing changed:
   sale up, so another process may show the previous level until it arrives (about a millisecond).
   Either empties this cache in every process.  A write that bypasses the server's units of work
   (a script editing the database) is not seen until the next such event;
-* answers are served only while `EventBus.reaches_here()` (one process: always; several: while
-  this process LISTENs, pending notifications applied first) and filed only if no invalidation
-  arrived while they were read (generation and listener epoch), as in principal_cache.py.
+* answers are served only while `EventBus.reaches_here()` (PostgreSQL, while this process
+  LISTENs, pending notifications applied first; never on SQLite) and filed only if no
+  invalidation arrived while they were read (generation and listener epoch), as in
+  principal_cache.py.
 """
 
 from __future__ import annotations

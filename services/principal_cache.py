@@ -11,9 +11,10 @@ Authenticator.  An entry is the `auth.Login` one request read; it answers later 
   refresh-token reuse, password change or reset, deactivation, role or permission change raises
   `session_revoked` or `principals_changed` (orm/controllers/identity), which empties the cache in
   every process (services/event_bus.py; PostgreSQL LISTEN/NOTIFY between processes), and
-* the event bus can vouch for that (`EventBus.reaches_here`: in one process always; across
-  processes only while this process's listener is connected, and notifications already waiting
-  on its socket are applied first).  Otherwise the database is read, as before.
+* the event bus can vouch for that (`EventBus.reaches_here`: with PostgreSQL, while this
+  process's LISTEN connection is up, notifications already waiting on its socket applied first).
+  Otherwise - and always on SQLite, where a command in another process could write unheard - the
+  database is read, as before.
 
 A read that started before an invalidation never files its (possibly stale) answer: entries are
 filed only if no invalidation arrived and the listener epoch did not change while it ran.

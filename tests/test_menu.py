@@ -19,6 +19,7 @@ from orm.models.model_identity import AuditChange
 from orm.models.model_inventory import InventoryItem
 from orm.models.model_menu import MenuItem, MenuItemRecipeLine, Modifier, ModifierGroup
 from tests.conftest import run_unit
+from tests.support import PG_URL
 
 ITEM_KEYS = {"id", "name", "description", "category", "size", "price", "taxRate", "takeAwayTaxRate", "isActive",
              "stockCount", "imageUrl", "thumbnailUrl", "sku", "barcode", "sortOrder", "modifierGroups", "recipe",
@@ -483,9 +484,10 @@ async def test_list_statement_count_is_the_same_for_5_and_50_items(server, admin
     many, n_many = await statements_for_listing()
     assert (n_few, n_many) == (5, 50)
     assert few == many and many < 20, statements
-    # The answer for an unchanged menu (and the caller's login) come from memory: no statement at all.
+    # The answer for an unchanged menu (and the caller's login) come from memory: no statement at all
+    # (PostgreSQL, whose LISTEN keeps the process's caches honest; on SQLite the menu state is read).
     cached, _ = await statements_for_listing()
-    assert cached == 0, statements
+    assert cached == 0 if PG_URL else cached < many, statements
 
 
 def test_catalogue_for_order_shape_and_fixed_statement_count(settings, stock):
