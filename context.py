@@ -99,8 +99,9 @@ class AppContext:
             self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw))
         sending = self.publish(raised)
         if sending:
-            # A revocation (or menu edit) is answered only once its NOTIFY is sent: the caller's
-            # next request to another process then meets a cache that has dropped what it changed.
+            # A revocation (or menu edit) is answered only once its NOTIFY is sent and heard back
+            # here: the caller's next request to another process then meets a cache that has
+            # dropped what it changed (EventBus.publish, confirm).
             await asyncio.wait(sending)
         return result
 
@@ -109,8 +110,9 @@ class AppContext:
         still being sent of the events other processes' caches depend on (AWAITED_EVENTS)."""
         sending = []
         for event in raised:
-            future = self.event_bus.publish(event.message())
-            if future is not None and event.type in AWAITED_EVENTS:
+            awaited = event.type in AWAITED_EVENTS
+            future = self.event_bus.publish(event.message(), confirm=awaited)
+            if future is not None and awaited:
                 sending.append(future)
         return sending
 

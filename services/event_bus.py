@@ -60,6 +60,7 @@ log = logging.getLogger("cafepos.events")
 CHANNEL = "cafepos_events"
 MAX_PAYLOAD_BYTES = 7900  # PostgreSQL refuses notifications of 8000 bytes and more
 RECONNECT_MAX_SECONDS = 30.0
+ECHO_WAIT_SECONDS = 1.0
 Subscriber = Callable[[dict[str, Any]], None]
 
 
@@ -82,6 +83,7 @@ class EventBus(Service):
         # Bumped whenever notifications may have been missed (the listener closed or was lost):
         # caches filed under an older epoch are dropped (services/principal_cache.py).
         self.epoch = 0
+        self._echoes: dict[str, asyncio.Future[None]] = {}  # event id -> heard back (publish confirm)
 
     # ---- subscribing ----------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -112,11 +114,14 @@ class EventBus(Service):
         return self._listener_fd is not None
 
     # ---- publishing -----------------------------------------------------------------
-    def publish(self, event: dict[str, Any]) -> asyncio.Future[Any] | None:
+    def publish(self, event: dict[str, Any], *, confirm: bool = False) -> asyncio.Future[Any] | None:
         """Send `event` to every subscriber of every process (see the module docstring).
 
         Returns, when called on the loop with PostgreSQL, the future of the NOTIFY that carries it
-        to the other processes (awaited by run_db for events caches depend on); else None."""
+        to the other processes; else None.  With `confirm` (events that end cached logins, awaited
+        by run_db) it completes only once this process's own listener has heard it back, at most
+        ECHO_WAIT_SECONDS: PostgreSQL signals every listener at the same commit, so the others'
+        have been told at least as long."""
         try:
             payload = self._encode(event)
         except Exception:
@@ -142,12 +147,26 @@ class EventBus(Service):
                 log.warning("event %s not sent to other processes: shutting down", event.get("type"))
                 return None
             future.add_done_callback(_log_notify_failure)
+            if confirm and self._listener_fd is not None and running is self._loop:
+                event_id = jsonenc.loads(payload)["eventId"]
+                self._echoes[event_id] = heard = running.create_future()
+                return running.create_task(self._sent_and_heard(future, event_id, heard))
             return future
         try:
             self._notify_blocking(payload)
         except Exception:
             log.exception("event %s not sent to other processes", event.get("type"))
         return None
+
+    async def _sent_and_heard(self, sending: asyncio.Future[Any], event_id: str,
+                              heard: asyncio.Future[None]) -> None:
+        try:
+            await sending
+            await asyncio.wait_for(heard, ECHO_WAIT_SECONDS)
+        except Exception:  # not sent (logged) or not heard in time: answer anyway
+            pass
+        finally:
+            self._echoes.pop(event_id, None)
 
     def _encode(self, event: dict[str, Any]) -> str:
         message = dict(event)
@@ -175,6 +194,9 @@ class EventBus(Service):
         if not isinstance(message, dict):
             return
         if message.pop("origin", None) == self.origin and not from_self:
+            heard = self._echoes.pop(message.get("eventId", ""), None)
+            if heard is not None and not heard.done():
+                heard.set_result(None)
             return  # our own notification coming back; local subscribers already have it
         self.delivered += 1
         for callback in list(self._subscribers):
