@@ -26,11 +26,12 @@ from orm.column_types import utcnow
 from orm.controllers.identity.admin_account import ensure_admin
 from orm.controllers.identity.server_secrets import load_or_create
 from orm.controllers.identity.users import HashedSecrets
-from orm.db import make_engine, make_session_factory, unit_of_work
+from orm.db import make_engine, make_session_factory, unit_of_work, unit_of_work_events
 from orm.domain import security
 from orm.domain.errors import DomainError
 from orm.domain.schemas.identity import UserCreate
 from orm.migrate import SchemaOutOfDate, ensure_schema
+from services.event_bus import notify_from_command
 from settings import SettingsError, load_settings
 
 
@@ -92,8 +93,10 @@ def create_admin(args: argparse.Namespace, stdin: TextIO) -> str:
             pepper = settings.pin_pepper or unit_of_work(factory, load_or_create, ["pin_pepper"])["pin_pepper"]
             hashed = HashedSecrets(hashed.password_hash, security.hash_secret(body.pin, settings.bcrypt_rounds),
                                    security.pin_lookup(body.pin, pepper))
-        outcome = unit_of_work(factory, ensure_admin, body, hashed, reset_password=args.reset_password,
-                               now=utcnow())
+        now = utcnow()
+        outcome, raised = unit_of_work_events(factory, ensure_admin, False, (body, hashed),
+                                              {"reset_password": args.reset_password, "now": now})
+        notify_from_command(engine, raised, now)  # running servers drop the logins it ended
     finally:
         engine.dispose()
     return outcome.message

@@ -34,11 +34,18 @@ if TYPE_CHECKING:
     from services.dashboard_hub import DashboardHub
     from services.email_service import Mailer
     from services.event_bus import EventBus
+    from services.health_probe import HealthProbe
+    from services.menu_pages import MenuPages
     from services.metrics import AppMetrics
     from services.pickup_hub import PickupHub
+    from services.principal_cache import PrincipalCache
     from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
+# Events that end cached logins (services/principal_cache.py) or menu answers (services/menu_pages.py):
+# the request that raised one is answered only once it is sent to the other processes.  Counted
+# stock levels (sales) are not held up for it.
+AWAITED_EVENTS = frozenset({"session_revoked", "principals_changed", "menu_changed"})
 
 
 def system_clock() -> datetime:
@@ -65,6 +72,9 @@ class AppContext:
     services: ServiceRegistry = field(default_factory=ServiceRegistry)
     # Shared per-process objects, all built by main.make_context before anything runs.
     authenticator: Authenticator = field(init=False, repr=False)
+    principal_cache: PrincipalCache = field(init=False, repr=False)  # logins checked lately
+    health_probe: HealthProbe = field(init=False, repr=False)  # /health's database check, <= 1 s old
+    menu_pages: MenuPages = field(init=False, repr=False)  # whole GET /menu_items answers, ready bytes
     mailer: Mailer = field(init=False, repr=False)
     event_bus: EventBus = field(init=False, repr=False)
     dashboard_hub: DashboardHub = field(init=False, repr=False)
@@ -95,7 +105,12 @@ class AppContext:
         loop = asyncio.get_running_loop()
         result, raised = await loop.run_in_executor(
             self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw))
-        self.publish(raised)
+        sending = self.publish(raised)
+        if sending:
+            # A revocation (or menu edit) is answered only once its NOTIFY is sent and heard back
+            # here: the caller's next request to another process then meets a cache that has
+            # dropped what it changed (EventBus.publish, confirm).
+            await asyncio.wait(sending)
         return result
 
     async def run_report(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
@@ -115,10 +130,16 @@ class AppContext:
         if self.reports_engine is not self.engine:
             self.reports_engine.dispose()
 
-    def publish(self, raised: list[Event]) -> None:
-        """Committed events to the live-event bus (services/event_bus.py)."""
+    def publish(self, raised: list[Event]) -> list[asyncio.Future[Any]]:
+        """Committed events to the live-event bus (services/event_bus.py); returns the NOTIFYs
+        still being sent of the events other processes' caches depend on (AWAITED_EVENTS)."""
+        sending = []
         for event in raised:
-            self.event_bus.publish(event.message())
+            awaited = event.type in AWAITED_EVENTS
+            future = self.event_bus.publish(event.message(), confirm=awaited)
+            if future is not None and awaited:
+                sending.append(future)
+        return sending
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """CPU-bound or blocking non-DB work (bcrypt, Pillow, SMTP) off the IOLoop."""

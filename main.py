@@ -30,6 +30,7 @@ import services
 from apis.base import NotFoundHandler, log_request
 from apis.metrics_api import allowed_networks
 from apis.openapi import build_document
+from apis.routing import CafeApplication
 from context import AppContext, system_clock
 from log_config import setup_logging
 from orm.controllers.identity.server_secrets import load_or_create
@@ -42,8 +43,11 @@ from services.background import BackgroundTasks
 from services.dashboard_hub import DashboardHub
 from services.email_service import Mailer, SmtpConfig
 from services.event_bus import EventBus
+from services.health_probe import HealthProbe
+from services.menu_pages import MenuPages
 from services.metrics import AppMetrics
 from services.pickup_hub import PickupHub
+from services.principal_cache import PrincipalCache
 from services.settings_cache import StoreSettingsCache
 from settings import Settings, SettingsError, load_settings, with_generated_secrets
 from version import VERSION
@@ -101,6 +105,9 @@ def make_context(
     ctx.store_settings = StoreSettingsCache(ctx)
     ctx.catalogue_cache = CatalogueCache()
     ctx.menu_list_cache = MenuListCache()
+    ctx.principal_cache = PrincipalCache(ctx.event_bus)
+    ctx.health_probe = HealthProbe(ctx)
+    ctx.menu_pages = MenuPages(ctx)
     ctx.metrics = ctx.services.own(AppMetrics(ctx, known_routes=[route[0] for route in collect_routes()]))
     ctx.metrics_allowed_networks = allowed_networks(settings.metrics_allowed_ips)
     return ctx
@@ -157,7 +164,7 @@ def make_app(
             service = create(ctx) if create else None
             if service is not None:
                 ctx.services.add(service)
-    app = tornado.web.Application(
+    app = CafeApplication(
         specs,
         ctx=ctx,
         default_handler_class=NotFoundHandler,

@@ -72,6 +72,7 @@ class AuthMixin(_Handler):
     token_in_query: ClassVar[bool] = False
     _principal: Principal | None = None
     _request_id: str | None = None
+    _allowed_methods: ClassVar[list[str] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,10 +107,15 @@ class AuthMixin(_Handler):
 
     @classmethod
     def allowed_methods(cls) -> list[str]:
-        """Methods this handler implements (the `Allow` header of a 405)."""
-        names = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-        return [m for m in names
-                if getattr(cls, m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())]
+        """Methods this handler implements (the `Allow` header of a 405); worked out once per class,
+        since prepare() asks on every request."""
+        known = cls.__dict__.get("_allowed_methods")
+        if known is None:
+            names = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            known = [m for m in names
+                     if getattr(cls, m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())]
+            cls._allowed_methods = known
+        return list(known)
 
     # ---- auth -----------------------------------------------------------------------
     def bearer_token(self) -> str | None:

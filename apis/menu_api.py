@@ -1,7 +1,8 @@
 """Menu endpoints: items, categories, modifier groups, bulk import.
 
-`GET /menu_items` is what every terminal polls, so it is cached per process
-(orm/controllers/menu/list_cache.py); its ETag lets `If-None-Match` answer 304.
+`GET /menu_items` is what every terminal polls, so whole answers are kept per process as
+ready bytes (services/menu_pages.py, over orm/controllers/menu/list_cache.py); its ETag lets
+`If-None-Match` answer 304.
 
 Modifier groups are shared by name; they can be managed inside an item's
 body (`modifierGroups`, see MenuItemCreate) or through
@@ -16,7 +17,6 @@ from apis.base import BaseHandler, page_from_query
 from orm.controllers.menu import bulk_import as menu_import
 from orm.controllers.menu import categories, menu_items, modifier_groups
 from orm.controllers.menu import export as menu_export
-from orm.controllers.menu.list_cache import menu_page
 from orm.domain import jsonenc
 from orm.domain.csv_cells import FieldError, parse_bool
 from orm.domain.errors import ValidationFailed
@@ -72,9 +72,8 @@ class MenuItemsHandler(BaseHandler):
             "search": (self.get_query_argument("search", "") or "").strip()[:100] or None,
             "active": _bool_query(self, "active"),
         }
-        etag, data = await self.run_db(menu_page, self.ctx.settings, self.menu_list_cache,
-                                       self.principal.store_id, page, filters)
-        self.set_header("ETag", etag)
+        ready = await self.ctx.menu_pages.page(self.principal.store_id, page, filters)
+        self.set_header("ETag", ready.etag)
         # Revalidate every time (the menu changes during the day), but never resend an unchanged one.
         self.set_header("Cache-Control", "private, no-cache")
         if self.check_etag_header():
@@ -82,8 +81,7 @@ class MenuItemsHandler(BaseHandler):
             self.finish()
             return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        stamp = jsonenc.dumps(jsonenc.iso_utc(self.ctx.clock())).encode()
-        self.finish(b'{"success":true,"data":' + data + b',"errors":[],"timestamp":' + stamp + b"}")
+        self.finish(ready.head + jsonenc.dumps(jsonenc.iso_utc(self.ctx.clock())).encode() + b"}")
 
     async def post(self) -> None:
         body = self.parse(MenuItemCreate)

@@ -1,6 +1,6 @@
 """The yardstick: bare Tornado handlers on the same machine, same Python, same wrk.
 
-    python bench/bare_server.py --port 8899 --menu-file menu.json [--workers 2]
+    python bench/bare_server.py --port 8899 --menu-file menu.json [--health-file health.json] [--workers 2]
 
 GET /small  a small JSON object, encoded per request (the cheapest useful handler)
 GET /menu   the very bytes our GET /menu_items answered, read once at start

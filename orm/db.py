@@ -130,8 +130,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins.
-EventType = Literal["order", "refund", "void", "alert", "session_revoked", "ticket"]
+# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins;
+# "principals_changed" ({userId} or {all: true}), "menu_changed" (storeId) and "stock_levels_changed"
+# (counted stock of menu items) tell the per-process read caches (services/principal_cache.py,
+# services/menu_pages.py) to forget.
+EventType = Literal["order", "refund", "void", "alert", "session_revoked", "principals_changed", "menu_changed",
+                    "stock_levels_changed", "ticket"]
 _EVENTS_KEY = "cafepos.events"
 
 

@@ -23,8 +23,8 @@ class VerifiedTokens:
 
     `security.decode_access_token` depends on the token, the secret and the clock in whole
     seconds only, so its answer is reused within the same second: a terminal polling several
-    times a second pays for the signature check once.  Refusals are never kept, and the login
-    itself (revoked? deactivated?) is still read from the database on every request.
+    times a second pays for the signature check once.  Refusals are never kept; the login
+    itself (revoked? deactivated?) is checked by the Authenticator on every request.
     """
 
     MAX_ENTRIES = 4096
@@ -46,7 +46,8 @@ class VerifiedTokens:
 
 
 class Authenticator:
-    """Access token -> Principal: signature and expiry checked here, the session read from the database."""
+    """Access token -> Principal: signature and expiry checked here, the login from the process's
+    principal cache (services/principal_cache.py) or else read from the database."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -56,4 +57,12 @@ class Authenticator:
         ctx = self.ctx
         now = ctx.clock()
         claims = self.verified.claims(token, secret=ctx.settings.jwt_secret, now=now)
-        return await ctx.run_db_read(auth.principal_for, claims["sub"], claims["sid"], now, ctx.settings)
+        user_id, session_id = claims["sub"], claims["sid"]
+        cache = ctx.principal_cache
+        principal = cache.lookup(user_id, session_id, now, ctx.settings)
+        if principal is not None:
+            return principal
+        ticket = cache.ticket()
+        login = await ctx.run_db_read(auth.login_for, user_id, session_id, now, ctx.settings)
+        cache.store(ticket, login)
+        return login.principal

@@ -39,12 +39,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
+from orm.db import Event
 from orm.domain import jsonenc
 from services.registry import Service
 
@@ -56,6 +60,7 @@ log = logging.getLogger("cafepos.events")
 CHANNEL = "cafepos_events"
 MAX_PAYLOAD_BYTES = 7900  # PostgreSQL refuses notifications of 8000 bytes and more
 RECONNECT_MAX_SECONDS = 30.0
+ECHO_WAIT_SECONDS = 1.0
 Subscriber = Callable[[dict[str, Any]], None]
 
 
@@ -75,6 +80,10 @@ class EventBus(Service):
         self._reconnect: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
         self.delivered = 0
+        # Bumped whenever notifications may have been missed (the listener closed or was lost):
+        # caches filed under an older epoch are dropped (services/principal_cache.py).
+        self.epoch = 0
+        self._echoes: dict[str, asyncio.Future[None]] = {}  # event id -> heard back (publish confirm)
 
     # ---- subscribing ----------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -88,14 +97,36 @@ class EventBus(Service):
 
         return unsubscribe
 
+    def reaches_here(self) -> bool:
+        """Whether every event committed so far has been delivered to this process's subscribers,
+        so a cache they invalidate may answer now (IOLoop thread only; no database round trip).
+
+        This needs the PostgreSQL listener: notifications already on its socket are taken first
+        (one non-blocking poll), so a revocation whose NOTIFY reached this host before the request
+        is applied before it is answered.  False while the listener is down, and always on SQLite:
+        there a command in another process (`main.py create-admin --reset-password`) writes without
+        any way to tell the server, so callers read the database, as before.
+        """
+        if self._loop is None or not self.cross_process or self._listener_fd is None:
+            return False
+        if select.select([self._listener_fd], (), (), 0)[0]:
+            self._on_readable()
+        return self._listener_fd is not None
+
     # ---- publishing -----------------------------------------------------------------
-    def publish(self, event: dict[str, Any]) -> None:
-        """Send `event` to every subscriber of every process (see the module docstring)."""
+    def publish(self, event: dict[str, Any], *, confirm: bool = False) -> asyncio.Future[Any] | None:
+        """Send `event` to every subscriber of every process (see the module docstring).
+
+        Returns, when called on the loop with PostgreSQL, the future of the NOTIFY that carries it
+        to the other processes; else None.  With `confirm` (events that end cached logins, awaited
+        by run_db) it completes only once this process's own listener has heard it back, at most
+        ECHO_WAIT_SECONDS: PostgreSQL signals every listener at the same commit, so the others'
+        have been told at least as long."""
         try:
             payload = self._encode(event)
         except Exception:
             log.exception("event not published: it cannot be encoded")
-            return
+            return None
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -107,20 +138,35 @@ class EventBus(Service):
             else:
                 loop.call_soon_threadsafe(self._deliver, payload, True)
         if not self.cross_process:
-            return
+            return None
         if running is not None:
             # Never block the loop on a database round trip.
             try:
                 future = running.run_in_executor(self.ctx.db_pool, self._notify_blocking, payload)
             except RuntimeError:  # the executor is shut down: the server is stopping
                 log.warning("event %s not sent to other processes: shutting down", event.get("type"))
-                return
+                return None
             future.add_done_callback(_log_notify_failure)
-        else:
-            try:
-                self._notify_blocking(payload)
-            except Exception:
-                log.exception("event %s not sent to other processes", event.get("type"))
+            if confirm and self._listener_fd is not None and running is self._loop:
+                event_id = jsonenc.loads(payload)["eventId"]
+                self._echoes[event_id] = heard = running.create_future()
+                return running.create_task(self._sent_and_heard(future, event_id, heard))
+            return future
+        try:
+            self._notify_blocking(payload)
+        except Exception:
+            log.exception("event %s not sent to other processes", event.get("type"))
+        return None
+
+    async def _sent_and_heard(self, sending: asyncio.Future[Any], event_id: str,
+                              heard: asyncio.Future[None]) -> None:
+        try:
+            await sending
+            await asyncio.wait_for(heard, ECHO_WAIT_SECONDS)
+        except Exception:  # not sent (logged) or not heard in time: answer anyway
+            pass
+        finally:
+            self._echoes.pop(event_id, None)
 
     def _encode(self, event: dict[str, Any]) -> str:
         message = dict(event)
@@ -148,6 +194,9 @@ class EventBus(Service):
         if not isinstance(message, dict):
             return
         if message.pop("origin", None) == self.origin and not from_self:
+            heard = self._echoes.pop(message.get("eventId", ""), None)
+            if heard is not None and not heard.done():
+                heard.set_result(None)
             return  # our own notification coming back; local subscribers already have it
         self.delivered += 1
         for callback in list(self._subscribers):
@@ -226,6 +275,7 @@ class EventBus(Service):
             self._deliver(payload)
 
     def _close_listener(self) -> None:
+        self.epoch += 1  # what was sent from now until a new LISTEN is never seen here
         if self._listener_fd is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(self._listener_fd)
         self._listener_fd = None
@@ -255,6 +305,21 @@ class EventBus(Service):
         out["crossProcess"] = self.cross_process
         out["listening"] = self._listener is not None
         return out
+
+
+def notify_from_command(engine: Engine, raised: list[Event], now: datetime) -> None:
+    """Events committed by a command outside the servers (`python main.py create-admin`) to every
+    server process listening on the database, as a server would send them: a password reset there
+    ends cached logins too.  PostgreSQL only (on SQLite the one server cannot be told, so its read
+    caches are off, EventBus.reaches_here)."""
+    if not raised or engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        for event in raised:
+            message = {**event.message(), "eventId": uuid.uuid4().hex, "at": now, "origin": "command"}
+            conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                         {"channel": CHANNEL, "payload": jsonenc.dumps(message)})
+        conn.commit()
 
 
 def _log_notify_failure(future: asyncio.Future[Any]) -> None:

@@ -133,6 +133,12 @@ def revoke_sessions(session: Session, user_id: str, now: datetime, reason: str,
     return ended
 
 
+def principals_changed(session: Session, user_id: str | None = None) -> None:
+    """Who a user is or may do changed (role, permissions, name, activity): after commit every
+    process drops its cached principals (services/principal_cache.py); None = every user."""
+    events(session).add(Event("principals_changed", None, {"userId": user_id} if user_id else {"all": True}))
+
+
 def serialize_user(user: User, permissions: frozenset[str]) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -306,10 +312,33 @@ def validate_session(session: Session, principal: Principal, settings: Settings)
     return {"valid": True, "user": me(session, principal.user_id), "sessionExpiry": ends}
 
 
+@dataclass(frozen=True)
+class Login:
+    """A live login as one request found it: who is calling, and what its end depends on
+    (services/principal_cache.py keeps it to answer the next requests without a read)."""
+
+    principal: Principal
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime  # as stored once this request's unit of work commits
+
+    def usable_at(self, now: datetime, settings: Settings) -> bool:
+        """Still the same answer at `now` as a fresh read would give: not ended, and not due for
+        its last-seen write (so the once-a-minute touch still happens, on a read)."""
+        return (self.last_seen_at <= now < self.last_seen_at + LAST_SEEN_GRANULARITY
+                and now < session_end(created_at=self.created_at, expires_at=self.expires_at,
+                                      last_seen_at=self.last_seen_at, settings=settings))
+
+
 def principal_for(session: Session, user_id: str, session_id: str, now: datetime,
                   settings: Settings) -> Principal:
-    """Checked on every request: a revoked, idle or too old login or a deactivated user is refused
-    at once.  A live login's last-seen time moves forward, at most once a minute."""
+    return login_for(session, user_id, session_id, now, settings).principal
+
+
+def login_for(session: Session, user_id: str, session_id: str, now: datetime, settings: Settings) -> Login:
+    """Checked on every request that the cache cannot answer: a revoked, idle or too old login or
+    a deactivated user is refused at once.  A live login's last-seen time moves forward, at most
+    once a minute."""
     row = session.execute(_PRINCIPAL, {"user_id": user_id, "session_id": session_id}).first()
     if row is None:
         raise Unauthorized("Invalid token")
@@ -320,10 +349,12 @@ def principal_for(session: Session, user_id: str, session_id: str, now: datetime
     if session_end(created_at=row.created_at, expires_at=row.expires_at, last_seen_at=row.last_seen_at,
                    settings=settings) <= now:
         raise TokenExpired("This session has expired; please sign in again")
+    last_seen = row.last_seen_at
     if now - row.last_seen_at >= LAST_SEEN_GRANULARITY:
         session.execute(update(AuthSession)
                         .where(AuthSession.id == session_id, AuthSession.last_seen_at < now)
                         .values(last_seen_at=now))
+        last_seen = now
     permissions = set(row.role_permissions.split(",")) if row.role_permissions else set()
     for override in row.overrides.split(",") if row.overrides else ():
         if override[0] == "+":
@@ -331,8 +362,9 @@ def principal_for(session: Session, user_id: str, session_id: str, now: datetime
         else:
             permissions.discard(override[1:])
     name = f"{row.first_name} {row.last_name}".strip() or row.username
-    return Principal(user_id=row.id, username=row.username, role=row.role, permissions=frozenset(permissions),
-                     session_id=session_id, display_name=name)
+    principal = Principal(user_id=row.id, username=row.username, role=row.role,
+                          permissions=frozenset(permissions), session_id=session_id, display_name=name)
+    return Login(principal, row.created_at, row.expires_at, last_seen)
 
 
 def me(session: Session, user_id: str) -> dict[str, Any]:

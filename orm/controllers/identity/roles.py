@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orm.controllers.identity.auth import principals_changed
 from orm.controllers.identity.changes import record_change
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.domain.errors import Conflict, NotFound, PermissionDenied
@@ -134,6 +135,7 @@ def update(session: Session, role_id: str, body: RoleUpdate, *, actor: Principal
     if changed:
         role.updated_at = now
         _flush(session, "A role with this name already exists")
+        principals_changed(session)  # every holder of the role
         record_change(session, actor, entity="role", entity_id=role.id, action="update",
                       old={k: old[k] for k in changed}, new={k: new[k] for k in changed}, at=now)
     return _resource(session, role)
@@ -151,6 +153,7 @@ def delete(session: Session, role_id: str, *, actor: Principal, now: datetime) -
     gone = serialize_role(role, 0)
     session.delete(role)
     _flush(session, "This role is in use; move its users to another role first")
+    principals_changed(session)
     record_change(session, actor, entity="role", entity_id=role_id, action="delete",
                   old={"name": gone["name"], "permissions": gone["permissions"]}, at=now)
     return gone

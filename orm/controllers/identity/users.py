@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from orm.controllers.identity.auth import permissions_of, revoke_sessions, serialize_user
+from orm.controllers.identity.auth import permissions_of, principals_changed, revoke_sessions, serialize_user
 from orm.controllers.identity.changes import diff, record_change
 from orm.controllers.paging import Page, count_and_fetch, listing
 from orm.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -250,6 +250,7 @@ def update(session: Session, user_id: str, body: UserUpdate, secrets: HashedSecr
     if "password" in sent:
         after["passwordChanged"] = True
     if after:
+        principals_changed(session, user.id)
         record_change(session, actor, entity="user", entity_id=user.id, action="update", old=before, new=after,
                       at=now)
     return user_resource(user)
@@ -263,6 +264,7 @@ def set_active(session: Session, user_id: str, active: bool, *, actor: Principal
     if _set_active(session, user, active, actor, now):
         user.updated_at = now
         _flush(session)
+        principals_changed(session, user.id)
         record_change(session, actor, entity="user", entity_id=user.id,
                       action=action or ("activate" if active else "deactivate"),
                       old={"isActive": not active}, new={"isActive": active}, at=now)
@@ -278,6 +280,7 @@ def set_role(session: Session, user_id: str, body: RoleAssignment, *, actor: Pri
     if user.role.name != old_role:
         user.updated_at = now
         _flush(session)
+        principals_changed(session, user.id)
         record_change(session, actor, entity="user", entity_id=user.id, action="set_role",
                       old={"role": old_role}, new={"role": user.role.name}, at=now)
     return user_resource(user)
@@ -316,6 +319,7 @@ def set_permissions(session: Session, user_id: str, body: PermissionOverrides, *
                           + [UserPermissionOverride(permission=p, granted=False) for p in revokes])
     user.updated_at = now
     _flush(session)
+    principals_changed(session, user.id)
     record_change(session, actor, entity="user", entity_id=user.id, action="set_permissions",
                   old={"grants": old_grants, "revokes": old_revokes},
                   new={"grants": sorted(grants), "revokes": sorted(revokes)}, at=now)

@@ -1,7 +1,8 @@
 """Counted stock of menu items (pastries): what a sale takes and a refund or void puts back.
 
 Not a menu change: the menu revision is not bumped (every sale of a pastry would otherwise
-queue on the store's revision row until it commits), so listings read these levels themselves.
+queue on the store's revision row until it commits), so listings read these levels themselves;
+a `stock_levels_changed` event tells the processes' ready menu answers to go.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orm.controllers.menu.menu_items import describe
-from orm.db import rows_changed
+from orm.db import Event, events, rows_changed
 from orm.domain.errors import NotFound, SoldOut, ValidationFailed
 from orm.models.model_menu import MenuItem
 
@@ -35,6 +36,7 @@ def take_counted_stock(session: Session, item_id: str, quantity: int) -> None:
         .execution_options(synchronize_session=False)
     )
     if taken:
+        _levels_changed(session)
         return
     _check_still_counted(session, item_id, quantity)
 
@@ -63,9 +65,15 @@ def return_counted_stock(session: Session, item_id: str, quantity: int) -> None:
     """Put `quantity` units back (refund with restock, void); no-op for made-to-order items."""
     if quantity <= 0:
         raise ValidationFailed("quantity must be greater than 0", field_errors={"quantity": "must be > 0"})
-    session.execute(
-        update(MenuItem)
-        .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None))
-        .values(stock_count=MenuItem.stock_count + quantity)
-        .execution_options(synchronize_session=False)
-    )
+    if rows_changed(session, update(MenuItem)
+                    .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None))
+                    .values(stock_count=MenuItem.stock_count + quantity)
+                    .execution_options(synchronize_session=False)):
+        _levels_changed(session)
+
+
+def _levels_changed(session: Session) -> None:
+    """Once per unit of work (a sale of three pastries is one change); storeId None = every store."""
+    unit = events(session)
+    if not any(e.type == "stock_levels_changed" for e in unit):
+        unit.add(Event("stock_levels_changed", None))

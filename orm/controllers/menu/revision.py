@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from orm.db import rows_changed
+from orm.db import Event, events, rows_changed
 from orm.domain.errors import Conflict
 from orm.models.model_menu import MenuRevision
 
@@ -24,7 +24,11 @@ def current(session: Session, store_id: str) -> int:
 
 
 def bump(session: Session, store_id: str) -> None:
-    """Count one change of the store's menu (row lock held until the transaction ends)."""
+    """Count one change of the store's menu (row lock held until the transaction ends); once it
+    commits, every process drops its ready menu answers (services/menu_pages.py)."""
+    unit = events(session)
+    if not any(e.type == "menu_changed" and e.store_id == store_id for e in unit):  # one per unit
+        unit.add(Event("menu_changed", store_id))
     statement = update(MenuRevision).where(MenuRevision.store_id == store_id).values(
         revision=MenuRevision.revision + 1).execution_options(synchronize_session=False)
     if rows_changed(session, statement):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from orm.column_types import utcnow
 from orm.controllers.identity.changes import diff, record_change
+from orm.db import Event, events
 from orm.domain.emails import email_addresses
 from orm.domain.errors import Conflict, NotFound
 from orm.domain.money import from_minor, to_minor
@@ -333,6 +334,8 @@ def update(session: Session, settings: Settings, changes: dict[str, Any], *, act
         store.timezone = new["storeTimezone"]
     if "storeAddress" in new:
         store.address = new["storeAddress"]
+    if "defaultTaxRate" in new:  # what menu items without their own rate show
+        events(session).add(Event("menu_changed", store_id))
     record_change(session, actor, entity="setting", entity_id=store_id, action="update",
                   old=old, new=new, at=now)
     session.flush()
