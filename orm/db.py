@@ -110,7 +110,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 # "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins.
-EventType = Literal["order", "refund", "void", "alert", "session_revoked"]
+EventType = Literal["order", "refund", "void", "alert", "session_revoked", "ticket"]
 _EVENTS_KEY = "cafepos.events"
 
 

@@ -50,6 +50,7 @@ from orm.domain.checkout import OrderPlan, plan_order
 from orm.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import OrderCreate
+from orm.domain.tab_checkout import TabSale
 from orm.models.model_orders import Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment, Shift
 from settings import Settings
 
@@ -148,7 +149,8 @@ class _SaleRows:
 
 
 def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
-               names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
+               names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime,
+               tab: TabSale | None = None) -> _SaleRows:
     p = plan.priced
     order_id = new_id()
     order = dict(
@@ -162,7 +164,8 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
         request_hash=fingerprint, created_at=now, sale_at=sale_at, client_created_at=body.clientCreatedAt,
         created_by=actor.user_id, created_by_name=actor.display_name or actor.username, shift_id=shift_id,
         reprint_count=0, receipt_number=None, order_number=None, last_reprint=None, voided_at=None, voided_by=None,
-        void_reason=None, tab_id=None, tab_name=None, split_ways=None, split_paid=0, closed_at=None,
+        void_reason=None, tab_id=tab.tab_id if tab else None, tab_name=None, split_ways=None, split_paid=0,
+        closed_at=None,
     )
     items: list[dict[str, Any]] = []
     modifiers: list[dict[str, Any]] = []
@@ -177,9 +180,11 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
             recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe], counted=line.counted,
             price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0,
             # A counter sale sends its stationed lines to their stations at once (the preparation queue).
-            station=line.station, prep_status="queued" if line.station else None,
-            sent_at=now if line.station else None, started_at=None, ready_at=None, collected_at=None,
-            cancelled_at=None, stock_taken=True, paid_quantity=0, added_by=None, tab_line_id=None))
+            station=line.station, prep_status="queued" if line.station and not tab else None,
+            sent_at=now if line.station and not tab else None, started_at=None, ready_at=None, collected_at=None,
+            cancelled_at=None, stock_taken=True, paid_quantity=0, added_by=None,
+            # A tab's child line pays a tab line, which holds the ticket and took the stock (tabs.py).
+            tab_line_id=tab.tab_line_ids[n - 1] if tab else None))
         modifiers.extend(dict(id=new_id(), order_item_id=item_id, modifier_id=m.id, name=m.name,
                               price_delta=m.price_delta) for m in line.modifiers)
     tax_lines = [dict(order_id=order_id, rate=g.rate, base=g.base, tax=g.tax) for g in p.tax_breakdown]
@@ -220,14 +225,16 @@ def _insert_sale(session: Session, rows: _SaleRows) -> bool:
 
 def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
            idempotency_key: str | None = None, store_settings: dict[str, Any] | None = None,
-           catalogue_cache: CatalogueCache | None = None) -> tuple[dict[str, Any], bool]:
+           catalogue_cache: CatalogueCache | None = None, tab: TabSale | None = None) -> tuple[dict[str, Any], bool]:
     """Price, pay and record a sale -> (Order resource, created?); created is False for a replay.
 
     `catalogue_cache`: the process's menu catalogue (see menu_items.catalogue_for_order).
+    `tab`: a payment of a tab (tabs.py): its plan is made from the tab's lines at their prices, its
+    stock was taken when the tab's lines were sent, and its lines make no new tickets.
     """
     store_id = actor.store_id
     names = Identity.of(idempotency_key, body.clientOrderId)
-    fingerprint = body.fingerprint() if names else None
+    fingerprint = (tab.fingerprint if tab else body.fingerprint()) if names else None
     first = session.execute(_KEY_AND_SHIFT, {"store_id": store_id, "user_id": actor.user_id,
                                              **(names.params() if names else no_names())}).one()
     if names and first.taken is not None:
@@ -238,15 +245,18 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     _check_permissions(body, actor)
     sale_at = _sale_time(body, now)
     cfg = store_settings or stores_store_settings.current(session, settings, store_id)
-    catalogue = menu_items.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
+    if tab is not None:
+        plan = tab.plan
+    else:
+        catalogue = menu_items.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
                                                    store_id, catalogue_cache)
-    plan = plan_order(body, catalogue, cfg)
+        plan = plan_order(body, catalogue, cfg)
     shift_id = first.shift_id
     if shift_id is None and cfg.get("requireOpenShift"):
         raise Conflict("Open a shift before taking orders", error_code="SHIFT_NOT_OPEN")
 
     rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, names=names,
-                      fingerprint=fingerprint, now=now, sale_at=sale_at)
+                      fingerprint=fingerprint, now=now, sale_at=sale_at, tab=tab)
     if not _insert_sale(session, rows):
         replay = _replay(session, store_id, names, fingerprint) if names else None
         if replay is None:
@@ -258,7 +268,7 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
 
     # From here to commit, sales queue on the rows of shared ingredients and then on the store's counter
     # row: what follows is a few round trips (stock, counter, journal + numbers on PostgreSQL) and no slow work.
-    take_stock(session, store_id=store_id, lines=order.items, user_id=actor.user_id, reference=order.id,
+    take_stock(session, store_id=store_id, lines=[] if tab else order.items, user_id=actor.user_id, reference=order.id,
                reason="sale", now=now, allow_negative=bool(cfg.get("allowNegativeStock", True)))
     receipt, seq, head = journal.take_counter(session, store_id, receipt=True)
     order.receipt_number, order.order_number = receipt, order_number(receipt)
@@ -271,7 +281,7 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     events(session).add(Event("order", store_id, {"orderId": order.id, "orderNumber": order.order_number,
                                                   "total": resource["total"]}), first=True)
     # One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board).
-    for station in sorted({line.station for line in plan.lines if line.station}):
+    for station in sorted({line.station for line in plan.lines if line.station and not tab}):
         events(session).add(Event("ticket", store_id, {"orderId": order.id, "station": station}))
     return resource, True
 
