@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from orm.models.model_inventory import StockMovement
+from orm.controllers.inventory import alerts as inventory_alerts
+from orm.models.model_inventory import StockAlert, StockMovement
 from tests.conftest import run_unit
 from tests.orders_support import CARD, line, pastries_left, row_counts, stock_levels
 
@@ -137,7 +138,7 @@ async def test_pay_by_items_then_the_rest_closes_the_tab(as_role, cafe, settings
     tab = await open_tab(c)
     tab = await add(c, tab["id"], line(cafe.items["latte"], 3), line(cafe.items["juice"], 2), send=False)
     before = stock_levels(settings)
-    latte, juice = (it["id"] for it in tab["items"])
+    latte = tab["items"][0]["id"]
     r = await pay(c, tab["id"], {"items": [{"orderItemId": latte, "quantity": 2}]})
     assert r.status == 201, r.body
     order, tab = r.data["order"], r.data["tab"]
@@ -261,3 +262,70 @@ async def test_interim_bill(as_role, cafe) -> None:
     assert js.status == 200 and js.data["receipt"]["totals"]["total"] == D("9.72")
     html = await c.get(f"/tabs/{tab['id']}/bill?format=html")
     assert html.status == 200 and "INTERIM BILL" in html.body.decode()
+
+
+async def relogin(c, role: str) -> None:
+    r = await c.post("/auth/login", {"username": role, "password": "password123"}, auth=False)
+    assert r.status == 200, r.body
+    c.token = r.data["token"]
+
+
+def tab_alerts(settings) -> list[tuple[str, str]]:
+    return run_unit(settings, lambda s: [(a.title, a.status) for a in s.scalars(
+        select(StockAlert).where(StockAlert.alert_type == "system").order_by(StockAlert.created_at))])
+
+
+async def test_old_open_tab_raises_one_alert_resolved_when_paid(staff, cafe, settings, clock) -> None:
+    c = staff["cashier"]
+    tab = await open_tab(c, "Regular Ben")
+    await add(c, tab["id"], line(cafe.items["latte"]))
+    other = await open_tab(c, "Young tab")
+    assert run_unit(settings, inventory_alerts.sweep, settings, clock())["raised"] == []
+    clock.advance(hours=15)
+    await relogin(c, "cashier")  # 15 h idle ends a session
+    await open_tab(c, "Later")  # fresh
+    assert tab_alerts(settings) == []
+    clock.advance(hours=1, minutes=1)  # 16 h 1 min (tabMaxHours 16)
+    raised = run_unit(settings, inventory_alerts.sweep, settings, clock())["raised"]
+    assert [a["title"] for a in raised] == ["Tab Regular Ben (T-1) open over 16 h",
+                                            "Tab Young tab (T-2) open over 16 h"]
+    clock.advance(hours=2)
+    assert run_unit(settings, inventory_alerts.sweep, settings, clock())["raised"] == []  # once
+    await relogin(c, "cashier")
+    assert (await pay(c, tab["id"], {})).status == 201
+    await relogin(staff["manager"], "manager")
+    assert (await staff["manager"].post(f"/tabs/{other['id']}/void", {"reason": "test"})).status == 200
+    assert [status for _, status in tab_alerts(settings)] == ["resolved", "resolved"]
+    assert run_unit(settings, inventory_alerts.sweep, settings, clock())["raised"] == []
+
+
+async def test_open_tab_changes_no_report_and_shift_figure(staff, cafe) -> None:
+    c, m = staff["cashier"], staff["manager"]
+    shift = await c.post("/shifts/open", {"openingCash": "50.00"})
+    assert shift.status in (200, 201), shift.body
+    shift_id = shift.data["shift"]["id"]
+    sold = await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})
+    assert sold.status == 201
+
+    async def figures() -> list[Any]:
+        dash = (await m.get("/sales/dashboard")).data
+        daily = (await m.get("/reports/daily-sales")).data
+        report = (await c.get(f"/shifts/{shift_id}/report")).data
+        csv = (await m.get("/reports/sales.csv")).body
+        history = (await m.get("/orders")).data["total"]
+        return [dash["metrics"], dash["categoryBreakdown"], dash["topProducts"], daily, report, csv, history]
+
+    before = await figures()
+    tab = await open_tab(c, "Table 9", customerName="Zoe")
+    tab = await add(c, tab["id"], line(cafe.items["latte"], 2), line(cafe.items["juice"]))
+    assert await figures() == before
+    for _ in range(3):
+        r = await pay(c, tab["id"], {"split": {"ways": 3}})
+        assert r.status == 201, r.body
+    dash = (await m.get("/sales/dashboard")).data
+    assert dash["metrics"]["totalRevenue"] - before[0]["totalRevenue"] == tab["total"]
+    assert dash["metrics"]["totalTransactions"] - before[0]["totalTransactions"] == 3
+    assert sum(cat["revenue"] for cat in dash["categoryBreakdown"]) == dash["metrics"]["totalRevenue"]
+    report = (await c.get(f"/shifts/{shift_id}/report")).data
+    assert report["shift"]["totals"]["sales"] - before[4]["shift"]["totals"]["sales"] == tab["total"]
+    assert report["shift"]["totals"]["orders"] == 4
