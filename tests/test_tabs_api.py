@@ -100,6 +100,17 @@ async def test_bad_inputs_write_nothing(as_role, cafe, settings) -> None:
     r = await pay(c, tab["id"], {"split": {"ways": 2}, "items": [{"orderItemId": "x", "quantity": 1}]})
     assert r.status == 400
     assert (await c.get("/tabs?status=nope")).status == 400
+    await add(c, tab["id"], line(cafe.items["latte"]), send=False)
+    before = row_counts(settings)
+    trainee = as_role("trainee")
+    r = await pay(trainee, tab["id"], {"discount": {"type": "percent", "value": 10, "reason": "friend"}})
+    assert r.status == 403  # discounts need sales.apply_discount, as for orders
+    r = await pay(c, tab["id"], {"split": {"ways": 2}, "discount": {"type": "percent", "value": 10}})
+    assert r.status == 400  # no discount on a share
+    r = await pay(c, tab["id"], {"items": [{"orderItemId": "nope", "quantity": 1}]})
+    assert r.status == 400
+    r = await pay(c, tab["id"], {"payments": [{"method": "cash", "tendered": "1.00"}]})
+    assert r.status == 400  # underpaid
     assert (await c.get(f"/tabs/{tab['id']}/bill?format=pdf")).status == 400
     assert row_counts(settings) == before
 

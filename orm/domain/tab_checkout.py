@@ -22,6 +22,7 @@ from orm.domain.checkout import (
     OrderPlan,
     PlannedLine,
     PlannedModifier,
+    PlannedPayment,
     _cash_increment,
     paid_totals,
     settle_payments,
@@ -65,9 +66,9 @@ class TabSale:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def _payment_method(payments: Sequence[object]) -> str:
-    methods = {getattr(p, "method") for p in payments}  # noqa: B009
-    return "split" if len(payments) > 1 and len(methods) > 1 else str(getattr(payments[0], "method"))  # noqa: B009
+def _payment_method(payments: Sequence[PlannedPayment]) -> str:
+    methods = {p.method for p in payments}
+    return "split" if len(payments) > 1 and len(methods) > 1 else payments[0].method
 
 
 def _finish(priced: PricedOrder, lines: list[PlannedLine], payments_in: Sequence[PaymentIn],

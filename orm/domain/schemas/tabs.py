@@ -6,7 +6,7 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from orm.domain.canonical import canonical_json
 from orm.domain.schemas.orders import (
@@ -84,5 +84,3 @@ class TabVoid(_Body):
 
 class TabQuery(_Body):
     status: TabStatus = "open"
-    storeId: str | None = Field(default=None, max_length=64,
-                                validation_alias=AliasChoices("storeId", "store_id"))
