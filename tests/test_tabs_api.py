@@ -340,3 +340,23 @@ async def test_open_tab_changes_no_report_and_shift_figure(staff, cafe) -> None:
     report = (await c.get(f"/shifts/{shift_id}/report")).data
     assert report["shift"]["totals"]["sales"] - before[4]["shift"]["totals"]["sales"] == tab["total"]
     assert report["shift"]["totals"]["orders"] == 4
+
+
+async def test_send_then_pay_takes_stock_once_and_shares_race_cleanly(as_role, cafe, settings) -> None:
+    c1, c2, c3 = as_role("cashier"), as_role("manager"), as_role("admin")
+    start = stock_levels(settings)
+    tab = await open_tab(c1)
+    tab = await add(c1, tab["id"], line(cafe.items["latte"], 2), line(cafe.items["espresso"]))
+    taken = stock_levels(settings)
+    moved = movements(settings)
+    assert taken["Beans"] == start["Beans"] - D("0.045")
+    # Three terminals pay the three shares at once: all succeed, in turn, and add up.
+    results = await asyncio.gather(*(pay(c, tab["id"], {"split": {"ways": 3}}) for c in (c1, c2, c3)))
+    assert [r.status for r in results] == [201, 201, 201], [r.body for r in results]
+    assert sum(r.data["order"]["total"] for r in results) == tab["total"]
+    final = await c1.get(f"/tabs/{tab['id']}")
+    assert final.data["tab"]["status"] == "closed" and final.data["tab"]["split"]["paid"] == 3
+    assert stock_levels(settings) == taken and movements(settings) == moved  # payment took nothing more
+    assert (await c1.post("/tabs/nope/pay", CARD)).status == 404
+    assert (await c1.delete(f"/tabs/{tab['id']}/items/nope")).status == 409  # closed
+    assert (await c3.get("/journal/verify")).data["valid"] is True
