@@ -360,3 +360,14 @@ async def test_send_then_pay_takes_stock_once_and_shares_race_cleanly(as_role, c
     assert (await c1.post("/tabs/nope/pay", CARD)).status == 404
     assert (await c1.delete(f"/tabs/{tab['id']}/items/nope")).status == 409  # closed
     assert (await c3.get("/journal/verify")).data["valid"] is True
+
+
+async def test_a_tab_has_no_receipt_only_a_bill(as_role, cafe) -> None:
+    c = as_role("manager")
+    tab = await open_tab(c)
+    await add(c, tab["id"], line(cafe.items["latte"]))
+    assert (await c.get(f"/orders/{tab['id']}/receipt")).status == 409
+    assert (await c.post(f"/orders/{tab['id']}/reprint-receipt")).status == 409
+    assert (await c.post(f"/orders/{tab['id']}/refund", {"reason": "x"})).status == 409
+    assert (await c.post(f"/orders/{tab['id']}/void", {"reason": "x"})).status == 409
+    assert (await c.get(f"/tabs/{tab['id']}/bill")).status == 200

@@ -42,6 +42,7 @@ from orm.db import Event, events, rows_changed
 from orm.domain.checkout import PlannedModifier, plan_order
 from orm.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orm.domain.money import to_cents
+from orm.domain.pricing import MAX_LINES
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import OrderCreate, PaymentIn
 from orm.domain.schemas.tabs import TabCreate, TabItemsAdd, TabPay, TabVoid
@@ -54,6 +55,7 @@ from settings import Settings
 TAB_NUMBER_PREFIX = "T-"
 OPEN_TICKET = ("queued", "in_progress", "ready")
 ZERO = Decimal("0.00")
+MAX_TAB_LINES = MAX_LINES  # what is left is priced as one order
 
 
 # ---- loading and the resource ---------------------------------------------------------------
@@ -236,6 +238,8 @@ def add_items(session: Session, settings: Settings, tab_id: str, body: TabItemsA
         items=body.items, orderType=_order_type(tab), discount=None, discountAmount=None, discountReason=None,
         tipAmount=Decimal("0"), payments=[PaymentIn(method="card")], paymentMethod=None, amountPaid=None)
     plan = plan_order(pricing_body, catalogue, {**cfg, "taxMode": tab.tax_mode, "cashRounding": "none"})
+    if len(_live(tab)) + len(plan.lines) > MAX_TAB_LINES:
+        raise Conflict(f"A tab holds at most {MAX_TAB_LINES} lines; pay this one and open another")
     next_no = max((it.line_no for it in tab.items), default=0) + 1
     added: list[OrderItem] = []
     for n, line in enumerate(plan.lines, start=next_no):
