@@ -371,3 +371,11 @@ async def test_a_tab_has_no_receipt_only_a_bill(as_role, cafe) -> None:
     assert (await c.post(f"/orders/{tab['id']}/refund", {"reason": "x"})).status == 409
     assert (await c.post(f"/orders/{tab['id']}/void", {"reason": "x"})).status == 409
     assert (await c.get(f"/tabs/{tab['id']}/bill")).status == 200
+
+
+async def test_tabs_opened_at_once_get_distinct_numbers(as_role) -> None:
+    clients = [as_role(role) for role in ("admin", "manager", "cashier", "trainee")] * 2
+    results = await asyncio.gather(*(c.post("/tabs", {"name": f"Table {i}"}) for i, c in enumerate(clients)))
+    assert all(r.status == 201 for r in results), [r.body for r in results]
+    numbers = sorted(r.data["tab"]["orderNumber"] for r in results)
+    assert numbers == sorted(f"T-{n}" for n in range(1, 9))

@@ -173,7 +173,8 @@ def open_tab(session: Session, settings: Settings, body: TabCreate, *, actor: Pr
     store_id = actor.store_id
     cfg = stores_store_settings.current(session, settings, store_id)
     # The store row is the lock that keeps two tabs from getting the same number (tabs open rarely).
-    session.scalar(select(Store.id).where(Store.id == store_id).with_for_update())
+    # FOR NO KEY UPDATE: sales, whose order rows only KEY SHARE the store row, do not wait for it.
+    session.scalar(select(Store.id).where(Store.id == store_id).with_for_update(key_share=True))
     count = session.scalar(select(func.count()).select_from(Order)
                            .where(Order.store_id == store_id, Order.tab_name.is_not(None))) or 0
     tab = Order(
