@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -63,7 +63,6 @@ class TabSale:
     plan: OrderPlan
     tab_line_ids: list[str]  # per planned line: the tab line it pays
     fingerprint: str  # of the pay request (idempotent retries)
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _payment_method(payments: Sequence[PlannedPayment]) -> str:
