@@ -26,6 +26,16 @@ RECEIPT_TYPES = ["text/plain", "text/html", "application/octet-stream", "applica
 
 
 class OrderHandlerBase(BaseHandler):
+    def idempotency_key(self) -> str | None:
+        raw = self.request.headers.get("Idempotency-Key")
+        if raw is None:
+            return None
+        key = raw.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise ValidationFailed("Idempotency-Key must be 1 to 128 printable characters",
+                                   field_errors={"Idempotency-Key": "must be 1 to 128 printable characters"})
+        return key
+
     async def send_receipt(self, order: dict[str, Any], store: dict[str, Any], fmt: str, *, reprint: bool) -> None:
         content_type, body = render(order, store, fmt, reprint=reprint)
         if content_type == "json":
@@ -46,16 +56,6 @@ class OrdersHandler(OrderHandlerBase):
                             "transaction. Idempotency-Key header (or clientOrderId) makes retries safe.",
                  "body": OrderCreate, "creates": True, "tags": ["orders"]},
     }
-
-    def idempotency_key(self) -> str | None:
-        raw = self.request.headers.get("Idempotency-Key")
-        if raw is None:
-            return None
-        key = raw.strip()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            raise ValidationFailed("Idempotency-Key must be 1 to 128 printable characters",
-                                   field_errors={"Idempotency-Key": "must be 1 to 128 printable characters"})
-        return key
 
     async def post(self) -> None:
         body = self.parse(OrderCreate)

@@ -136,6 +136,17 @@ MATRIX = [
     Row("POST", "/orders/{order}/refund", "sales.refund", lambda t: {"reason": "spilt"}),
     Row("POST", "/orders/{order}/void", "sales.void", lambda t: {"reason": "rang up twice"}),
     Row("GET", "/journal/verify", "system.logs"),
+    # tabs ({tab}: a fresh open tab with one unsent line, {tabline})
+    Row("POST", "/tabs", "sales.process", lambda t: {"name": unique("Table")}),
+    Row("GET", "/tabs", "sales.process"),
+    Row("GET", "/tabs/{tab}", "sales.process"),
+    Row("POST", "/tabs/{tab}/items", "sales.process",
+        lambda t: {"items": [{"menuItemId": t["item"], "quantity": 1}], "send": False}),
+    Row("DELETE", "/tabs/{tab}/items/{tabline}", "sales.process"),
+    Row("POST", "/tabs/{tab}/send", "sales.process"),
+    Row("POST", "/tabs/{tab}/pay", "sales.process", lambda t: {"payments": [{"method": "card"}]}),
+    Row("POST", "/tabs/{tab}/void", "sales.void", lambda t: {"reason": "walked out"}),
+    Row("GET", "/tabs/{tab}/bill", "receipts.print"),
     # shifts: each caller works on its own shift (the owner rule is tested with the shifts)
     Row("POST", "/shifts/open", "shifts.open_close", lambda t: {"openingCash": "100.00"}),
     Row("GET", "/shifts/current", "shifts.open_close"),
@@ -215,6 +226,13 @@ class Targets:
         return await self._make("/orders", {"items": [{"menuItemId": item, "quantity": 2}],
                                             "payments": [{"method": "card"}]})
 
+    async def tab(self, item: str) -> tuple[str, str]:
+        tab = await self._make("/tabs", {"name": unique("Table")})
+        resp = await self.admin.post(f"/tabs/{tab}/items", {"items": [{"menuItemId": item, "quantity": 1}],
+                                                            "send": False})
+        assert resp.status == 200, resp.body
+        return tab, resp.data["tab"]["items"][0]["id"]
+
     async def alert(self) -> str:
         if "alert" not in self.shared:
             inv = await self.inventory()
@@ -242,10 +260,12 @@ class Targets:
     async def for_row(self, row: Row, role: str) -> dict[str, str]:
         t: dict[str, str] = {}
         needs = set(re.findall(r"{(\w+)}", row.path)) | ({"item"} if row.path == "/orders" else set())
-        if needs & {"item", "order"}:
+        if needs & {"item", "order", "tab"}:
             t["item"] = await self.item()
         if "order" in needs:
             t["order"] = await self.order(t["item"])
+        if "tab" in needs:
+            t["tab"], t["tabline"] = await self.tab(t["item"])
         if "group" in needs:
             t["group"] = await self._make("/menu_items/modifier-groups",
                                           {"name": unique("Syrup"), "minSelect": 0, "maxSelect": 1,

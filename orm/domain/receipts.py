@@ -193,7 +193,8 @@ def _fmt_rate(rate: Decimal) -> str:
 
 def mark_lines(r: dict[str, Any]) -> list[str]:
     marks = ["*** REPRINT ***", "COPY"] if r["reprint"] else []
-    status_mark = {"voided": "*** VOIDED ***", "refunded": "*** REFUNDED ***",
+    status_mark = {"interim_bill": "NOT A RECEIPT / INTERIM BILL",
+                   "voided": "*** VOIDED ***", "refunded": "*** REFUNDED ***",
                    "partially_refunded": "*** PARTIALLY REFUNDED ***"}.get(r["status"])
     return marks + ([status_mark] if status_mark else [])
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from orm.column_types import new_id
 from orm.controllers.inventory.rules import is_expired, is_expiring, plain_number, stock_condition, store_today
+from orm.controllers.orders import tab_alerts
 from orm.controllers.paging import Page, listing
 from orm.controllers.stores import store_settings
 from orm.db import Event, events, rows_changed
@@ -248,6 +249,7 @@ def sweep(session: Session, settings: Settings, now: datetime, store_id: str | N
     for sid in stores:
         result = reconcile_items(session, settings, sid, now)
         raised.extend(result["raised"])
+        raised.extend(tab_alerts.raise_old_tabs(session, sid, now))  # tabs open longer than tabMaxHours
         resolved += result["resolved"]
     return {"raised": raised, "resolved": resolved}
 

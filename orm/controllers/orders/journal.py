@@ -256,8 +256,11 @@ def _unjournaled(session: Session, store_id: str) -> dict[str, Any] | None:
                               JournalEntry.reference_id == ref)
 
     checks = [
-        ("order", select(Order.id).where(Order.store_id == store_id, ~has_entry("order", Order.id))),
+        # A tab (tab_name set) is not a sale: its payments are, as child orders.
+        ("order", select(Order.id).where(Order.store_id == store_id, Order.tab_name.is_(None),
+                                         ~has_entry("order", Order.id))),
         ("void", select(Order.id).where(Order.store_id == store_id, Order.voided_at.is_not(None),
+                                        Order.tab_name.is_(None),
                                         ~has_entry("void", Order.id))),
         ("refund", select(Refund.id).where(Refund.store_id == store_id, ~has_entry("refund", Refund.id))),
     ]

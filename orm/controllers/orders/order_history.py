@@ -72,6 +72,7 @@ def serialize_order(order: Order) -> dict[str, Any]:
         "voidedAt": order.voided_at,
         "voidedBy": order.voided_by,
         "voidReason": order.void_reason,
+        "tabId": order.tab_id,
     }
 
 
@@ -107,7 +108,8 @@ def get(session: Session, order_id: str) -> dict[str, Any]:
 def list_orders(session: Session, page: Page, query: OrderQuery, *, store_id: str, timezone: str | None,
          sort: str | None = None) -> dict[str, Any]:
     """GET /orders: filters on indexed columns, newest first by default."""
-    q = select(Order).where(Order.store_id == (query.storeId or store_id))
+    # Tabs are not in the history (GET /tabs lists them); their paid child orders are.
+    q = select(Order).where(Order.store_id == (query.storeId or store_id), Order.tab_name.is_(None))
     if query.status:
         q = q.where(Order.status == query.status)
     start = parse_bound(query.from_, timezone, end=False, field="from")

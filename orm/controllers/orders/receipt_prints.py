@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from orm.controllers.orders.order_history import load_order, serialize_order
 from orm.controllers.stores import store_settings
-from orm.domain.errors import ValidationFailed
+from orm.domain.errors import Conflict, ValidationFailed
 from orm.domain.receipt_escpos import render_escpos
 from orm.domain.receipt_html import render_html
 from orm.domain.receipt_text import render_text
@@ -31,6 +31,12 @@ def check_format(raw: str | None, default: str) -> str:
     return fmt
 
 
+def _not_a_tab(order: Order) -> Order:
+    if order.tab_name is not None:
+        raise Conflict("A tab has no receipt: print its interim bill (GET /tabs/{id}/bill) or its payments' receipts")
+    return order
+
+
 def _store(session: Session, settings: Settings, order: dict[str, Any]) -> dict[str, Any]:
     store = store_settings.current(session, settings, order["storeId"])
     # The receipt shows the tax mode the sale was priced in, whatever the setting is today.
@@ -39,7 +45,7 @@ def _store(session: Session, settings: Settings, order: dict[str, Any]) -> dict[
 
 def load(session: Session, settings: Settings, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(Order resource, store settings) for rendering."""
-    order = serialize_order(load_order(session, order_id))
+    order = serialize_order(_not_a_tab(load_order(session, order_id)))
     return order, _store(session, settings, order)
 
 
@@ -52,7 +58,7 @@ def load_reprint(session: Session, settings: Settings, order_id: str, *,
 
 def record_reprint(session: Session, order_id: str, *, now: datetime) -> Order:
     """Count a reprint (row locked, so concurrent reprints each count)."""
-    order = load_order(session, order_id, lock=True)
+    order = _not_a_tab(load_order(session, order_id, lock=True))
     order.reprint_count += 1
     order.last_reprint = now
     session.flush()

@@ -125,6 +125,8 @@ def refund_order(session: Session, order_id: str, body: RefundCreate, *, actor: 
            now: datetime) -> dict[str, Any]:
     """POST /orders/{id}/refund -> {order, refund} (THE REFUND RULE in the module docstring)."""
     order = load_order(session, order_id, lock=True)
+    if order.tab_name is not None:
+        raise Conflict("A tab is not a sale: refund its payments (GET /tabs/{id} lists them)")
     if order.status == "voided":
         raise Conflict("A voided order cannot be refunded")
     remaining = order.total - order.refunded_amount

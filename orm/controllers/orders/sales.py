@@ -52,6 +52,7 @@ from orm.domain.checkout import OrderPlan, plan_order
 from orm.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from orm.domain.principal import Principal
 from orm.domain.schemas.orders import OrderCreate
+from orm.domain.tab_checkout import TabSale
 from orm.models.model_orders import Order, Shift, StoreCounter
 from settings import Settings
 
@@ -130,7 +131,8 @@ class _SaleRows:
 
 
 def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Principal, shift_id: str | None,
-               names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime) -> _SaleRows:
+               names: Identity | None, fingerprint: str | None, now: datetime, sale_at: datetime,
+               tab: TabSale | None = None) -> _SaleRows:
     p = plan.priced
     order_id = new_id()
     order = dict(
@@ -144,7 +146,8 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
         request_hash=fingerprint, created_at=now, sale_at=sale_at, client_created_at=body.clientCreatedAt,
         created_by=actor.user_id, created_by_name=actor.display_name or actor.username, shift_id=shift_id,
         reprint_count=0, receipt_number=None, order_number=None, last_reprint=None, voided_at=None, voided_by=None,
-        void_reason=None, tab_id=None, tab_name=None, split_ways=None, split_paid=0, closed_at=None,
+        void_reason=None, tab_id=tab.tab_id if tab else None, tab_name=None, split_ways=None, split_paid=0,
+        closed_at=None,
     )
     items: list[dict[str, Any]] = []
     modifiers: list[dict[str, Any]] = []
@@ -159,9 +162,11 @@ def _sale_rows(plan: OrderPlan, body: OrderCreate, *, store_id: str, actor: Prin
             recipe=[[inv_id, str(qty)] for inv_id, qty in line.recipe], counted=line.counted,
             price_overridden=line.price_overridden, notes=line.notes, refunded_quantity=0,
             # A counter sale sends its stationed lines to their stations at once (the preparation queue).
-            station=line.station, prep_status="queued" if line.station else None,
-            sent_at=now if line.station else None, started_at=None, ready_at=None, collected_at=None,
-            cancelled_at=None, stock_taken=True, paid_quantity=0, added_by=None, tab_line_id=None))
+            station=line.station, prep_status="queued" if line.station and not tab else None,
+            sent_at=now if line.station and not tab else None, started_at=None, ready_at=None, collected_at=None,
+            cancelled_at=None, stock_taken=True, paid_quantity=0, added_by=None,
+            # A tab's child line pays a tab line, which holds the ticket and took the stock (tabs.py).
+            tab_line_id=tab.tab_line_ids[n - 1] if tab else None))
         modifiers.extend(dict(id=new_id(), order_item_id=item_id, modifier_id=m.id, name=m.name,
                               price_delta=m.price_delta) for m in line.modifiers)
     tax_lines = [dict(order_id=order_id, rate=g.rate, base=g.base, tax=g.tax) for g in p.tax_breakdown]
@@ -208,16 +213,19 @@ def _first_read(session: Session, store_id: str, user_id: str, names: Identity |
 
 def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
            idempotency_key: str | None = None, store_settings: dict[str, Any] | None = None,
-           catalogue_cache: CatalogueCache | None = None) -> tuple[dict[str, Any], bool]:
+           catalogue_cache: CatalogueCache | None = None, tab: TabSale | None = None) -> tuple[dict[str, Any], bool]:
     """Price, pay and record a sale -> (Order resource, created?); created is False for a replay.
 
     `catalogue_cache`: the process's menu catalogue (see menu_items.catalogue_for_order).
     On PostgreSQL a new sale is BEGIN, one read, one write (sale_statement.py) and COMMIT.
+    `tab`: a payment of a tab (tabs.py): its plan is made from the tab's lines at their prices, its
+    stock was taken when the tab's lines were sent, and its lines make no new tickets.
     """
     store_id = actor.store_id
     names = Identity.of(idempotency_key, body.clientOrderId)
-    fingerprint = body.fingerprint() if names else None
-    first, menu_state = _first_read(session, store_id, actor.user_id, names, with_menu=catalogue_cache is not None)
+    fingerprint = (tab.fingerprint if tab else body.fingerprint()) if names else None
+    first, menu_state = _first_read(session, store_id, actor.user_id, names,
+                                    with_menu=catalogue_cache is not None and tab is None)
     if names and first.taken is not None:
         # Fast path for a retry of a committed sale; the unique constraints below are the real guard.
         replay = _replay(session, store_id, names, fingerprint, probe=False)
@@ -226,19 +234,22 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     _check_permissions(body, actor)
     sale_at = _sale_time(body, now)
     cfg = store_settings or stores_store_settings.current(session, settings, store_id)
-    catalogue = menu_items.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
-                                               store_id, catalogue_cache, menu_state)
-    plan = plan_order(body, catalogue, cfg)
+    if tab is not None:
+        plan = tab.plan
+    else:
+        catalogue = menu_items.catalogue_for_order(session, settings, sorted({i.item_id for i in body.items}),
+                                                   store_id, catalogue_cache, menu_state)
+        plan = plan_order(body, catalogue, cfg)
     shift_id = first.shift_id
     if shift_id is None and cfg.get("requireOpenShift"):
         raise Conflict("Open a shift before taking orders", error_code="SHIFT_NOT_OPEN")
 
     rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, names=names,
-                      fingerprint=fingerprint, now=now, sale_at=sale_at)
+                      fingerprint=fingerprint, now=now, sale_at=sale_at, tab=tab)
     allow_negative = bool(cfg.get("allowNegativeStock", True))
     if session.get_bind().dialect.name == "postgresql":
         resource = _write_sale_pg(session, rows, has_counter=first.counter is not None, user_id=actor.user_id,
-                                  now=now, allow_negative=allow_negative)
+                                  now=now, allow_negative=allow_negative, takes_stock=tab is None)
     else:
         if not _insert_sale(session, rows):
             replay = _replay(session, store_id, names, fingerprint) if names else None
@@ -246,23 +257,24 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
                 raise Conflict("The same order is being submitted right now; retry")
             return replay, False
         resource = _write_sale_one_by_one(session, rows, user_id=actor.user_id, now=now,
-                                          allow_negative=allow_negative)
+                                          allow_negative=allow_negative, takes_stock=tab is None)
     # The sale goes out before the stock alerts it raised; a replay raises nothing.
     events(session).add(Event("order", store_id, {"orderId": resource["id"], "orderNumber": resource["orderNumber"],
                                                   "total": resource["total"]}), first=True)
     # One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board).
-    for station in sorted({line.station for line in plan.lines if line.station}):
+    # A tab's payment makes none: its lines were sent (or are sent now by tabs.py) as the tab's tickets.
+    for station in sorted({line.station for line in plan.lines if line.station and tab is None}):
         events(session).add(Event("ticket", store_id, {"orderId": resource["id"], "station": station}))
     return resource, True
 
 
 def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user_id: str, now: datetime,
-                   allow_negative: bool) -> dict[str, Any]:
+                   allow_negative: bool, takes_stock: bool = True) -> dict[str, Any]:
     """PostgreSQL: everything is worked out first; then one statement writes the sale and takes the hot locks."""
     order = rows.view
     store_id = order.store_id
     resource = serialize_order(order)  # shaped before the locks; only the numbers are filled in after
-    counted, ingredients = sale_quantities(order.items)
+    counted, ingredients = sale_quantities(order.items if takes_stock else [])
     content = journal.order_content(order)
     if not has_counter:
         journal.ensure_counter(session, store_id)  # the store's first sale ever
@@ -290,12 +302,13 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
 
 
 def _write_sale_one_by_one(session: Session, rows: _SaleRows, *, user_id: str, now: datetime,
-                           allow_negative: bool) -> dict[str, Any]:
+                           allow_negative: bool, takes_stock: bool = True) -> dict[str, Any]:
     """SQLite (one writer holds the whole database from BEGIN IMMEDIATE): the same writes, a statement each."""
     order = rows.view
     store_id = order.store_id
     resource = serialize_order(order)
-    take_stock(session, store_id=store_id, lines=order.items, user_id=user_id, reference=order.id,
+    take_stock(session, store_id=store_id, lines=order.items if takes_stock else [], user_id=user_id,
+               reference=order.id,
                reason="sale", now=now, allow_negative=allow_negative)
     receipt, seq, head = journal.take_counter(session, store_id, receipt=True)
     order.receipt_number, order.order_number = receipt, order_number(receipt)

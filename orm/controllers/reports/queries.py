@@ -127,7 +127,8 @@ class Coverage:
 
 
 def _order_filter(scope: Scope, cov: Coverage) -> list[ColumnElement[bool]]:
-    conditions = [cov.raw_condition(), Order.status != "voided"]
+    # Tabs (tab_name set) are never sales; their paid child orders are.
+    conditions = [cov.raw_condition(), Order.status != "voided", Order.tab_name.is_(None)]
     if scope.method:
         conditions.append(Order.payment_method == scope.method)
     return conditions
