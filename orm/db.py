@@ -109,8 +109,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins.
-EventType = Literal["order", "refund", "void", "alert", "session_revoked"]
+# "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins;
+# "ticket" ({orderId, station}): ticket lines of that order at that station were created or moved.
+EventType = Literal["order", "refund", "void", "alert", "session_revoked", "ticket"]
 _EVENTS_KEY = "cafepos.events"
 
 

@@ -1,0 +1,263 @@
+"""The preparation queue (bar and kitchen): tickets read from order lines, and their moves.
+
+A ticket is the lines of one order (a counter sale, or a tab) for one station that have been sent
+there (`order_items.prep_status` not NULL).  Each line moves on its own:
+
+    queued -> in_progress -> ready -> collected        (start, ready, collected)
+    queued -> ready                                    (ready straight away: an espresso)
+    ready  -> in_progress                              (recall: it goes back on the counter to be redone)
+    queued | in_progress | ready -> cancelled          (a refund or void takes it back: refunds.py)
+
+collected and cancelled are final.  Every move is one conditional UPDATE (`... WHERE prep_status IN
+(states it may leave)`), so two baristas pressing "ready" at once end in one consistent state: one
+moves the lines, the other finds nothing left to move (409).  Each change adds one "ticket" event
+per (order, station) to the unit of work; sockets re-read the ticket when it arrives.
+
+Reads are plain column selects (no ORM objects): the lines with their order's header in one
+statement, over the partial index ix_order_items_prep_open, and their modifiers in a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, literal_column, select, update
+from sqlalchemy.orm import Session
+
+from orm.controllers.menu.stations import configured_stations
+from orm.db import Event, events
+from orm.domain.errors import Conflict, NotFound, ValidationFailed
+from orm.models.model_orders import Order, OrderItem, OrderItemModifier
+
+OPEN_STATUSES = ("queued", "in_progress", "ready")
+ALL_STATUSES = ("queued", "in_progress", "ready", "collected", "cancelled")
+FINAL_STATUSES = ("collected", "cancelled")
+# Collected and cancelled lines are history: a listing that asks for them sees the last day's only.
+CLOSED_LOOKBACK = timedelta(hours=24)
+
+# move -> (the states a line may leave by it, the state it reaches, the time column it stamps)
+MOVES: dict[str, tuple[tuple[str, ...], str, str | None]] = {
+    "start": (("queued",), "in_progress", "started_at"),
+    "ready": (("queued", "in_progress"), "ready", "ready_at"),
+    "recall": (("ready",), "in_progress", None),
+    "collected": (OPEN_STATUSES, "collected", "collected_at"),
+}
+
+_LINE_COLUMNS = (
+    OrderItem.id, OrderItem.order_id, OrderItem.station, OrderItem.product_name, OrderItem.size,
+    OrderItem.quantity, OrderItem.notes, OrderItem.prep_status, OrderItem.sent_at, OrderItem.line_no,
+    Order.order_number, Order.order_type, Order.customer_name, Order.tab_name,
+)
+
+
+def parse_statuses(raw: str | None) -> tuple[str, ...]:
+    """`?status=queued,ready` -> the statuses in their fixed order; empty -> the open ones; 400 else."""
+    if not raw or not raw.strip():
+        return OPEN_STATUSES
+    wanted = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = sorted(wanted - set(ALL_STATUSES))
+    if unknown:
+        message = f"unknown status {', '.join(unknown)} (one or more of {', '.join(ALL_STATUSES)})"
+        raise ValidationFailed(f"status: {message}", field_errors={"status": message})
+    return tuple(s for s in ALL_STATUSES if s in wanted)
+
+
+def check_station(session: Session, store_id: str, station: str | None) -> str | None:
+    """None (every station), or one of the store's stations; 400 for any other name."""
+    if station is None:
+        return None
+    known = configured_stations(session, store_id)
+    if station not in known:
+        message = f"is not one of this store's stations ({', '.join(known)})"
+        raise ValidationFailed(f"station {message}", field_errors={"station": message})
+    return station
+
+
+def _status_filter(statuses: Sequence[str]) -> Any:
+    """prep_status IN (...) with literal values, not parameters: PostgreSQL then proves the partial
+    index's predicate (prep_status IN ('queued', 'in_progress', 'ready')) when it plans the query."""
+    return OrderItem.prep_status.in_([literal_column(f"'{s}'") for s in statuses if s in ALL_STATUSES])
+
+
+def _modifiers(session: Session, line_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+    if not line_ids:
+        return out
+    rows = session.execute(select(OrderItemModifier.order_item_id, OrderItemModifier.name)
+                           .where(OrderItemModifier.order_item_id.in_(line_ids))
+                           .order_by(OrderItemModifier.order_item_id, OrderItemModifier.name))
+    for line_id, name in rows.tuples():
+        out.setdefault(line_id, []).append({"name": name})
+    return out
+
+
+def _tickets(session: Session, rows: Sequence[Row[Any]], now: datetime) -> list[dict[str, Any]]:
+    """Lines (sorted by sent_at, order number, line) -> tickets per (order, station), oldest first."""
+    modifiers = _modifiers(session, [r.id for r in rows])
+    tickets: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        key = (r.order_id, r.station)
+        ticket = tickets.get(key)
+        if ticket is None:
+            ticket = tickets[key] = {
+                "orderId": r.order_id, "orderNumber": r.order_number, "orderType": r.order_type,
+                "customerName": r.customer_name, "tabName": r.tab_name, "station": r.station,
+                "createdAt": r.sent_at, "waitingSeconds": 0, "items": [],
+            }
+        if r.sent_at is not None and (ticket["createdAt"] is None or r.sent_at < ticket["createdAt"]):
+            ticket["createdAt"] = r.sent_at
+        ticket["items"].append({
+            "id": r.id, "productName": r.product_name, "size": r.size or None, "quantity": r.quantity,
+            "modifiers": modifiers.get(r.id, []), "notes": r.notes, "prepStatus": r.prep_status,
+            "_line": r.line_no,
+        })
+    out = list(tickets.values())
+    for ticket in out:
+        ticket["items"].sort(key=lambda item: item.pop("_line"))
+        created = ticket["createdAt"]
+        ticket["waitingSeconds"] = max(0, int((now - created).total_seconds())) if created else 0
+    out.sort(key=lambda t: (t["createdAt"] or now, t["orderNumber"] or "", t["orderId"], t["station"]))
+    return out
+
+
+def open_tickets(session: Session, store_id: str, station: str | None, statuses: Iterable[str] = OPEN_STATUSES,
+                 *, now: datetime) -> list[dict[str, Any]]:
+    """The store's tickets with lines in `statuses` (default: still to make or to collect), at one
+    station or all, oldest first - in two statements whatever their number."""
+    wanted = tuple(s for s in ALL_STATUSES if s in set(statuses))
+    if not wanted:
+        return []
+    query = (select(*_LINE_COLUMNS).join(Order, Order.id == OrderItem.order_id)
+             .where(_status_filter(wanted), Order.store_id == store_id)
+             .order_by(OrderItem.sent_at, Order.order_number, OrderItem.order_id, OrderItem.line_no))
+    if station is not None:
+        query = query.where(OrderItem.station == station)
+    if set(wanted) & set(FINAL_STATUSES):
+        query = query.where(OrderItem.sent_at >= now - CLOSED_LOOKBACK)
+    return _tickets(session, session.execute(query).all(), now)
+
+
+def ticket(session: Session, store_id: str, order_id: str, station: str, *, now: datetime) -> dict[str, Any] | None:
+    """One ticket with every line sent to the station, whatever its state (None: no such ticket)."""
+    rows = session.execute(
+        select(*_LINE_COLUMNS).join(Order, Order.id == OrderItem.order_id)
+        .where(OrderItem.order_id == order_id, OrderItem.station == station, OrderItem.prep_status.is_not(None),
+               Order.store_id == store_id)
+        .order_by(OrderItem.line_no)).all()
+    found = _tickets(session, rows, now)
+    return found[0] if found else None
+
+
+def tickets_of(session: Session, store_id: str, pairs: Iterable[tuple[str, str]], *,
+               now: datetime) -> list[dict[str, Any]]:
+    """Several tickets by (orderId, station), for the live sockets (one read per burst of events)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return []
+    order_ids = sorted({o for o, _s in wanted})
+    rows = session.execute(
+        select(*_LINE_COLUMNS).join(Order, Order.id == OrderItem.order_id)
+        .where(OrderItem.order_id.in_(order_ids), OrderItem.prep_status.is_not(None), Order.store_id == store_id)
+        .order_by(OrderItem.sent_at, Order.order_number, OrderItem.order_id, OrderItem.line_no)).all()
+    keep = set(wanted)
+    return _tickets(session, [r for r in rows if (r.order_id, r.station) in keep], now)
+
+
+# ---- moves ------------------------------------------------------------------------------------------
+
+def _order_in_store(session: Session, store_id: str, order_id: str) -> None:
+    if session.scalar(select(Order.id).where(Order.id == order_id, Order.store_id == store_id)) is None:
+        raise NotFound("Order not found")
+
+
+def _move(session: Session, move: str, where: Any, now: datetime) -> list[tuple[str, str]]:
+    """One conditional UPDATE of the lines `where` selects that may make `move`; -> (order, station)s."""
+    leaving, reaching, stamp = MOVES[move]
+    values: dict[str, Any] = {"prep_status": reaching}
+    if stamp:
+        values[stamp] = now
+    if move == "recall":
+        values["ready_at"] = None
+    # The state condition is in the UPDATE itself: a line another barista moved meanwhile is not
+    # moved twice (PostgreSQL re-checks it after waiting for the row lock; SQLite writers queue).
+    moved = session.execute(update(OrderItem).where(where, OrderItem.prep_status.in_(leaving)).values(**values)
+                            .returning(OrderItem.order_id, OrderItem.station)
+                            .execution_options(synchronize_session=False)).tuples().all()
+    return sorted(set(moved))
+
+
+def _announce(session: Session, store_id: str, pairs: Iterable[tuple[str, str]]) -> None:
+    for order_id, station in sorted(set(pairs)):
+        events(session).add(Event("ticket", store_id, {"orderId": order_id, "station": station}))
+
+
+def _nothing_to_move(move: str, states: Sequence[str]) -> Conflict:
+    leaving = " or ".join(MOVES[move][0])
+    now_in = ", ".join(sorted(set(states))) or "nothing"
+    return Conflict(f"Nothing to {move}: {move} moves {leaving} lines, these are {now_in}")
+
+
+def move_ticket(session: Session, store_id: str, order_id: str, station: str, move: str, *,
+                now: datetime) -> dict[str, Any]:
+    """start | ready | recall every line of the ticket that may make the move -> {ticket}."""
+    if move not in ("start", "ready", "recall"):
+        raise NotFound("No such move")
+    where = and_(OrderItem.order_id == order_id, OrderItem.station == station)
+    moved = _move(session, move, and_(where, _in_store(store_id)), now)
+    if not moved:
+        states = list(session.scalars(select(OrderItem.prep_status).where(
+            where, OrderItem.prep_status.is_not(None), _in_store(store_id))))
+        if not states:
+            raise NotFound("No such ticket")
+        raise _nothing_to_move(move, states)
+    _announce(session, store_id, moved)
+    return {"ticket": ticket(session, store_id, order_id, station, now=now)}
+
+
+def move_item(session: Session, store_id: str, item_id: str, move: str, *, now: datetime) -> dict[str, Any]:
+    """start | ready one line -> {ticket} (the line's whole ticket)."""
+    if move not in ("start", "ready"):
+        raise NotFound("No such move")
+    line = session.execute(select(OrderItem.order_id, OrderItem.station, OrderItem.prep_status).where(
+        OrderItem.id == item_id, _in_store(store_id))).first()
+    if line is None:
+        raise NotFound("Order item not found")
+    if line.prep_status is None or not line.station:
+        raise Conflict("This line was not sent to a station")
+    if not _move(session, move, and_(OrderItem.id == item_id, _in_store(store_id)), now):
+        raise _nothing_to_move(move, [line.prep_status])
+    _announce(session, store_id, [(line.order_id, line.station)])
+    return {"ticket": ticket(session, store_id, line.order_id, line.station, now=now)}
+
+
+def collect_order(session: Session, store_id: str, order_id: str, *, now: datetime) -> dict[str, Any]:
+    """Every open line of the order is collected (handed over) -> {tickets} (each station's)."""
+    _order_in_store(session, store_id, order_id)
+    moved = _move(session, "collected", OrderItem.order_id == order_id, now)
+    if not moved:
+        states = list(session.scalars(select(OrderItem.prep_status).where(
+            OrderItem.order_id == order_id, OrderItem.prep_status.is_not(None))))
+        if not states:
+            raise Conflict("Nothing of this order was sent to a station")
+        raise _nothing_to_move("collected", states)
+    _announce(session, store_id, moved)
+    return {"tickets": tickets_of(session, store_id, moved, now=now)}
+
+
+def cancel_lines(session: Session, store_id: str, line_ids: Iterable[str], *, now: datetime) -> None:
+    """Refunds and voids: these lines' open tickets are cancelled (collected ones stay collected)."""
+    ids = sorted(set(line_ids))
+    if not ids:
+        return
+    moved = session.execute(update(OrderItem).where(OrderItem.id.in_(ids), OrderItem.prep_status.in_(OPEN_STATUSES))
+                            .values(prep_status="cancelled", cancelled_at=now)
+                            .returning(OrderItem.order_id, OrderItem.station)
+                            .execution_options(synchronize_session=False)).tuples().all()
+    _announce(session, store_id, moved)
+
+
+def _in_store(store_id: str) -> Any:
+    """The line belongs to an order of this store (another store's ids are 404s)."""
+    return select(Order.id).where(Order.id == OrderItem.order_id, Order.store_id == store_id).exists()
