@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import Row, and_, literal_column, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from orm.controllers.menu.stations import configured_stations
 from orm.db import Event, events
 from orm.domain.errors import Conflict, NotFound, ValidationFailed
 from orm.models.model_orders import Order, OrderItem, OrderItemModifier
@@ -62,17 +62,6 @@ def parse_statuses(raw: str | None) -> tuple[str, ...]:
         message = f"unknown status {', '.join(unknown)} (one or more of {', '.join(ALL_STATUSES)})"
         raise ValidationFailed(f"status: {message}", field_errors={"status": message})
     return tuple(s for s in ALL_STATUSES if s in wanted)
-
-
-def check_station(session: Session, store_id: str, station: str | None) -> str | None:
-    """None (every station), or one of the store's stations; 400 for any other name."""
-    if station is None:
-        return None
-    known = configured_stations(session, store_id)
-    if station not in known:
-        message = f"is not one of this store's stations ({', '.join(known)})"
-        raise ValidationFailed(f"station {message}", field_errors={"station": message})
-    return station
 
 
 def _status_filter(statuses: Sequence[str]) -> Any:
@@ -246,16 +235,23 @@ def collect_order(session: Session, store_id: str, order_id: str, *, now: dateti
     return {"tickets": tickets_of(session, store_id, moved, now=now)}
 
 
-def cancel_lines(session: Session, store_id: str, line_ids: Iterable[str], *, now: datetime) -> None:
-    """Refunds and voids: these lines' open tickets are cancelled (collected ones stay collected)."""
-    ids = sorted(set(line_ids))
-    if not ids:
+def cancel_lines(session: Session, store_id: str, lines: Iterable[OrderItem], *, now: datetime) -> None:
+    """Refunds and voids: these lines' open tickets are cancelled (collected ones stay collected).
+
+    One conditional UPDATE (a line a barista collects at the same moment stays collected); the
+    loaded lines are told their new state without being marked changed again."""
+    by_id = {line.id: line for line in lines}
+    if not by_id:
         return
-    moved = session.execute(update(OrderItem).where(OrderItem.id.in_(ids), OrderItem.prep_status.in_(OPEN_STATUSES))
+    moved = session.execute(update(OrderItem).where(OrderItem.id.in_(sorted(by_id)),
+                                                    OrderItem.prep_status.in_(OPEN_STATUSES))
                             .values(prep_status="cancelled", cancelled_at=now)
-                            .returning(OrderItem.order_id, OrderItem.station)
+                            .returning(OrderItem.id, OrderItem.order_id, OrderItem.station)
                             .execution_options(synchronize_session=False)).tuples().all()
-    _announce(session, store_id, moved)
+    for line_id, _order_id, _station in moved:
+        set_committed_value(by_id[line_id], "prep_status", "cancelled")
+        set_committed_value(by_id[line_id], "cancelled_at", now)
+    _announce(session, store_id, [(order_id, station) for _id, order_id, station in moved])
 
 
 def _in_store(store_id: str) -> Any:
