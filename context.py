@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from services.email_service import Mailer
     from services.event_bus import EventBus
     from services.metrics import AppMetrics
+    from services.prep_hub import PrepHub
     from services.settings_cache import StoreSettingsCache
 
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class AppContext:
     mailer: Mailer = field(init=False, repr=False)
     event_bus: EventBus = field(init=False, repr=False)
     dashboard_hub: DashboardHub = field(init=False, repr=False)
+    prep_hub: PrepHub = field(init=False, repr=False)  # the bar and kitchen queue sockets
     store_settings: StoreSettingsCache = field(init=False, repr=False)
     catalogue_cache: CatalogueCache = field(init=False, repr=False)  # what sales price against
     menu_list_cache: MenuListCache = field(init=False, repr=False)

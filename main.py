@@ -43,6 +43,7 @@ from services.dashboard_hub import DashboardHub
 from services.email_service import Mailer, SmtpConfig
 from services.event_bus import EventBus
 from services.metrics import AppMetrics
+from services.prep_hub import PrepHub
 from services.settings_cache import StoreSettingsCache
 from settings import Settings, SettingsError, load_settings, with_generated_secrets
 from version import VERSION
@@ -90,6 +91,7 @@ def make_context(
     ctx.mailer = Mailer(SmtpConfig.from_settings(settings), ctx.cpu_pool)
     ctx.event_bus = ctx.services.own(EventBus(ctx))
     ctx.dashboard_hub = ctx.services.own(DashboardHub(ctx))
+    ctx.prep_hub = ctx.services.own(PrepHub(ctx))
     ctx.background = ctx.services.own(BackgroundTasks())
     ctx.store_settings = StoreSettingsCache(ctx)
     ctx.catalogue_cache = CatalogueCache()
