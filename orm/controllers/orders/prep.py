@@ -174,7 +174,7 @@ def _move(session: Session, move: str, where: Any, now: datetime) -> list[tuple[
     moved = session.execute(update(OrderItem).where(where, OrderItem.prep_status.in_(leaving)).values(**values)
                             .returning(OrderItem.order_id, OrderItem.station)
                             .execution_options(synchronize_session=False)).tuples().all()
-    return sorted(set(moved))
+    return sorted({(order_id, station) for order_id, station in moved if station})
 
 
 def _announce(session: Session, store_id: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -182,9 +182,9 @@ def _announce(session: Session, store_id: str, pairs: Iterable[tuple[str, str]])
         events(session).add(Event("ticket", store_id, {"orderId": order_id, "station": station}))
 
 
-def _nothing_to_move(move: str, states: Sequence[str]) -> Conflict:
+def _nothing_to_move(move: str, states: Sequence[str | None]) -> Conflict:
     leaving = " or ".join(MOVES[move][0])
-    now_in = ", ".join(sorted(set(states))) or "nothing"
+    now_in = ", ".join(sorted({s for s in states if s})) or "nothing"
     return Conflict(f"Nothing to {move}: {move} moves {leaving} lines, these are {now_in}")
 
 
@@ -251,7 +251,7 @@ def cancel_lines(session: Session, store_id: str, lines: Iterable[OrderItem], *,
     for line_id, _order_id, _station in moved:
         set_committed_value(by_id[line_id], "prep_status", "cancelled")
         set_committed_value(by_id[line_id], "cancelled_at", now)
-    _announce(session, store_id, [(order_id, station) for _id, order_id, station in moved])
+    _announce(session, store_id, [(order_id, station) for _id, order_id, station in moved if station])
 
 
 def _in_store(store_id: str) -> Any:
