@@ -266,10 +266,10 @@ def _seed(session: Session, settings: Settings, menu: list[dict[str, Any]], now:
         if images:
             urls = draw_placeholder(settings.uploads_dir, spec)
             menu_items.set_image(session, item["id"], *urls, store_id=store_id, now=now)
-    for category in session.scalars(select(MenuCategory).where(MenuCategory.store_id == store_id,
-                                                               MenuCategory.name.in_(CATEGORY_STATIONS),
-                                                               MenuCategory.station.is_(None))):
-        category.station = CATEGORY_STATIONS[category.name]
+    for unstationed in session.scalars(select(MenuCategory).where(MenuCategory.store_id == store_id,
+                                                                  MenuCategory.name.in_(CATEGORY_STATIONS),
+                                                                  MenuCategory.station.is_(None))):
+        unstationed.station = CATEGORY_STATIONS[unstationed.name]
         menu_items.bump_revision(session, store_id)
     for name, (rate, take_away) in (categories or {}).items():
         category = session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
