@@ -7,8 +7,9 @@ It (re)creates the database named in the URL, migrates and seeds the staff, serv
 process, sells `--tickets` counter sales through POST /orders (each one bar ticket of two lines, one
 with two modifiers and a note - the shape a Saturday queue has), then times `--requests` GETs of
 /prep/tickets?station=bar over HTTP (after 5 warm-up requests) and prints p50/p90/max in ms, with
-the time the read alone takes inside its unit of work.  The database is dropped at the end unless
---keep.
+the time the read alone takes inside its unit of work; then, with a bar socket open, makes 32 sales
+at once and prints how long after each sale's answer its ticket reached the socket.  The database
+is dropped at the end unless --keep.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tornado.testing import bind_unused_port  # noqa: E402
 from bench.dataset import drop_database, recreate_database, seed_staff  # noqa: E402
 from orm.domain import jsonenc  # noqa: E402
 
+SOCKET_SALES = 32
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cafepos_bench_prep"
 
 
@@ -107,8 +109,35 @@ async def run(url: str, tickets: int, requests: int) -> dict[str, float]:
             await ctx.run_db_read(prep.open_tickets, DEFAULT_STORE_ID, "bar",
                                   prep.OPEN_STATUSES, now=ctx.clock())
             read_ms.append((time.perf_counter() - t0) * 1000)
+        # A station socket while 32 sales are made at once: from each sale's 201 (its commit came
+        # before) to its ticket on the socket (0 when the ticket came first).
+        from tornado.websocket import websocket_connect
+        conn = await websocket_connect(f"ws://127.0.0.1:{port}/ws/prep?station=bar&token={token}")
+        await conn.read_message()  # hello
+        arrived: dict[str, float] = {}
+        answered: dict[str, float] = {}
+
+        async def listen() -> None:
+            while len(arrived) < SOCKET_SALES:
+                raw = await conn.read_message()
+                if raw is None:
+                    return
+                ticket = jsonenc.loads(raw)["ticket"]
+                arrived.setdefault(ticket["orderId"], time.perf_counter())
+
+        async def sale(n: int) -> None:
+            order = (await call("POST", "/orders", {"items": [{"menuItemId": espresso["id"], "quantity": 1}],
+                                                    "payments": [{"method": "card"}]}, token))["order"]
+            answered[order["id"]] = time.perf_counter()
+
+        listener = asyncio.ensure_future(listen())
+        await asyncio.gather(*(sale(n) for n in range(SOCKET_SALES)))
+        await asyncio.wait_for(listener, 30)
+        conn.close()
+        lags = [max(0.0, arrived[o] - answered[o]) * 1000 for o in answered]
         return {"p50": statistics.median(http_ms), "p90": percentile(http_ms, 90), "max": max(http_ms),
-                "min": min(http_ms), "read_p50": statistics.median(read_ms), "read_min": min(read_ms)}
+                "min": min(http_ms), "read_p50": statistics.median(read_ms), "read_min": min(read_ms),
+                "lag_p50": statistics.median(lags), "lag_max": max(lags)}
     finally:
         http.close()
         server.stop()
@@ -137,6 +166,8 @@ def main() -> None:
           f"p50 {result['p50']:.1f} ms, p90 {result['p90']:.1f} ms, min {result['min']:.1f} ms, "
           f"max {result['max']:.1f} ms (the read alone: p50 {result['read_p50']:.1f} ms, min "
           f"{result['read_min']:.1f} ms; load average {load:.1f} on {os.cpu_count()} CPUs)")
+    print(f"WS /ws/prep?station=bar during {SOCKET_SALES} concurrent sales: ticket after the sale's 201 "
+          f"p50 {result['lag_p50']:.0f} ms, max {result['lag_max']:.0f} ms")
 
 
 if __name__ == "__main__":
