@@ -51,12 +51,13 @@ def settle_tickets(session: Session, now: datetime) -> int:
             state = "in_progress"
         else:
             state = "queued"
-        if row.order_id in live and state == "collected":
+        if row.order_id in live:
             state = live[row.order_id]
         values.append({"line_id": row.id, "state": state,
-                       "started": started if state != "queued" else None,
-                       "ready": ready if state in ("ready", "collected") else None,
-                       "collected": collected if state == "collected" else None})
+                       # (a forced live state may come before its computed time: never after `now`)
+                       "started": min(started, now) if state != "queued" else None,
+                       "ready": min(ready, now) if state in ("ready", "collected") else None,
+                       "collected": min(collected, now) if state == "collected" else None})
     if values:
         session.execute(update(OrderItem.__table__).where(OrderItem.__table__.c.id == bindparam("line_id"))
                         .values(prep_status=bindparam("state"), started_at=bindparam("started"),
