@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from services.menu_pages import MenuPages
     from services.metrics import AppMetrics
     from services.pickup_hub import PickupHub
+    from services.prep_hub import PrepHub
     from services.principal_cache import PrincipalCache
     from services.settings_cache import StoreSettingsCache
 
@@ -79,6 +80,7 @@ class AppContext:
     event_bus: EventBus = field(init=False, repr=False)
     dashboard_hub: DashboardHub = field(init=False, repr=False)
     pickup_hub: PickupHub = field(init=False, repr=False)  # the customer-facing pickup board's sockets
+    prep_hub: PrepHub = field(init=False, repr=False)  # the bar and kitchen queue sockets
     store_settings: StoreSettingsCache = field(init=False, repr=False)
     catalogue_cache: CatalogueCache = field(init=False, repr=False)  # what sales price against
     menu_list_cache: MenuListCache = field(init=False, repr=False)

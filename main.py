@@ -47,6 +47,7 @@ from services.health_probe import HealthProbe
 from services.menu_pages import MenuPages
 from services.metrics import AppMetrics
 from services.pickup_hub import PickupHub
+from services.prep_hub import PrepHub
 from services.principal_cache import PrincipalCache
 from services.settings_cache import StoreSettingsCache
 from settings import Settings, SettingsError, load_settings, with_generated_secrets
@@ -101,6 +102,7 @@ def make_context(
     ctx.event_bus = ctx.services.own(EventBus(ctx))
     ctx.dashboard_hub = ctx.services.own(DashboardHub(ctx))
     ctx.pickup_hub = ctx.services.own(PickupHub(ctx))
+    ctx.prep_hub = ctx.services.own(PrepHub(ctx))
     ctx.background = ctx.services.own(BackgroundTasks())
     ctx.store_settings = StoreSettingsCache(ctx)
     ctx.catalogue_cache = CatalogueCache()

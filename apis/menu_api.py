@@ -41,7 +41,8 @@ EXPORT_CELLS = ("recipe: inventory item names with quantities, `Espresso beans:0
                 "the item's groups separated by `;`, each a group's name or its definition "
                 "`Milk (0-1): Whole milk = 0 | Oat milk = 0.50 [Oat milk:0.2]` (min-max to choose, modifiers "
                 "with price change and, in brackets, what they consume); a `\\` escapes `\\ ; | [ ] = :` "
-                "in names.")
+                "in names. station: the item's own preparation station (one of settings.stations), `none` "
+                "(nothing to prepare) or empty (the category's; `inherit` resets an item to it on import).")
 
 
 
@@ -128,7 +129,8 @@ class CategoriesHandler(BaseHandler):
 
     permissions = {"GET": "menu.view"}
     api_doc = {"get": {"summary": "Categories: {name, itemCount, taxRate, takeAwayTaxRate, sortOrder, "
-                                  "ownTaxRate, ownTakeAwayTaxRate} (own* = null when inherited)", "tags": ["menu"]}}
+                                  "ownTaxRate, ownTakeAwayTaxRate, station} (own* = null when inherited; "
+                                  "station null = nothing to prepare)", "tags": ["menu"]}}
 
     async def get(self) -> None:
         self.success(await self.run_db(categories.list_categories, self.ctx.settings,
@@ -139,8 +141,9 @@ class CategoryHandler(BaseHandler):
     """Edit one category (by its name)."""
 
     permissions = {"PUT": "menu.edit"}
-    api_doc = {"put": {"summary": "Rename a category, set its default tax rates (null = store default) "
-                                  "or sort order", "body": CategoryUpdate, "tags": ["menu"]}}
+    api_doc = {"put": {"summary": "Rename a category, set its default tax rates (null = store default), "
+                                  "sort order or preparation station (one of settings.stations; null = "
+                                  "nothing to prepare)", "body": CategoryUpdate, "tags": ["menu"]}}
 
     async def put(self, name: str) -> None:
         body = self.parse(CategoryUpdate)
@@ -202,11 +205,12 @@ class BulkImportHandler(BaseHandler):
     api_doc = {"post": {
         "summary": "Import menu items: multipart `file` (CSV), text/csv body, or JSON {rows:[...]}",
         "description": "Columns name,category,size,price,description,isActive,sku,barcode,taxRate,"
-                       "takeAwayTaxRate,sortOrder,modifierGroups,recipe (name and price required; the columns of "
-                       "GET /menu_items/export). ?mode=upsert (default; key name+size; empty cells leave fields "
-                       "unchanged) or create; ?dryRun=true validates only. Any problem -> 400 with data {created, "
-                       "updated, skipped, rowErrors[{row, field, message}]} and nothing written. A CSV whose header "
-                       "is separated by semicolons is read with decimal commas (3,50), as a German or French "
+                       "takeAwayTaxRate,sortOrder,modifierGroups,recipe,station (name and price required; "
+                       "the columns of GET /menu_items/export). ?mode=upsert (default; key name+size; empty "
+                       "cells leave fields unchanged) or create; ?dryRun=true validates only. Any problem -> 400 "
+                       "with data {created, updated, skipped, rowErrors[{row, field, message}]} and nothing "
+                       "written. A CSV whose header is separated by semicolons is read with decimal commas "
+                       "(3,50), as a German or French "
                        "spreadsheet saves it; with or without a UTF-8 BOM. " + EXPORT_CELLS,
         "query": {"mode": {"type": "string", "enum": list(menu_import.MODES)}, "dryRun": {"type": "boolean"}},
         "tags": ["menu"],
@@ -248,8 +252,8 @@ class MenuExportHandler(BaseHandler):
         "summary": "The whole menu as CSV (RFC 4180, UTF-8 with BOM) in the bulk import's columns; re-imports "
                    "unchanged", "raw": "text/csv", "tags": ["menu"],
         "description": "Columns name,category,size,price,description,isActive,sku,barcode,taxRate,takeAwayTaxRate,"
-                       "sortOrder,modifierGroups,recipe; tax rates are the item's own (empty = inherited); each "
-                       "group is defined on the first item offering it and named on the others. " + EXPORT_CELLS,
+                       "sortOrder,modifierGroups,recipe,station; tax rates are the item's own (empty = inherited); "
+                       "each group is defined on the first item offering it and named on the others. " + EXPORT_CELLS,
     }}
 
     async def get(self) -> None:

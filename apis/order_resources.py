@@ -76,6 +76,9 @@ class OrderItemFields(_Resource):
     priceOverridden: bool
     notes: str | None
     refundedQuantity: int
+    station: str | None = Field(description="the preparation station (null: nothing to prepare)")
+    prepStatus: str | None = Field(description="queued | in_progress | ready | collected | cancelled; null "
+                                               "until sent to its station")
 
 
 class TaxLineOut(_Resource):
@@ -128,6 +131,7 @@ class OrderFields(_Resource):
     voidedAt: datetime | None
     voidedBy: str | None
     voidReason: str | None
+    tabId: str | None = Field(description="the tab this order paid (a tab's child order); null for a counter sale")
 
 
 def _with_alias_fields(name: str, base: type[BaseModel], aliases: dict[str, str], **extra: Any) -> type[BaseModel]:

@@ -131,6 +131,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 # "session_revoked" ({userId, sessionId?, keepSessionId?}) closes live sockets of ended logins;
+# "ticket" ({orderId, station}): ticket lines of that order at that station were created or moved;
 # "principals_changed" ({userId} or {all: true}), "menu_changed" (storeId) and "stock_levels_changed"
 # (counted stock of menu items) tell the per-process read caches (services/principal_cache.py,
 # services/menu_pages.py) to forget.

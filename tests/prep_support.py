@@ -1,12 +1,14 @@
-"""Arrangements for the pickup-board and service-time tests (no tests here).
+"""Arrangements for the preparation-queue, pickup-board and service-time tests (no tests here).
 
-Stations: the reports' menu (tests.reports_support.MENU) gets Coffee -> bar, Bakery -> kitchen and
-Drinks -> nothing to prepare, straight in the database (with a menu revision, so the sale path's
-catalogue cache sees it), as a manager would with PUT /menu_items/categories/{name}.
+A small café built through the API (`build_prep_menu`): coffee goes to the bar (its category's
+station), food to the kitchen, pastries nowhere; bottled water sits in the coffee category but is
+handed over as it is (the item's own station "none").
 
-Ticket moves: `move` changes the ticket lines of (order, station) in the database and publishes the
-"ticket" event the preparation endpoints publish after such a move (the event contract of issue 16),
-so the sockets see exactly what they would see after POST /prep/tickets/{orderId}/{station}/ready.
+For the board and service-time tests, on the reports' menu (tests.reports_support.MENU): `set_stations`
+gives Coffee -> bar, Bakery -> kitchen and Drinks -> nothing to prepare, straight in the database (with a
+menu revision, so the sale path's catalogue cache sees it). `move` changes the ticket lines of (order,
+station) in the database at a chosen time and publishes the "ticket" event the preparation endpoints
+publish after such a move, so the sockets see exactly what they would see after a real move.
 """
 
 from __future__ import annotations
@@ -23,7 +25,43 @@ from orm.models.model_menu import MenuCategory
 from orm.models.model_orders import Order, OrderItem
 from settings import Settings
 from tests.conftest import run_unit
-from tests.support import RunningServer
+from tests.support import Client, RunningServer
+
+PREP_MENU: dict[str, dict[str, Any]] = {
+    "latte": {"name": "Latte", "price": "4.50", "category": "Coffee", "size": "Large",
+              "modifierGroups": [{"name": "Milk", "minSelect": 0, "maxSelect": 2, "modifiers": [
+                  {"name": "Oat milk", "priceDelta": "0.50"}, {"name": "Extra shot", "priceDelta": "0.80"}]}]},
+    "espresso": {"name": "Espresso", "price": "2.40", "category": "Coffee"},
+    "toastie": {"name": "Toastie", "price": "6.90", "category": "Food"},
+    "croissant": {"name": "Croissant", "price": "3.20", "category": "Pastries"},
+    "water": {"name": "Still water", "price": "2.00", "category": "Coffee", "station": "none"},
+}
+CATEGORY_STATIONS = {"Coffee": "bar", "Food": "kitchen"}
+
+
+async def build_prep_menu(admin: Client) -> dict[str, Any]:
+    """key -> menu item resource (and "mods": modifier name -> id)."""
+    out: dict[str, Any] = {}
+    for key, body in PREP_MENU.items():
+        r = await admin.post("/menu_items", body)
+        assert r.status == 201, r.body
+        out[key] = r.data["menuItem"]
+    for category, station in CATEGORY_STATIONS.items():
+        r = await admin.put(f"/menu_items/categories/{category}", {"station": station})
+        assert r.status == 200, r.body
+    out["mods"] = {m["name"]: m["id"] for g in out["latte"]["modifierGroups"] for m in g["modifiers"]}
+    return out
+
+
+async def sell(c: Client, *lines: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    r = await c.post("/orders", {"items": list(lines), "payments": [{"method": "card"}], **extra})
+    assert r.status == 201, r.body
+    return r.data["order"]
+
+
+def line(item: dict[str, Any], quantity: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"menuItemId": item["id"], "quantity": quantity, **extra}
+
 
 STATIONS = {"Coffee": "bar", "Bakery": "kitchen", "Drinks": None}
 TIME_COLUMN = {"in_progress": "started_at", "ready": "ready_at", "collected": "collected_at",

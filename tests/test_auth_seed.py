@@ -9,7 +9,7 @@ from tests.identity_support import user_id, user_row
 
 async def test_seed_twice_changes_nothing(client, settings, demo_users):
     first = {name: user_row_by_name(settings, name) for name, *_ in DEMO_USERS}
-    assert run_unit(settings, seed_test, settings) == demo_users == {"users": 4, "roles": 4}
+    assert run_unit(settings, seed_test, settings) == demo_users == {"users": 4, "roles": 6}
     assert {name: user_row_by_name(settings, name) for name, *_ in DEMO_USERS} == first
     for username, _first, _last, role, pin in DEMO_USERS:
         by_password = await client.post("/auth/login", {"username": username, "password": "password123"})

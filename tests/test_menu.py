@@ -354,7 +354,7 @@ async def test_effective_tax_rates_item_then_category_then_settings(admin, setti
     assert resp.status == 200, resp.body
     assert resp.data["category"] == {"name": "Pastries", "itemCount": 2, "taxRate": D("0.07"),
                                      "takeAwayTaxRate": D("0.05"), "sortOrder": 0, "ownTaxRate": D("0.07"),
-                                     "ownTakeAwayTaxRate": D("0.05")}
+                                     "ownTakeAwayTaxRate": D("0.05"), "station": None}
     cake = (await admin.get(f"/menu_items/{cake['id']}")).data["menuItem"]
     assert (cake["taxRate"], cake["takeAwayTaxRate"]) == (D("0.07"), D("0.05"))
     own = (await admin.get(f"/menu_items/{own['id']}")).data["menuItem"]

@@ -23,9 +23,9 @@ ORDER_KEYS = {"id", "orderNumber", "receiptNumber", "storeId", "terminalId", "or
               "subtotal", "discountAmount", "discountReason", "taxAmount", "taxBreakdown", "tipAmount",
               "roundingAdjustment", "total", "payments", "paymentMethod", "amountPaid", "changeGiven",
               "refundedAmount", "createdAt", "clientCreatedAt", "createdBy", "createdByName", "shiftId",
-              "customerName", "orderNotes", "reprintCount", "lastReprint"}
+              "customerName", "orderNotes", "reprintCount", "lastReprint", "tabId"}
 ITEM_KEYS = {"id", "menuItemId", "productName", "size", "quantity", "unitPrice", "modifiers", "lineTotal", "taxRate",
-             "notes", "refundedQuantity"}
+             "notes", "refundedQuantity", "station", "prepStatus"}
 
 
 def mixed_basket(cafe, **extra: Any) -> dict[str, Any]:

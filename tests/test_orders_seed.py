@@ -48,3 +48,26 @@ def test_seed_sells_through_the_controllers_and_is_idempotent(settings: Settings
 def test_production_seed_sells_nothing(settings: Settings) -> None:
     assert run_unit(settings, orders.seed_production, settings) == {"orders": 0, "refunds": 0, "shifts": 0,
                                                                    "journal_entries": 0, "stock_movements": 0}
+
+
+def _prep_states(session: Session) -> dict[str | None, int]:
+    from orm.models.model_orders import OrderItem
+
+    return dict(session.execute(select(OrderItem.prep_status, func.count()).where(OrderItem.station.is_not(None))
+                                .group_by(OrderItem.prep_status)).tuples().all())
+
+
+def test_seeded_tickets_are_history_but_the_last_minutes(settings: Settings) -> None:
+    """Coffee, tea and cold drinks go to the bar, food to the kitchen, pastries nowhere; the sales'
+    ticket lines end collected (or cancelled by a void or refund), but for the last three orders
+    (queued, being made, ready) so a fresh demo shows a live queue."""
+    run_unit(settings, _seed_all, settings)
+    states = run_unit(settings, _prep_states)
+    assert states.get("collected", 0) > 40 and None not in states
+    assert set(states) <= {"collected", "cancelled", "queued", "in_progress", "ready"}
+    assert states.get("queued", 0) and states.get("in_progress", 0) and states.get("ready", 0)
+    from sqlalchemy import text
+
+    stations = dict(run_unit(settings, lambda s: s.execute(text(
+        "SELECT name, station FROM menu_categories")).tuples().all()))
+    assert stations == {"Coffee": "bar", "Tea": "bar", "Food": "kitchen", "Pastries": None}

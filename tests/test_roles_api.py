@@ -24,7 +24,7 @@ async def test_list_and_get_roles(as_role, settings):
     resp = await manager.get("/roles")
     assert resp.status == 200
     data = resp.data
-    assert set(data) == {"roles", "total", "page", "perPage", "pages"} and data["total"] == 4
+    assert set(data) == {"roles", "total", "page", "perPage", "pages"} and data["total"] == 6
     by_name = {r["name"]: r for r in data["roles"]}
     assert all(set(r) == ROLE_KEYS for r in data["roles"])
     assert by_name["cashier"]["userCount"] == 2 and by_name["admin"]["isBuiltin"] is True
@@ -125,4 +125,4 @@ async def test_permission_catalogue_and_role_permissions(as_role):
                          "permissions": sorted(BUILTIN_ROLES["cashier"][1])}
     by_id = await manager.get(f"/permissions/role/{ROLE_IDS['cashier']}")
     assert by_id.data == resp.data
-    assert (await manager.get("/permissions/role/barista")).status == 404
+    assert (await manager.get("/permissions/role/baker")).status == 404

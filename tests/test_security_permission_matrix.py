@@ -1,6 +1,7 @@
 """API.md's permission table for every built-in role on every menu, inventory, alert, order, receipt,
-shift, report, settings, store, journal and image endpoint (users/roles/audit/auth rows are in
-tests/test_users_permission_matrix.py).
+shift, report, settings, store, journal, image and preparation-queue endpoint (users/roles/audit/auth
+rows are in tests/test_users_permission_matrix.py).  The six built-in roles: the four demo staff and
+a barista and a display screen made for the test.
 
 Each row names the permission API.md gives the endpoint; the roles holding it (API.md's table,
 copied below, not read from the code) must NOT get 403/401/500 — a 400/404/409/503 still proves
@@ -27,13 +28,15 @@ from tests.test_route_security import handled_methods, is_public, routes
 from tests.test_users_permission_matrix import MATRIX as USERS_MATRIX
 
 # API.md "Roles and permissions", the default grants of the built-in roles.
+MATRIX_ROLES = (*ROLES, "barista", "display")
 MANAGERS = {"admin", "manager"}
 TILL = {"admin", "manager", "cashier"}
-EVERYONE = set(ROLES)
+EVERYONE = set(ROLES)  # the four till roles (not the barista nor the display screen)
+MAKERS = TILL | {"barista"}
 API_MD_ROLES: dict[str, set[str]] = {
-    "menu.view": EVERYONE, "menu.create": MANAGERS, "menu.edit": MANAGERS, "menu.delete": MANAGERS,
+    "menu.view": EVERYONE | {"barista"}, "menu.create": MANAGERS, "menu.edit": MANAGERS, "menu.delete": MANAGERS,
     "menu.import": MANAGERS,
-    "inventory.view": EVERYONE, "inventory.edit": MANAGERS, "inventory.adjust_stock": MANAGERS,
+    "inventory.view": EVERYONE | {"barista"}, "inventory.edit": MANAGERS, "inventory.adjust_stock": MANAGERS,
     "inventory.export": MANAGERS, "inventory.view_costs": MANAGERS,
     "sales.process": EVERYONE, "sales.apply_discount": TILL, "sales.view_history": TILL,
     "sales.refund": MANAGERS, "sales.override_price": MANAGERS, "sales.void": MANAGERS,
@@ -41,7 +44,8 @@ API_MD_ROLES: dict[str, set[str]] = {
     "reports.view": TILL, "reports.export": MANAGERS, "reports.financial": MANAGERS,
     "reports.send_email": MANAGERS, "shifts.open_close": TILL,
     "system.settings": MANAGERS, "system.logs": {"admin"},
-    AUTHENTICATED: EVERYONE,
+    "prep.view": MAKERS, "prep.update": MAKERS, "prep.board": MANAGERS | {"display"},
+    AUTHENTICATED: set(MATRIX_ROLES),
 }
 # Rows written by authentication itself, not by the endpoint under test.
 VOLATILE_TABLES = {"auth_sessions", "login_attempts", "rate_limit_hits", "refresh_tokens", "job_runs",
@@ -66,7 +70,8 @@ def multipart(field: str, filename: str, content: bytes, ctype: str) -> tuple[by
 class Row:
     method: str
     path: str  # {item} menu item, {group} modifier group, {inv} inventory item, {alert}, {order} a fresh
-    #            sale, {shift} the caller's own open shift, {store} the default store
+    #            sale, {shift} the caller's own open shift, {store} the default store, {ticket} a fresh
+    #            sale with a line for the bar, {line} that line
     permission: str
     body: Callable[[dict[str, str]], Any] | None = None
     multipart: Callable[[], tuple[bytes, dict[str, str]]] | None = None
@@ -87,6 +92,7 @@ MATRIX = [
                                                          "category": "Matrix"}),
     Row("GET", "/menu_items/categories", "menu.view"),
     Row("PUT", "/menu_items/categories/Matrix", "menu.edit", lambda t: {"sortOrder": 5}),
+    Row("PUT", "/menu_items/categories/Matrix", "menu.edit", lambda t: {"station": "bar"}),
     Row("POST", "/menu_items/bulk-import?dryRun=true", "menu.import",
         lambda t: {"rows": [{"name": unique("Imported"), "price": "1.00"}]}),
     Row("GET", "/menu_items/export", "menu.view"),
@@ -169,10 +175,23 @@ MATRIX = [
     # settings and stores
     Row("GET", "/settings", AUTHENTICATED),
     Row("PUT", "/settings", "system.settings", lambda t: {"receiptFooter": unique("Thanks")}),
+    Row("PUT", "/settings", "system.settings", lambda t: {"stations": ["bar", "kitchen", unique("x")[2:]],
+                                                          "tabMaxHours": 12}),
     Row("GET", "/stores", "system.settings"),
     Row("POST", "/stores", "system.settings", lambda t: {"name": unique("Branch")}),
     Row("GET", "/stores/{store}", "system.settings"),
     Row("PUT", "/stores/{store}", "system.settings", lambda t: {"address": unique("Main street")}),
+    # the preparation queue (bar and kitchen)
+    Row("GET", "/prep/tickets", "prep.view"),
+    Row("GET", "/prep/tickets?station=bar&status=ready,collected", "prep.view"),
+    Row("POST", "/prep/tickets/{ticket}/bar/start", "prep.update"),
+    Row("POST", "/prep/tickets/{ticket}/bar/ready", "prep.update"),
+    Row("POST", "/prep/tickets/{ticket}/bar/recall", "prep.update"),
+    Row("GET", "/prep/tickets/{ticket}/bar/print", "prep.view"),
+    Row("GET", "/prep/tickets/{ticket}/bar/print?format=escpos", "prep.view"),
+    Row("POST", "/prep/items/{line}/start", "prep.update"),
+    Row("POST", "/prep/items/{line}/ready", "prep.update"),
+    Row("POST", "/orders/{ticket}/collected", "prep.update"),
 ]
 
 
@@ -221,6 +240,15 @@ class Targets:
     async def inventory(self) -> str:
         return await self._make("/inventory", {"name": unique("Beans"), "unit": "kg", "currentStock": "5",
                                                "minStockLevel": "1"})
+
+    async def ticket(self) -> tuple[str, str]:
+        """(order id, its bar line's id): a sale of an item made at the bar."""
+        item = await self._make("/menu_items", {"name": unique("Flat white"), "price": "3.60", "category": "Matrix",
+                                                "station": "bar"})
+        resp = await self.admin.post("/orders", {"items": [{"menuItemId": item, "quantity": 1}],
+                                                 "payments": [{"method": "card"}]})
+        assert resp.status == 201, resp.body
+        return resp.data["order"]["id"], resp.data["order"]["items"][0]["id"]
 
     async def order(self, item: str) -> str:
         return await self._make("/orders", {"items": [{"menuItemId": item, "quantity": 2}],
@@ -278,12 +306,35 @@ class Targets:
             t["shift"] = await self.shift(role)
         if "store" in needs:
             t["store"] = await self.store()
+        if needs & {"ticket", "line"}:
+            t["ticket"], t["line"] = await self.ticket()
         return t
 
 
-@pytest.mark.timeout(300)
-async def test_permission_matrix(as_role, admin, settings):
+@pytest.fixture
+async def matrix_role(server, as_role, admin):
+    """`matrix_role("barista")` -> a Client of that built-in role (the four demo staff, or a barista
+    and a display screen signed up through the API for the test)."""
+    made: dict[str, Any] = {}
+    for role in ("barista", "display"):
+        username = f"{role}{uuid.uuid4().hex[:6]}"
+        r = await admin.post("/users", {"username": username, "password": "password123", "firstName": role.title(),
+                                        "lastName": "Matrix", "email": f"{username}@cafe.example", "role": role})
+        assert r.status == 201, r.body
+        c = server.client()
+        r = await c.post("/auth/login", {"username": username, "password": "password123"})
+        assert r.status == 200, r.body
+        c.token = r.data["token"]
+        made[role] = c
+    yield lambda role: made[role] if role in made else as_role(role)
+    for c in made.values():
+        c.close()
+
+
+@pytest.mark.timeout(450)
+async def test_permission_matrix(matrix_role, admin, settings):
     """One database for the whole table (fresh targets per call); every mismatch is listed at the end."""
+    as_role = matrix_role
     targets = Targets(admin, as_role)
     mismatches = []
 
@@ -297,7 +348,7 @@ async def test_permission_matrix(as_role, admin, settings):
 
     for row in MATRIX:
         allowed = API_MD_ROLES[row.permission]
-        refused = [role for role in ROLES if role not in allowed]
+        refused = [role for role in MATRIX_ROLES if role not in allowed]
         if refused:  # one set of targets and one before/after comparison for all the refused roles
             t = await targets.for_row(row, "trainee")
             before = fingerprint(settings)
@@ -307,7 +358,7 @@ async def test_permission_matrix(as_role, admin, settings):
                     mismatches.append(f"{row} as {role}: expected 403, got {resp.status} {resp.body[:200]!r}")
             if fingerprint(settings) != before:
                 mismatches.append(f"{row}: a refused request changed the database ({', '.join(refused)})")
-        for role in ROLES:
+        for role in MATRIX_ROLES:
             if role not in allowed:
                 continue
             resp = await send(row, role, await targets.for_row(row, role))
@@ -317,12 +368,13 @@ async def test_permission_matrix(as_role, admin, settings):
     assert not mismatches, "\n".join(mismatches)
 
 
-async def test_costs_are_hidden_without_view_costs(as_role, admin):
+async def test_costs_are_hidden_without_view_costs(matrix_role, admin):
     """inventory.view_costs is not a 403 but a blank: costPerUnit is null for the roles without it."""
+    as_role = matrix_role
     created = await admin.post("/inventory", {"name": unique("Cocoa"), "unit": "kg", "currentStock": "2",
                                               "costPerUnit": "7.25"})
     item_id = first_id(created.data)
-    for role in ROLES:
+    for role in (*ROLES, "barista"):
         got = (await as_role(role).get(f"/inventory/{item_id}")).data
         cost = next(v for v in got.values() if isinstance(v, dict))["costPerUnit"]
         if role in API_MD_ROLES["inventory.view_costs"]:

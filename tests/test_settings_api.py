@@ -19,7 +19,8 @@ SETTINGS_KEYS = {
     "storeName", "storeAddress", "vatNumber", "currency", "storeTimezone", "taxMode", "defaultTaxRate",
     "receiptHeader", "receiptFooter", "cashRounding", "dailyEmailTime", "dailyEmailRecipients",
     "lowStockDefaultMin", "alertSweepMinutes", "expiryWarningDays", "lockoutAttempts", "lockoutMinutes",
-    "requireOpenShift", "allowNegativeStock", "receiptWidth", "version", "updatedAt", "updatedBy",
+    "requireOpenShift", "allowNegativeStock", "receiptWidth", "stations", "tabMaxHours", "version", "updatedAt",
+    "updatedBy",
 }
 
 
@@ -124,6 +125,17 @@ BAD_BODIES = [
     ({"receiptWidth": True}, "receiptWidth"),
     ({"receiptWidth": Decimal("42.5")}, "receiptWidth"),
     ({"receiptWidth": None}, "receiptWidth"),
+    ({"stations": []}, "stations"),
+    ({"stations": ["bar", "bar"]}, "stations"),
+    ({"stations": ["Bar"]}, "stations"),
+    ({"stations": ["cold bar"]}, "stations"),
+    ({"stations": ["x" * 33]}, "stations"),
+    ({"stations": [f"s{i}" for i in range(21)]}, "stations"),
+    ({"stations": "bar"}, "stations"),
+    ({"stations": None}, "stations"),
+    ({"tabMaxHours": 0}, "tabMaxHours"),
+    ({"tabMaxHours": 169}, "tabMaxHours"),
+    ({"tabMaxHours": True}, "tabMaxHours"),
     ({"favouriteColour": "green"}, "favouriteColour"),
     # A valid change beside an invalid one is not applied either.
     ({"taxMode": "inclusive", "storeTimezone": "Nowhere/City"}, "storeTimezone"),

@@ -76,7 +76,7 @@ async def test_create_user_bad_inputs_write_nothing(admin, settings):
         ({**NEW_USER, "pin": "12"}, "pin"),
         ({**NEW_USER, "pin": "12345678"}, "pin"),
         ({**NEW_USER, "firstName": ""}, "firstName"),
-        ({**NEW_USER, "role": "barista"}, "role"),
+        ({**NEW_USER, "role": "baker"}, "role"),
         ({**NEW_USER, "isAdmin": True}, "isAdmin"),
         ({k: v for k, v in NEW_USER.items() if k != "email"}, "email"),
         ({k: v for k, v in NEW_USER.items() if k != "role"}, "body"),
@@ -291,7 +291,7 @@ async def test_custom_role_holder_cannot_escalate(server, settings):
 async def test_users_roles_lists_every_role(as_role):
     resp = await as_role("manager").get("/users/roles")
     assert resp.status == 200
-    assert [r["name"] for r in resp.data["roles"]] == ["admin", "cashier", "manager", "trainee"]
+    assert [r["name"] for r in resp.data["roles"]] == ["admin", "barista", "cashier", "display", "manager", "trainee"]
 
 
 async def test_sessions_table_untouched_by_refused_changes(as_role, settings):

@@ -37,12 +37,14 @@ PERMISSIONS: dict[str, str] = {
     "system.logs": "Read audit logs and metrics",
     "system.backup": "Run backups",
     "system.maintenance": "Run maintenance tasks",
+    "prep.view": "See the bar and kitchen tickets",
+    "prep.update": "Move tickets (start, ready, recall, collected)",
     "prep.board": "Show the customer-facing pickup board (order numbers and first names)",
 }
 
 _CASHIER = {
     "menu.view", "inventory.view", "sales.process", "sales.apply_discount", "sales.view_history",
-    "receipts.print", "receipts.reprint", "reports.view", "shifts.open_close",
+    "receipts.print", "receipts.reprint", "reports.view", "shifts.open_close", "prep.view", "prep.update",
 }
 _TRAINEE = {"menu.view", "inventory.view", "sales.process", "receipts.print"}
 _MANAGER = _CASHIER | {
@@ -52,16 +54,22 @@ _MANAGER = _CASHIER | {
     "reports.export", "reports.financial", "reports.send_email",
     "users.view", "users.edit", "system.settings", "prep.board",
 }
+_BARISTA = {"prep.view", "prep.update", "menu.view", "inventory.view"}
+_DISPLAY = {"prep.board"}
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "admin": ("Full access", frozenset(PERMISSIONS)),
     "manager": ("Runs the café: menu, stock, refunds, reports, staff", frozenset(_MANAGER)),
     "cashier": ("Takes orders and payments", frozenset(_CASHIER)),
     "trainee": ("Takes orders under supervision", frozenset(_TRAINEE)),
+    "barista": ("Makes the drinks and food: the bar and kitchen tickets", frozenset(_BARISTA)),
+    "display": ("A customer-facing pickup screen", frozenset(_DISPLAY)),
 }
 ROLE_IDS = {
     "admin": "00000000-0000-0000-0000-00000000a001",
     "manager": "00000000-0000-0000-0000-00000000a002",
     "cashier": "00000000-0000-0000-0000-00000000a003",
     "trainee": "00000000-0000-0000-0000-00000000a004",
+    "barista": "00000000-0000-0000-0000-00000000a005",
+    "display": "00000000-0000-0000-0000-00000000a006",
 }

@@ -201,11 +201,17 @@ PRODUCTION_MENU: list[dict[str, Any]] = (
                                             ("Tomatoes", "0.080")], "Mozzarella, tomato and basil pesto."),
         dict(_food("Fresh Orange Juice", "4.20", [("Orange juice", "0.250")], "Pressed to order."),
              category="Cold Drinks"),
+        # Bottles are handed over as they are: nothing for the bar to prepare.
         dict(_food("Sparkling Water", "2.50", [("Sparkling water 0.33l", "1")], "0.33 l bottle."),
-             category="Cold Drinks"),
-        dict(_food("Still Water", "2.50", [("Still water 0.33l", "1")], "0.33 l bottle."), category="Cold Drinks"),
+             category="Cold Drinks", station="none"),
+        dict(_food("Still Water", "2.50", [("Still water 0.33l", "1")], "0.33 l bottle."), category="Cold Drinks",
+             station="none"),
     ]
 )
+
+
+# Where each category's items are made (pastries are handed over from the counter: no station).
+CATEGORY_STATIONS = {"Coffee": "bar", "Tea": "bar", "Cold Drinks": "bar", "Food": "kitchen"}
 
 
 def slug(text: str) -> str:
@@ -260,6 +266,11 @@ def _seed(session: Session, settings: Settings, menu: list[dict[str, Any]], now:
         if images:
             urls = draw_placeholder(settings.uploads_dir, spec)
             menu_items.set_image(session, item["id"], *urls, store_id=store_id, now=now)
+    for unstationed in session.scalars(select(MenuCategory).where(MenuCategory.store_id == store_id,
+                                                                  MenuCategory.name.in_(CATEGORY_STATIONS),
+                                                                  MenuCategory.station.is_(None))):
+        unstationed.station = CATEGORY_STATIONS[unstationed.name]
+        menu_items.bump_revision(session, store_id)
     for name, (rate, take_away) in (categories or {}).items():
         category = session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
                                                              MenuCategory.name == name))

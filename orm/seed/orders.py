@@ -42,6 +42,7 @@ from orm.models.model_inventory import InventoryItem, StockMovement
 from orm.models.model_menu import MenuItem
 from orm.models.model_orders import JournalEntry, Order, Refund, Shift
 from orm.seed.inventory import stock_take
+from orm.seed.prep import settle_tickets
 from orm.seed.sales import SaleBatch
 from orm.seed.timeline import DAYS, at_local, resolve_now
 from settings import Settings
@@ -269,6 +270,7 @@ def seed_test(session: Session, settings: Settings, *, days: int = DAYS, now: da
         if progress and (done % 5 == 0 or done == days):
             progress(f"  orders: {done}/{days} days, {trade.sold} sales")
     trade.batch.flush()
+    settle_tickets(session, trade.now)
     manager = staff.get("manager")
     stock_take(session, settings, trade.now, manager.user_id if manager else None)
     return _counts(session)

@@ -1,8 +1,11 @@
 """Menu bulk import (`POST /menu_items/bulk-import`): CSV or JSON rows, all or nothing.
 
 Columns: name, category, size, price, description, isActive, sku, barcode,
-taxRate, takeAwayTaxRate, sortOrder, modifierGroups, recipe; only name and
-price are required.  Rows are keyed by name + size.  The tax rates are the
+taxRate, takeAwayTaxRate, sortOrder, modifierGroups, recipe, station; only name and
+price are required.  `station` is the item's own preparation station: a name from
+settings.stations, `none` (nothing to prepare, whatever the category says) or
+`inherit` (the category's; an empty cell leaves it as it is, inherit for a new item).
+Rows are keyed by name + size.  The tax rates are the
 item's own (empty: inherited from the category or the settings); the
 modifierGroups and recipe cells are described in menu_csv_cells, and
 `GET /menu_items/export` writes exactly these columns, so an export
@@ -37,15 +40,17 @@ from orm.column_types import new_id, utcnow
 from orm.controllers.identity.changes import record_change
 from orm.controllers.menu import import_links as menu_import_links
 from orm.controllers.menu import revision as menu_revision
+from orm.controllers.menu.stations import configured_stations
 from orm.domain.csv_cells import FieldError, RowErrors, parse_bool, parse_decimal, parse_int
 from orm.domain.csv_io import CsvRow, find_duplicates, read_csv, rows_from_json
 from orm.domain.errors import Conflict, ValidationFailed
 from orm.domain.menu_csv_cells import parse_groups, parse_recipe
 from orm.domain.principal import Principal
+from orm.domain.schemas.menu import NO_STATION, STATION_NAME
 from orm.models.model_menu import MenuCategory, MenuItem
 
 COLUMNS = ("name", "category", "size", "price", "description", "isActive", "sku", "barcode", "taxRate",
-           "takeAwayTaxRate", "sortOrder", "modifierGroups", "recipe")
+           "takeAwayTaxRate", "sortOrder", "modifierGroups", "recipe", "station")
 REQUIRED = ("name", "price")
 NUMERIC = ("price", "taxRate", "takeAwayTaxRate")  # decimal commas in ;-separated files (csv_io)
 MAX_SORT = 1_000_000
@@ -116,6 +121,16 @@ def _parse_row(row: CsvRow, errors: RowErrors) -> ImportRow | None:
                 values[column] = rate.normalize() if rate else Decimal("0")
             except FieldError as exc:
                 errors.add(row.line, exc.field, exc.message)
+    station = cells.get("station", "").lower()
+    if station == "none":
+        values["station"] = NO_STATION
+    elif station == "inherit":
+        values["station"] = None
+    elif station:
+        if STATION_NAME.fullmatch(station):
+            values["station"] = station
+        else:
+            errors.add(row.line, "station", "must be a station name, none or inherit")
     parsers = {"sortOrder": lambda text: parse_int(text, "sortOrder", min_value=-MAX_SORT, max_value=MAX_SORT),
                "modifierGroups": lambda text: parse_groups(text, "modifierGroups", row.decimal),
                "recipe": lambda text: parse_recipe(text, "recipe", row.decimal)}
@@ -155,8 +170,12 @@ def import_rows(session: Session, rows: list[ImportRow], errors: RowErrors, *, m
     sku_owner = dict(session.execute(select(MenuItem.sku, MenuItem.id).where(
         MenuItem.store_id == store_id, MenuItem.sku.in_(skus))).tuples().all()) if skus else {}
     categories = _Categories.load(session, store_id)
+    stations = set(configured_stations(session, store_id))
     plan = _Plan()
     for row in rows:
+        if row.values.get("station") and row.values["station"] not in stations:
+            errors.add(row.line, "station", f"is not one of this store's stations ({', '.join(sorted(stations))})")
+            continue
         item = existing.get((row.name, row.size))
         if item is not None and mode == "create":
             errors.add(row.line, "name", "an item with this name and size already exists")
@@ -215,7 +234,8 @@ class _Categories:
 
 
 _FIELDS = (("description", "description"), ("isActive", "is_active"), ("sku", "sku"), ("barcode", "barcode"),
-           ("taxRate", "tax_rate"), ("takeAwayTaxRate", "take_away_tax_rate"), ("sortOrder", "sort_order"))
+           ("taxRate", "tax_rate"), ("takeAwayTaxRate", "take_away_tax_rate"), ("sortOrder", "sort_order"),
+           ("station", "station"))
 
 
 def _plan_row(plan: _Plan, row: ImportRow, item: MenuItem | None, categories: _Categories, store_id: str,
@@ -228,7 +248,8 @@ def _plan_row(plan: _Plan, row: ImportRow, item: MenuItem | None, categories: _C
             "category_id": category_id, "description": v.get("description", ""),
             "is_active": v.get("isActive", True), "sku": v.get("sku"), "barcode": v.get("barcode"),
             "tax_rate": v.get("taxRate"), "take_away_tax_rate": v.get("takeAwayTaxRate"),
-            "sort_order": v.get("sortOrder", 0), "created_at": now, "updated_at": now,
+            "sort_order": v.get("sortOrder", 0), "station": v.get("station"), "created_at": now,
+            "updated_at": now,
         })
         return
     wanted: dict[str, Any] = {"price": row.price}
@@ -249,7 +270,7 @@ def _plan_row(plan: _Plan, row: ImportRow, item: MenuItem | None, categories: _C
 def _update_values(item: MenuItem, wanted: dict[str, Any], now: datetime) -> dict[str, Any]:
     # Same keys in every dict, so the ORM sends one executemany UPDATE.
     columns = ("price", "category_id", "description", "is_active", "sku", "barcode", "tax_rate",
-               "take_away_tax_rate", "sort_order")
+               "take_away_tax_rate", "sort_order", "station")
     return {"id": item.id, **{c: wanted.get(c, getattr(item, c)) for c in columns}, "updated_at": now}
 
 

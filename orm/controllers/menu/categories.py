@@ -13,6 +13,7 @@ from orm.column_types import new_id, utcnow
 from orm.controllers.identity.changes import record_change
 from orm.controllers.menu import catalogue as menu_catalogue
 from orm.controllers.menu import revision as menu_revision
+from orm.controllers.menu.stations import check_station
 from orm.domain.errors import Conflict, NotFound
 from orm.domain.principal import Principal
 from orm.domain.schemas.menu import CategoryUpdate
@@ -42,7 +43,8 @@ def ensure_category(session: Session, store_id: str, name: str | None) -> MenuCa
 
 
 def list_categories(session: Session, settings: Settings, *, store_id: str = DEFAULT_STORE_ID) -> dict[str, Any]:
-    """{categories[{name, itemCount, taxRate, takeAwayTaxRate, sortOrder, ownTaxRate, ownTakeAwayTaxRate}]}."""
+    """{categories[{name, itemCount, taxRate, takeAwayTaxRate, sortOrder, ownTaxRate, ownTakeAwayTaxRate,
+    station}]}."""
     default_rate = menu_catalogue.default_tax_rate(session, settings, store_id)
     rows = session.execute(
         select(MenuCategory, func.count(MenuItem.id))
@@ -57,7 +59,8 @@ def list_categories(session: Session, settings: Settings, *, store_id: str = DEF
 def update_category(session: Session, settings: Settings, name: str, body: CategoryUpdate, *,
                     actor: Principal | None, store_id: str = DEFAULT_STORE_ID,
                     now: datetime | None = None) -> dict[str, Any]:
-    """Rename, set default tax rates (null = inherit from settings) or sort order -> {category}."""
+    """Rename, set default tax rates (null = inherit from settings), sort order or the preparation
+    station (one of settings.stations, null = nothing to prepare) -> {category}."""
     category = session.scalar(select(MenuCategory).where(MenuCategory.store_id == store_id,
                                                          MenuCategory.name == name).with_for_update())
     if category is None:
@@ -77,6 +80,11 @@ def update_category(session: Session, settings: Settings, name: str, body: Categ
         category.take_away_tax_rate = body.takeAwayTaxRate
     if body.sortOrder is not None:  # the schema refuses an explicit null
         category.sort_order = body.sortOrder
+    if "station" in given and body.station != category.station:
+        check_station(session, store_id, body.station)
+        record_change(session, actor, entity="menu_category", entity_id=category.id, action="station_change",
+                      old={"station": category.station}, new={"station": body.station}, at=now)
+        category.station = body.station
     category.updated_at = now or utcnow()
     menu_revision.save(session, category)
     new = {"taxRate": category.tax_rate, "takeAwayTaxRate": category.take_away_tax_rate}
@@ -93,4 +101,4 @@ def _category_resource(category: MenuCategory, item_count: int, default_rate: An
                                                        default_rate)
     return {"name": category.name, "itemCount": item_count, "taxRate": eat_in, "takeAwayTaxRate": take_away,
             "sortOrder": category.sort_order, "ownTaxRate": category.tax_rate,
-            "ownTakeAwayTaxRate": category.take_away_tax_rate}
+            "ownTakeAwayTaxRate": category.take_away_tax_rate, "station": category.station}

@@ -50,5 +50,7 @@ def export_csv(session: Session, settings: Any, store_id: str) -> bytes:
             "barcode": item["barcode"], "taxRate": row.tax_rate, "takeAwayTaxRate": row.take_away_tax_rate,
             "sortOrder": item["sortOrder"], "modifierGroups": format_groups(entries),
             "recipe": format_recipe(_recipe(item["recipe"], names)),
+            # The item's own station: empty = its category's, "none" = nothing to prepare.
+            "station": "none" if row.station == "" else (row.station or ""),
         })
     return write_csv(COLUMNS, out)

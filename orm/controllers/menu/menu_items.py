@@ -27,6 +27,7 @@ from orm.controllers.menu import categories
 from orm.controllers.menu import modifiers as menu_modifiers
 from orm.controllers.menu import revision as menu_revision
 from orm.controllers.menu.modifiers import FieldProblems
+from orm.controllers.menu.stations import check_station
 from orm.controllers.paging import Page
 from orm.domain.csv_cells import RowErrors
 from orm.domain.errors import Conflict, NotFound
@@ -100,13 +101,15 @@ def create(session: Session, settings: Settings, body: MenuItemCreate, *, actor:
     menu_modifiers.check_recipes(session, store_id, menu_modifiers.recipes_in("", body.modifierGroups,
                                                                               body.recipe), problems)
     problems.raise_if_any()
+    check_station(session, store_id, body.station)
     _check_unique(session, store_id, body.name, size, body.sku)
     category = categories.ensure_category(session, store_id, body.category)
     item = MenuItem(
         id=new_id(), store_id=store_id, category_id=category.id if category else None, name=body.name,
         size=size, description=body.description, price=body.price, tax_rate=body.taxRate,
         take_away_tax_rate=body.takeAwayTaxRate, is_active=body.isActive, sort_order=body.sortOrder,
-        sku=body.sku, barcode=body.barcode, stock_count=body.stockCount, created_at=now, updated_at=now,
+        sku=body.sku, barcode=body.barcode, stock_count=body.stockCount, station=body.station,
+        created_at=now, updated_at=now,
     )
     menu_revision.save(session, item)
     menu_modifiers.replace_item_recipe(session, item.id, body.recipe)
@@ -138,7 +141,9 @@ def update_item(session: Session, settings: Settings, item_id: str, body: MenuIt
         item.category_id = category.id if category else None
     simple = {"price": "price", "description": "description", "taxRate": "tax_rate",
               "takeAwayTaxRate": "take_away_tax_rate", "isActive": "is_active", "sortOrder": "sort_order",
-              "barcode": "barcode", "stockCount": "stock_count"}
+              "barcode": "barcode", "stockCount": "stock_count", "station": "station"}
+    if "station" in given:
+        check_station(session, store_id, body.station)
     for field, column in simple.items():
         if field in given:
             setattr(item, column, getattr(body, field))

@@ -41,7 +41,7 @@ def serialize_order(order: Order) -> dict[str, Any]:
                            for m in it.modifiers],
              "lineTotal": it.line_total, "discountShare": it.discount_share, "taxRate": it.tax_rate,
              "paidTotal": it.paid_total, "priceOverridden": it.price_overridden, "notes": it.notes,
-             "refundedQuantity": it.refunded_quantity}
+             "refundedQuantity": it.refunded_quantity, "station": it.station, "prepStatus": it.prep_status}
             for it in sorted(order.items, key=lambda i: i.line_no)
         ],
         "subtotal": order.subtotal,

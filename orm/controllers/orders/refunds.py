@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orm.column_types import new_id
-from orm.controllers.orders import journal
+from orm.controllers.orders import journal, prep
 from orm.controllers.orders.order_history import load_order, serialize_order
 from orm.controllers.orders.sales import open_shift_id
 from orm.controllers.orders.stock_deduction import put_back_stock
@@ -169,6 +169,10 @@ def refund_order(session: Session, order_id: str, body: RefundCreate, *, actor: 
     goods_back = all(it.refunded_quantity >= it.quantity for it in lines)
     order.status = "refunded" if paid_back and (goods_back or order.total > 0) else "partially_refunded"
     session.flush()
+    # A line given back whole is no longer to be made (a partly refunded line is still made: the
+    # guest keeps the rest of it).
+    prep.cancel_lines(session, order.store_id, [it for it in lines if it.id in units
+                                                and it.refunded_quantity >= it.quantity], now=now)
     if refund.restock:
         back = [(it, units[it.id]) for it in lines if it.id in units]
         put_back_stock(session, store_id=order.store_id, lines=back,
@@ -200,6 +204,7 @@ def void(session: Session, settings: Settings, order_id: str, body: VoidRequest,
     order.voided_by = actor.user_id
     order.void_reason = body.reason
     session.flush()
+    prep.cancel_lines(session, order.store_id, order.items, now=now)
     put_back_stock(session, store_id=order.store_id, lines=[(it, it.quantity) for it in order.items],
                    user_id=actor.user_id, reference=order.id, reason=f"void: {body.reason}"[:255], now=now)
     _, seq, head = journal.take_counter(session, order.store_id, receipt=False)

@@ -27,6 +27,7 @@ from orm.domain.errors import Conflict, NotFound
 from orm.domain.money import from_minor, to_minor
 from orm.domain.principal import Principal
 from orm.domain.stores import DEFAULT_STORE_ID
+from orm.models.model_menu import MenuCategory, MenuItem
 from orm.models.model_settings import StoreSettings
 from orm.models.model_store import Store
 from settings import Settings
@@ -57,10 +58,17 @@ COLUMNS: dict[str, str] = {
     "requireOpenShift": "require_open_shift",
     "allowNegativeStock": "allow_negative_stock",
     "receiptWidth": "receipt_width",
+    "stations": "stations",
+    "tabMaxHours": "tab_max_hours",
 }
 # Characters per line of receipt paper (font A): 58 mm paper prints 32, 80 mm paper 42 or 48 by printer.
 RECEIPT_WIDTHS = (32, 42, 48)
 DEFAULT_RECEIPT_WIDTH = 42
+# Preparation stations (bar, kitchen, ...): lower-case names a category or item is sent to.
+STATION_NAME = re.compile(r"[a-z0-9_-]{1,32}")
+MAX_STATIONS = 20
+DEFAULT_STATIONS = ("bar", "kitchen")
+DEFAULT_TAB_MAX_HOURS = 16
 
 
 # ---- validation -------------------------------------------------------------------------
@@ -138,6 +146,12 @@ class SettingsUpdate(BaseModel):
     allowNegativeStock: StrictBool = NOT_SENT
     receiptWidth: Whole = Field(default=NOT_SENT, description="characters per receipt line: 32 (58 mm paper), "
                                                           "42 or 48 (80 mm paper)")
+    stations: list[str] = Field(default=NOT_SENT, min_length=1, max_length=MAX_STATIONS,
+                                description="preparation stations: unique lower-case names of 1-32 "
+                                            "characters a-z 0-9 _ -; a station a category or item "
+                                            "still uses cannot be removed (409)")
+    tabMaxHours: Whole = Field(default=NOT_SENT, ge=1, le=168, description="an open tab older than this "
+                                                                           "raises an alert")
     # Read-only parts of the resource, accepted so a client may PUT back what it got:
     # `version` (when sent) must still be current, otherwise 409; the others are ignored.
     version: Whole = Field(default=NOT_SENT, ge=1)
@@ -195,6 +209,16 @@ class SettingsUpdate(BaseModel):
             raise ValueError("must be 32 (58 mm paper), 42 or 48 (80 mm paper)")
         return v
 
+    @field_validator("stations")
+    @classmethod
+    def _stations(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not STATION_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a station name (1-32 characters: a-z, 0-9, _ and -)")
+        if len(set(v)) != len(v):
+            raise ValueError("must not name a station twice")
+        return v
+
     @field_validator("dailyEmailRecipients")
     @classmethod
     def _recipients(cls, v: list[str]) -> list[str]:
@@ -217,7 +241,8 @@ def initial_row(settings: Settings, store_id: str) -> StoreSettings:
         cash_rounding="none", daily_email_time="21:00", daily_email_recipients=[],
         low_stock_default_min=Decimal("0"), alert_sweep_minutes=15, expiry_warning_days=3,
         lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes,
-        require_open_shift=False, allow_negative_stock=True, receipt_width=DEFAULT_RECEIPT_WIDTH, version=1,
+        require_open_shift=False, allow_negative_stock=True, receipt_width=DEFAULT_RECEIPT_WIDTH,
+        stations=list(DEFAULT_STATIONS), tab_max_hours=DEFAULT_TAB_MAX_HOURS, version=1,
         updated_at=utcnow(), updated_by=None,
     )
 
@@ -226,6 +251,7 @@ def copied_row(source: StoreSettings, store_id: str, **overrides: Any) -> StoreS
     """A new store starts with another store's settings (tax, rounding, receipts ...), at version 1."""
     values = {column: getattr(source, column) for column in COLUMNS.values()}
     values["daily_email_recipients"] = list(values["daily_email_recipients"] or [])
+    values["stations"] = list(values["stations"] or DEFAULT_STATIONS)
     values.update(overrides)
     values.setdefault("updated_at", utcnow())
     return StoreSettings(store_id=store_id, version=1, **values)
@@ -253,6 +279,8 @@ def serialize(row: StoreSettings) -> dict[str, Any]:
         "requireOpenShift": row.require_open_shift,
         "allowNegativeStock": row.allow_negative_stock,
         "receiptWidth": row.receipt_width,
+        "stations": list(row.stations or []),
+        "tabMaxHours": row.tab_max_hours,
         "version": row.version,
         "updatedAt": row.updated_at,
         "updatedBy": row.updated_by,
@@ -307,6 +335,22 @@ def current_if_changed(session: Session, settings: Settings, store_id: str,
     return current(session, settings, store_id)
 
 
+def _check_stations_unused(session: Session, store_id: str, removed: set[str]) -> None:
+    """A station still named by a category or an item cannot go (409): its lines would go nowhere.
+    Tickets already sent there stay on its queue until they are collected."""
+    if not removed:
+        return
+    users = sorted(set(session.scalars(select(MenuCategory.name).where(
+        MenuCategory.store_id == store_id, MenuCategory.station.in_(removed))))
+        | set(session.scalars(select(MenuItem.name).where(
+            MenuItem.store_id == store_id, MenuItem.station.in_(removed)))))
+    if users:
+        names = ", ".join(sorted(removed))
+        raise Conflict(f"Station {names} is still used by {', '.join(users[:5])}"
+                       f"{' and others' if len(users) > 5 else ''}; move them to another station first",
+                       field_errors={"stations": f"{names} still in use"})
+
+
 def update(session: Session, settings: Settings, changes: dict[str, Any], *, actor: Principal,
            now: datetime, store_id: str = DEFAULT_STORE_ID,
            expected_version: int | None = None) -> dict[str, Any]:
@@ -324,6 +368,8 @@ def update(session: Session, settings: Settings, changes: dict[str, Any], *, act
     old, new = diff(before, {k: v for k, v in changes.items() if k in COLUMNS})
     if not new:
         return before
+    if "stations" in new:
+        _check_stations_unused(session, store_id, set(before["stations"]) - set(new["stations"]))
     for key, value in new.items():
         setattr(row, COLUMNS[key], list(value) if isinstance(value, list) else value)
     row.version = before["version"] + 1

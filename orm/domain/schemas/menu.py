@@ -8,6 +8,7 @@ never see a float, a NaN or a third decimal on a price.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -111,6 +112,36 @@ CategoryName = Annotated[
     Annotated[str, StringConstraints(min_length=1, max_length=64)] | None, BeforeValidator(_optional_text)]
 
 
+STATION_NAME = re.compile(r"[a-z0-9_-]{1,32}")
+NO_STATION = ""  # an item's "nothing to prepare", whatever its category says
+
+
+def _item_station(value: Any) -> str | None:
+    """null: inherit the category's station; "" or "none": nothing to prepare; else a station name."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError('must be a station name, "none" or null')
+    text = value.strip()
+    if text == "" or text.lower() == "none":
+        return NO_STATION
+    if not STATION_NAME.fullmatch(text):
+        raise ValueError("is not a station name (1-32 characters: a-z, 0-9, _ and -)")
+    return text
+
+
+def _category_station(value: Any) -> str | None:
+    """A station name, or null ("" and "none" too) for nothing to prepare."""
+    station = _item_station(value)
+    return station or None
+
+
+STATION_DOC = ('the preparation station (one of settings.stations); null: the category\'s; "" or "none": '
+               'nothing to prepare, whatever the category says')
+ItemStation = Annotated[str | None, BeforeValidator(_item_station)]
+CategoryStation = Annotated[str | None, BeforeValidator(_category_station)]
+
+
 def _not_null(value: Any) -> Any:
     if value is None:
         raise ValueError("may not be null")
@@ -198,6 +229,7 @@ class MenuItemCreate(_Input):
     sku: OptionalCode = None
     barcode: OptionalCode = None
     stockCount: WholeNumber | None = Field(default=None, ge=0, le=MAX_STOCK_COUNT)
+    station: ItemStation = Field(default=None, description=STATION_DOC)
     modifierGroups: list[ModifierGroupIn] = Field(default_factory=list, max_length=30)
     recipe: list[RecipeLineIn] = Field(default_factory=list, max_length=50)
 
@@ -217,6 +249,7 @@ class MenuItemUpdate(_Input):
     sku: OptionalCode = None
     barcode: OptionalCode = None
     stockCount: WholeNumber | None = Field(default=None, ge=0, le=MAX_STOCK_COUNT)
+    station: ItemStation = Field(default=None, description=STATION_DOC)
     modifierGroups: list[ModifierGroupIn] | None = Field(default=None, max_length=30)
     recipe: list[RecipeLineIn] | None = Field(default=None, max_length=50)
 
@@ -231,5 +264,7 @@ class CategoryUpdate(_Input):
     taxRate: TaxRate = None
     takeAwayTaxRate: TaxRate = None
     sortOrder: WholeNumber | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    station: CategoryStation = Field(default=None, description="the preparation station of its items (one of "
+                                                               "settings.stations); null: nothing to prepare")
 
     check_not_null = field_validator("name", "sortOrder", mode="before")(_not_null)
