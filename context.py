@@ -105,8 +105,9 @@ class AppContext:
     async def _run_unit(self, fn: Callable[..., T], read_only: bool, args: tuple[Any, ...],
                         kw: dict[str, Any]) -> T:
         loop = asyncio.get_running_loop()
+        notifier = self.event_bus.notifier()
         result, raised = await loop.run_in_executor(
-            self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw))
+            self.db_pool, lambda: unit_of_work_events(self.session_factory, fn, read_only, args, kw, notifier))
         sending = self.publish(raised)
         if sending:
             # A revocation (or menu edit) is answered only once its NOTIFY is sent and heard back
@@ -134,11 +135,16 @@ class AppContext:
 
     def publish(self, raised: list[Event]) -> list[asyncio.Future[Any]]:
         """Committed events to the live-event bus (services/event_bus.py); returns the NOTIFYs
-        still being sent of the events other processes' caches depend on (AWAITED_EVENTS)."""
+        still being sent (or heard back) of the events other processes' caches depend on
+        (AWAITED_EVENTS).  Events already NOTIFYed in their own transaction (`sent`, PostgreSQL)
+        only go to this process's subscribers."""
         sending = []
         for event in raised:
             awaited = event.type in AWAITED_EVENTS
-            future = self.event_bus.publish(event.message(), confirm=awaited)
+            if event.sent is not None:
+                future = self.event_bus.committed(event.sent, confirm=awaited)
+            else:
+                future = self.event_bus.publish(event.message(), confirm=awaited)
             if future is not None and awaited:
                 sending.append(future)
         return sending

@@ -19,10 +19,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, cast
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, TypeVar, cast
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -138,6 +138,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 EventType = Literal["order", "refund", "void", "alert", "session_revoked", "principals_changed", "menu_changed",
                     "stock_levels_changed", "ticket"]
 _EVENTS_KEY = "cafepos.events"
+_NOTIFIER_KEY = "cafepos.notifier"
 
 
 @dataclass(frozen=True)
@@ -150,24 +151,70 @@ class Event:
     type: EventType
     store_id: str | None
     data: Mapping[str, Any] = field(default_factory=dict)
+    # PostgreSQL: the NOTIFY payload that carried it to every process inside its own transaction
+    # (Notifier below); set by the unit of work, never by a controller.
+    sent: str | None = field(default=None, compare=False, repr=False)
 
     def message(self) -> dict[str, Any]:
         """The bus message: {type, storeId, **data}."""
         return {"type": self.type, "storeId": self.store_id, **self.data}
 
 
+class Notifier(Protocol):
+    """What turns a unit's events into NOTIFY payloads on PostgreSQL (services/event_bus.EventBus):
+    they are sent inside the unit's own transaction, right before COMMIT - PostgreSQL delivers them
+    at commit and drops them on rollback, so a failed or retried attempt never announces anything."""
+
+    channel: str
+
+    def encode(self, message: dict[str, Any]) -> str:
+        """The payload of one event message (raises when it cannot be encoded)."""
+
+
+_NOTIFY = text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p")
+
+
 class UnitEvents:
     """The events one unit of work raised so far, in the order they happened."""
 
-    def __init__(self) -> None:
+    def __init__(self, notifier: Notifier | None = None) -> None:
         self._events: list[Event] = []
+        # Set when the unit's events are sent by NOTIFY in its own transaction (PostgreSQL).
+        self.notifier = notifier
 
     def add(self, event: Event, *, first: bool = False) -> None:
-        """`first`: the event that caused the others so far (a sale before the alerts its stock raised)."""
+        """`first`: the event that caused the others so far (a sale before the alerts its stock raised).
+
+        An event whose `sent` payload is set went out in one of the unit's own statements already
+        (the sale's write statement does this: sale_statement.py)."""
         if first:
             self._events.insert(0, event)
         else:
             self._events.append(event)
+
+    def encode(self, event: Event) -> str | None:
+        """The NOTIFY payload of `event`, or None when there is no notifier or it cannot be encoded
+        (it is then published after commit, which logs why)."""
+        if self.notifier is None:
+            return None
+        try:
+            return self.notifier.encode(event.message())
+        except Exception:
+            return None
+
+    def send_unsent(self, session: Session) -> None:
+        """Every event not sent yet, in one statement inside the transaction (right before COMMIT)."""
+        if self.notifier is None:
+            return
+        payloads: list[str] = []
+        for index, raised in enumerate(self._events):
+            if raised.sent is None:
+                payload = self.encode(raised)
+                if payload is not None:
+                    self._events[index] = replace(raised, sent=payload)
+                    payloads.append(payload)
+        if payloads:
+            session.execute(_NOTIFY, {"channel": self.notifier.channel, "payloads": payloads})
 
     def __iter__(self) -> Iterator[Event]:
         return iter(list(self._events))
@@ -180,7 +227,7 @@ def events(session: Session) -> UnitEvents:
     """The event collector of the unit of work `session` belongs to."""
     collected = session.info.get(_EVENTS_KEY)
     if collected is None:
-        collected = session.info[_EVENTS_KEY] = UnitEvents()
+        collected = session.info[_EVENTS_KEY] = UnitEvents(session.info.get(_NOTIFIER_KEY))
     return collected
 
 
@@ -206,11 +253,15 @@ def read_unit_of_work(factory: sessionmaker[Session], fn: Callable[..., T], *arg
 
 
 def unit_of_work_events(factory: sessionmaker[Session], fn: Callable[..., T], read_only: bool,
-                        args: tuple[Any, ...], kw: dict[str, Any]) -> tuple[T, list[Event]]:
-    """One unit of work -> (its result, the events of the attempt that committed)."""
+                        args: tuple[Any, ...], kw: dict[str, Any],
+                        notifier: Notifier | None = None) -> tuple[T, list[Event]]:
+    """One unit of work -> (its result, the events of the attempt that committed).
+
+    With a `notifier` (PostgreSQL's event bus) the events are NOTIFYed inside the transaction, right
+    before COMMIT (each returned event's `sent` is its payload), so no second round trip follows."""
     token = _read_only.set(read_only)
     try:
-        return _run_with_retries(factory, fn, args, kw)
+        return _run_with_retries(factory, fn, args, kw, notifier)
     finally:
         _read_only.reset(token)
 
@@ -244,14 +295,19 @@ class _Attempts:
 
 
 def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...],
-                      kw: dict[str, Any]) -> tuple[T, list[Event]]:
+                      kw: dict[str, Any], notifier: Notifier | None) -> tuple[T, list[Event]]:
     attempts = _Attempts()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         committing = False
         try:
             with factory() as session:
+                if notifier is not None:
+                    session.info[_NOTIFIER_KEY] = notifier
                 with session.begin():
                     result = fn(session, *args, **kw)
+                    collected = session.info.get(_EVENTS_KEY)
+                    if collected is not None:
+                        collected.send_unsent(session)
                     committing = True
                 # Committed: only now are this attempt's events facts.
                 return result, list(events(session))

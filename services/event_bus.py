@@ -26,8 +26,13 @@ HOW IT TRAVELS
 * Local subscribers are called at once (loop.call_soon_threadsafe when the
   publisher is in another thread): no round trip, and it works on SQLite,
   where there is only one server process.
-* PostgreSQL: every event is also sent with pg_notify('cafepos_events', json)
-  on a pooled connection in the DB executor.  Each process keeps one
+* PostgreSQL: every event is also sent with pg_notify('cafepos_events', json).
+  The events of a unit of work (run_db) are NOTIFYed inside its own transaction,
+  right before COMMIT (orm.db.UnitEvents.send_unsent; the sale folds them into its
+  write statement), through this bus as the unit's `Notifier`: PostgreSQL delivers
+  them at commit and drops them on rollback, and no second round trip follows.
+  `committed` then hands the same payloads to the local subscribers.  `publish`
+  (news no transaction makes true) sends on a pooled connection in the DB executor.  Each process keeps one
   dedicated autocommit psycopg (3) connection that LISTENs on the channel,
   read by loop.add_reader on its socket and drained with a non-blocking
   `notifies(timeout=0)` - no thread, no polling.  A process skips
@@ -41,6 +46,7 @@ import asyncio
 import logging
 import select
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,11 +67,13 @@ CHANNEL = "cafepos_events"
 MAX_PAYLOAD_BYTES = 7900  # PostgreSQL refuses notifications of 8000 bytes and more
 RECONNECT_MAX_SECONDS = 30.0
 ECHO_WAIT_SECONDS = 1.0
+HEARD_EARLY_KEPT = 256  # own notifications heard back before anyone waited for them (committed)
 Subscriber = Callable[[dict[str, Any]], None]
 
 
 class EventBus(Service):
     name = "event_bus"
+    channel = CHANNEL  # orm.db.Notifier
 
     def __init__(self, ctx: AppContext, *, cross_process: bool | None = None) -> None:
         super().__init__()
@@ -84,6 +92,9 @@ class EventBus(Service):
         # caches filed under an older epoch are dropped (services/principal_cache.py).
         self.epoch = 0
         self._echoes: dict[str, asyncio.Future[None]] = {}  # event id -> heard back (publish confirm)
+        # Own event ids heard back while nobody waited yet: a unit's NOTIFY can come back before
+        # run_db resumes after the commit (committed).
+        self._heard_early: OrderedDict[str, None] = OrderedDict()
 
     # ---- subscribing ----------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -168,6 +179,55 @@ class EventBus(Service):
         finally:
             self._echoes.pop(event_id, None)
 
+    # ---- events NOTIFYed inside their unit of work's transaction (orm.db.Notifier) ----------
+    def notifier(self) -> EventBus | None:
+        """What run_db hands the unit of work so that it NOTIFYs its events before COMMIT; None
+        without the cross-process bus (SQLite), where `publish` delivers after commit as before."""
+        return self if self.cross_process else None
+
+    def encode(self, message: dict[str, Any]) -> str:
+        """The NOTIFY payload of one event (thread-safe; raises when it cannot be encoded)."""
+        return self._encode(message)
+
+    def committed(self, payload: str, *, confirm: bool = False) -> asyncio.Future[Any] | None:
+        """An event its unit of work NOTIFYed and committed: to this process's subscribers, once
+        (the NOTIFY coming back is skipped as our own).  With `confirm` (see publish) returns a future
+        done once the listener has heard it back, at most ECHO_WAIT_SECONDS; else None."""
+        self._deliver_locally(payload)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if not confirm or self._listener_fd is None or running is not self._loop:
+            return None
+        event_id = jsonenc.loads(payload).get("eventId", "")
+        if event_id in self._heard_early:
+            del self._heard_early[event_id]
+            return None  # already heard back
+        self._echoes[event_id] = heard = running.create_future()
+        return running.create_task(self._heard_back(event_id, heard))
+
+    async def _heard_back(self, event_id: str, heard: asyncio.Future[None]) -> None:
+        try:
+            await asyncio.wait_for(heard, ECHO_WAIT_SECONDS)
+        except Exception:  # not heard in time: answer anyway
+            pass
+        finally:
+            self._echoes.pop(event_id, None)
+
+    def _deliver_locally(self, payload: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._deliver(payload, from_self=True)
+        else:
+            loop.call_soon_threadsafe(self._deliver, payload, True)
+
     def _encode(self, event: dict[str, Any]) -> str:
         message = dict(event)
         message.setdefault("eventId", uuid.uuid4().hex)
@@ -194,8 +254,13 @@ class EventBus(Service):
         if not isinstance(message, dict):
             return
         if message.pop("origin", None) == self.origin and not from_self:
-            heard = self._echoes.pop(message.get("eventId", ""), None)
-            if heard is not None and not heard.done():
+            event_id = message.get("eventId", "")
+            heard = self._echoes.pop(event_id, None)
+            if heard is None:
+                self._heard_early[event_id] = None
+                if len(self._heard_early) > HEARD_EARLY_KEPT:
+                    self._heard_early.popitem(last=False)
+            elif not heard.done():
                 heard.set_result(None)
             return  # our own notification coming back; local subscribers already have it
         self.delivered += 1

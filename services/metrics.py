@@ -54,6 +54,9 @@ STANDARD_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 UNMATCHED = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SYNC_SECONDS = 5.0
+# Bound label children kept for observe_request; raw paths (static files, unknown routes) map to few
+# labels but many keys, so the cache stops growing here.
+MAX_BOUND_CHILDREN = 4096
 
 
 def prepare_multiprocess(settings: Any) -> str | None:
@@ -125,6 +128,7 @@ class AppMetrics(Service):
         # Counters that live on other objects (services, mailer) are copied over as deltas.
         self._seen: dict[tuple[str, str], int] = {}
         self._routes: dict[str, str] = {}
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._patterns: list[tuple[re.Pattern[str], str]] = []
         for pattern in known_routes:
             self.add_route(pattern)
@@ -151,9 +155,16 @@ class AppMetrics(Service):
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Called by apis.base.log_request for every answer."""
-        labels = (method if method in STANDARD_METHODS else "OTHER", self.route_label(route), str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(max(seconds, 0.0))
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            # Bound once per (method, route, status): labels() checks and hashes its values every call.
+            labels = (method if method in STANDARD_METHODS else "OTHER", self.route_label(route), str(status))
+            children = self.requests.labels(*labels), self.latency.labels(*labels)
+            if len(self._request_children) < MAX_BOUND_CHILDREN:
+                self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(max(seconds, 0.0))
 
     # ---- business events ------------------------------------------------------------------
     def order_created(self, store_id: str, revenue: Decimal) -> None:

@@ -284,6 +284,33 @@ async def test_an_unchanged_menu_is_answered_from_memory_and_304_too(one):
     assert changed.status == 200 and D(str(changed.data["menu_items"][0]["price"])) == D("3.60")
 
 
+async def _counted_item(admin: Client) -> str:
+    resp = await admin.post("/menu_items", {"name": "Cinnamon roll", "price": "3.20", "stockCount": 5})
+    assert resp.status == 201, resp.body
+    return str(resp.data["menuItem"]["id"])
+
+
+def _stock_count(resp, item_id: str) -> int | None:
+    return next(i["stockCount"] for i in resp.data["menu_items"] if i["id"] == item_id)
+
+
+SALE = {"payments": [{"method": "card"}]}
+
+
+@caching
+async def test_a_sale_of_counted_goods_empties_the_cached_menu(one):
+    admin = await admin_of(one)
+    item_id = await _counted_item(admin)
+    first = await admin.get("/menu_items")
+    assert _stock_count(first, item_id) == 5
+    hits = one.ctx.menu_pages.hits
+    assert (await admin.get("/menu_items")).status == 200 and one.ctx.menu_pages.hits == hits + 1  # cached
+    sold = await admin.post("/orders", {"items": [{"menuItemId": item_id, "quantity": 2}], **SALE})
+    assert sold.status == 201, sold.body
+    after = await admin.get("/menu_items", headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status == 200 and _stock_count(after, item_id) == 3
+
+
 # ---- two processes on one PostgreSQL database ----------------------------------------------------------------
 
 
@@ -380,3 +407,17 @@ async def test_a_password_reset_by_the_admin_command_ends_cached_logins(one, set
             break
         await asyncio.sleep(0.05)
     assert await refused()
+
+
+@pg_only
+async def test_a_sale_of_counted_goods_reaches_the_other_process_s_menu(two):
+    a, b = two
+    admin_a, admin_b = await admin_of(a), await admin_of(b)
+    item_id = await _counted_item(admin_a)
+    assert _stock_count(await admin_b.get("/menu_items"), item_id) == 5
+    sold = await admin_a.post("/orders", {"items": [{"menuItemId": item_id, "quantity": 2}], **SALE})
+    assert sold.status == 201, sold.body
+    # Sales do not wait for their NOTIFY to come back, so wait on the condition (bounded), not a time.
+    async with asyncio.timeout(10):
+        while _stock_count(await admin_b.get("/menu_items"), item_id) != 3:
+            await asyncio.sleep(0.01)

@@ -9,9 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
 from main import make_app
+from orm.db import Event, events
+from orm.domain.errors import ValidationFailed
 from services.event_bus import MAX_PAYLOAD_BYTES, EventBus
 from settings import Settings
 from tests.support import PG_URL, FakeClock, RunningServer
@@ -163,3 +166,50 @@ async def test_a_burst_of_notifications_arrives_whole_in_order_and_once(servers)
     await got_a.wait_for(lambda e: e.get("orderId") == "burst-199")
     ids = [e["orderId"] for e in got_a.events if str(e.get("orderId", "")).startswith("burst-")]
     assert ids == [f"burst-{n}" for n in range(200)]
+
+
+def _raise(kind: str, fail: bool = False) -> Any:
+    def work(session) -> str:
+        events(session).add(Event("principals_changed" if kind == "awaited" else "order", None,
+                                  {"orderId": kind}))
+        session.execute(text("SELECT 1"))
+        if fail:
+            raise ValidationFailed("no")
+        return kind
+    return work
+
+
+@pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY between processes needs PostgreSQL")
+async def test_a_units_events_are_notified_in_its_own_transaction_once_and_never_on_rollback(servers) -> None:
+    ctx_a, ctx_b = (s.ctx for s in servers)
+    await ctx_a.event_bus.start()
+    await ctx_b.event_bus.start()
+    got_a, got_b = Received(), Received()
+    ctx_a.event_bus.subscribe(got_a)
+    ctx_b.event_bus.subscribe(got_b)
+    transactions: list[list[str]] = []
+    current: list[str] = []
+    listeners = [("before_cursor_execute", lambda conn, cur, sql, *a: current.append(sql)),
+                 ("commit", lambda conn: (transactions.append(list(current)), current.clear()))]
+    for name, fn in listeners:
+        sa_event.listen(ctx_a.engine, name, fn)
+    try:
+        with pytest.raises(ValidationFailed):
+            await ctx_a.run_db(_raise("rolled-back", fail=True))
+        assert await ctx_a.run_db(_raise("sale")) == "sale"
+    finally:
+        for name, fn in listeners:
+            sa_event.remove(ctx_a.engine, name, fn)
+    # The NOTIFY went out in the unit's own transaction, right before COMMIT: no second one.
+    assert len(transactions) == 1 and "pg_notify" in transactions[0][-1], transactions
+    assert got_a.count(lambda e: e.get("orderId") == "sale") == 1  # locally, at once
+    await got_b.wait_for(lambda e: e.get("orderId") == "sale")
+    # An awaited event is answered once heard back; a later one proves nothing came twice or late.
+    assert await ctx_a.run_db(_raise("awaited")) == "awaited"
+    assert await ctx_b.run_db(_raise("last")) == "last"
+    await got_a.wait_for(lambda e: e.get("orderId") == "last")
+    await got_b.wait_for(lambda e: e.get("orderId") == "awaited")
+    for got in (got_a, got_b):
+        assert got.count(lambda e: e.get("orderId") == "rolled-back") == 0
+        assert [got.count(lambda e, k=k: e.get("orderId") == k) for k in ("sale", "awaited", "last")] == [1, 1, 1]
+    assert not ctx_a.event_bus._echoes

@@ -74,6 +74,9 @@ async def test_a_sale_is_four_statements_with_begin_and_commit(server, as_role, 
     assert len(sale) == 1, transactions
     assert len(sale[0]) <= 4, sale[0]
     assert sale[0][0] == "BEGIN" and sale[0][-1] == "COMMIT"
+    # Its live events (order, tickets) are NOTIFYed by the write statement itself: no other round trip.
+    assert "pg_notify" in sale[0][-2], sale[0]
+    assert not [t for t in transactions if t is not sale[0] and any("pg_notify" in s for s in t)], transactions
     # ...and the journal it wrote in SQL verifies.
     verify = await as_role("admin").get("/journal/verify")
     assert verify.status == 200 and verify.data["valid"], verify.body

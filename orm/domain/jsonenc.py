@@ -36,10 +36,13 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+# use_decimal writes Decimal('3.50') as the number 3.50, never through a float.  One encoder for
+# every call: simplejson.dumps builds a new one per call whenever an option is not its default.
+_ENCODER = simplejson.JSONEncoder(use_decimal=True, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(obj: Any) -> str:
-    # use_decimal writes Decimal('3.50') as the number 3.50, never through a float.
-    text: str = simplejson.dumps(obj, use_decimal=True, default=_default, ensure_ascii=False,
-                                 separators=(",", ":"))
+    text: str = _ENCODER.encode(obj)
     return text
 
 

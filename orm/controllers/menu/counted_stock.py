@@ -36,7 +36,7 @@ def take_counted_stock(session: Session, item_id: str, quantity: int) -> None:
         .execution_options(synchronize_session=False)
     )
     if taken:
-        _levels_changed(session)
+        levels_changed(session)
         return
     _check_still_counted(session, item_id, quantity)
 
@@ -69,10 +69,10 @@ def return_counted_stock(session: Session, item_id: str, quantity: int) -> None:
                     .where(MenuItem.id == item_id, MenuItem.stock_count.is_not(None))
                     .values(stock_count=MenuItem.stock_count + quantity)
                     .execution_options(synchronize_session=False)):
-        _levels_changed(session)
+        levels_changed(session)
 
 
-def _levels_changed(session: Session) -> None:
+def levels_changed(session: Session) -> None:
     """Once per unit of work (a sale of three pastries is one change); storeId None = every store."""
     unit = events(session)
     if not any(e.type == "stock_levels_changed" for e in unit):

@@ -11,6 +11,9 @@ canonical journal content) is done in Python first (sales.py); then one statemen
   4. inserts the order (already numbered: no insert-then-update) with ON CONFLICT DO NOTHING on its
      idempotency names, its lines, modifiers, tax lines and payments, the journal entry, and
      advances the counter,
+and, when the unit of work NOTIFYs its events (PostgreSQL event bus: orm.db.Notifier),
+  5. sends the sale's events (the order's with its number spliced in, its tickets) with pg_notify,
+     delivered by PostgreSQL at COMMIT and dropped on rollback (Notices),
 and COMMIT follows. Locks are taken in one order by every sale (counted items, ingredients, the
 counter), so sales do not deadlock each other; a deadlock with other writers is retried by the unit
 of work. Each step is gated on the one before (a sold-out item locks no ingredient; a refused
@@ -23,6 +26,7 @@ once and, with psycopg's prepare_threshold, prepared once per connection.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -129,8 +133,14 @@ new_entry AS (
     UPDATE store_counters AS c
     SET last_receipt_number = h.receipt_number, journal_seq = h.seq, journal_head = h.hash
     FROM h WHERE c.store_id = :store_id AND EXISTS (SELECT 1 FROM new_order)
+), notified AS (
+    SELECT pg_notify(CAST(:n_channel AS text), p)
+    FROM h, unnest(ARRAY[CAST(:n_before AS text) || to_json(h.order_number)::text || CAST(:n_after AS text)]
+                   || CAST(:n_tail AS text[])) AS n(p)
+    WHERE CAST(:n_before AS text) IS NOT NULL AND EXISTS (SELECT 1 FROM new_order)
 )
 SELECT (SELECT count(*) FROM counted) AS counted_count, (SELECT count(*) FROM changed) AS changed_count,
+       (SELECT count(*) FROM notified) AS notified_count,
        h.receipt_number, h.order_number, EXISTS (SELECT 1 FROM new_order) AS inserted,
        changed.id AS item_id, changed.delta, changed.current_stock, changed.min_stock_level, changed.name,
        changed.unit, changed.expiry_date, changed.is_active, changed.movement_id, changed.movement_seq
@@ -138,7 +148,7 @@ FROM (SELECT 1) AS one LEFT JOIN h ON true LEFT JOIN changed ON true
 """
     params += [bindparam("now", type_=UTCDateTime()), bindparam("stamp", type_=BigInteger())]
     return text(sql).bindparams(*params).columns(
-        column("counted_count", Integer()), column("changed_count", Integer()),
+        column("counted_count", Integer()), column("changed_count", Integer()), column("notified_count", Integer()),
         column("receipt_number", Integer()), column("order_number", String()), column("inserted", Boolean()),
         column("item_id", String()), column("delta", Quantity()), column("current_stock", Quantity()),
         column("min_stock_level", Quantity()), column("name", String()), column("unit", String()),
@@ -163,6 +173,20 @@ def content_parts(content: dict[str, Any]) -> tuple[str, str, str]:
 
 
 @dataclass(frozen=True)
+class Notices:
+    """The sale's NOTIFY payloads, encoded before the statement: the order event's around where its
+    number goes (`before` + JSON string of the order number + `after`), then the others (`tail`)."""
+
+    channel: str
+    before: str
+    after: str
+    tail: list[str]
+
+    def order_payload(self, order_number: str) -> str:
+        return self.before + json.dumps(order_number, ensure_ascii=False) + self.after
+
+
+@dataclass(frozen=True)
 class Written:
     """How far the statement got: every counted item taken? every ingredient changed? numbered? inserted?"""
 
@@ -176,9 +200,11 @@ class Written:
 
 def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[dict[str, Any]], ...],
                content: dict[str, Any], counted: dict[str, int], ingredients: list[tuple[str, Decimal]],
-               user_id: str, now: datetime, allow_negative: bool, order_prefix: str) -> Written:
+               user_id: str, now: datetime, allow_negative: bool, order_prefix: str,
+               notices: Notices | None = None) -> Written:
     """Run the sale's one statement. `counted`: {menu item id: units}; `ingredients`: (id, signed delta)
-    rounded to thousandths, each id once; `content`: journal.order_content of the sale."""
+    rounded to thousandths, each id once; `content`: journal.order_content of the sale; `notices`: the
+    events it NOTIFYs once it has written the order (none: the unit of work sends them, or nobody)."""
     store_id = order["store_id"]
     params: dict[str, Any] = {"o_" + key: value for key, value in order.items() if key not in _NUMBERED}
     for (prefix, table), values in zip(DETAIL_TABLES, details, strict=True):
@@ -193,7 +219,9 @@ def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[d
         s_ids=ingredient_ids, s_deltas=[to_minor(deltas[i], 1000) for i in ingredient_ids],
         s_movement_ids=[new_id() for _ in ingredient_ids], s_count=len(ingredient_ids),
         order_prefix=order_prefix, j_id=new_id(), j_before_number=before_number,
-        j_before_receipt=before_receipt, j_after=after)
+        j_before_receipt=before_receipt, j_after=after,
+        n_channel=notices.channel if notices else None, n_before=notices.before if notices else None,
+        n_after=notices.after if notices else None, n_tail=notices.tail if notices else [])
     rows = session.execute(_SALE, params).all()
     first = rows[0]
     changed = sorted((r for r in rows if r.item_id is not None), key=lambda r: r.item_id)

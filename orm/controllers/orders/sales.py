@@ -27,7 +27,8 @@ clientCreatedAt).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -247,9 +248,14 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     rows = _sale_rows(plan, body, store_id=store_id, actor=actor, shift_id=shift_id, names=names,
                       fingerprint=fingerprint, now=now, sale_at=sale_at, tab=tab)
     allow_negative = bool(cfg.get("allowNegativeStock", True))
+    # One ticket per station with lines; a tab's payment makes none: its lines were sent (or are sent
+    # now by tabs.py) as the tab's own tickets.
+    stations = [] if tab is not None else sorted({line.station for line in plan.lines if line.station})
+    notices = None
     if session.get_bind().dialect.name == "postgresql":
-        resource = _write_sale_pg(session, rows, has_counter=first.counter is not None, user_id=actor.user_id,
-                                  now=now, allow_negative=allow_negative, takes_stock=tab is None)
+        resource, notices = _write_sale_pg(session, rows, has_counter=first.counter is not None,
+                                           user_id=actor.user_id, now=now, allow_negative=allow_negative,
+                                           stations=stations, takes_stock=tab is None)
     else:
         if not _insert_sale(session, rows):
             replay = _replay(session, store_id, names, fingerprint) if names else None
@@ -258,22 +264,59 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
             return replay, False
         resource = _write_sale_one_by_one(session, rows, user_id=actor.user_id, now=now,
                                           allow_negative=allow_negative, takes_stock=tab is None)
-    # The sale goes out before the stock alerts it raised; a replay raises nothing.
-    events(session).add(Event("order", store_id, {"orderId": resource["id"], "orderNumber": resource["orderNumber"],
-                                                  "total": resource["total"]}), first=True)
-    # One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board).
-    # A tab's payment makes none: its lines were sent (or are sent now by tabs.py) as the tab's tickets.
-    for station in sorted({line.station for line in plan.lines if line.station and tab is None}):
-        events(session).add(Event("ticket", store_id, {"orderId": resource["id"], "station": station}))
+    _raise_sale_events(session, store_id, resource, stations, notices)
     return resource, True
 
 
+_NUMBER_MARK = "~order-number~"
+
+
+def _order_event(store_id: str, resource: dict[str, Any], number: str) -> Event:
+    return Event("order", store_id, {"orderId": resource["id"], "orderNumber": number, "total": resource["total"]})
+
+
+def _ticket_events(store_id: str, resource: dict[str, Any], stations: list[str]) -> list[Event]:
+    """One "ticket" event per (order, station) that got ticket lines (prep queue sockets, pickup board)."""
+    return [Event("ticket", store_id, {"orderId": resource["id"], "station": station}) for station in stations]
+
+
+def _sale_notices(session: Session, store_id: str, resource: dict[str, Any],
+                  stations: list[str]) -> sale_statement.Notices | None:
+    """The sale's events encoded for its write statement to NOTIFY (PostgreSQL event bus), else None."""
+    collected = events(session)
+    notifier = collected.notifier
+    if notifier is None:
+        return None
+    payload = collected.encode(_order_event(store_id, resource, _NUMBER_MARK))
+    tail = [collected.encode(t) for t in _ticket_events(store_id, resource, stations)]
+    mark = json.dumps(_NUMBER_MARK)
+    if payload is None or payload.count(mark) != 1 or any(p is None for p in tail):
+        return None  # cut down or not encodable: the unit of work sends (or logs) them before COMMIT
+    before, _, after = payload.partition(mark)
+    return sale_statement.Notices(notifier.channel, before, after, [p for p in tail if p is not None])
+
+
+def _raise_sale_events(session: Session, store_id: str, resource: dict[str, Any], stations: list[str],
+                       notices: sale_statement.Notices | None) -> None:
+    """The sale goes out before the stock alerts it raised; a replay raises nothing.  With `notices`
+    the write statement has NOTIFYed these very payloads already."""
+    number = resource["orderNumber"]
+    order = _order_event(store_id, resource, number)
+    collected = events(session)
+    collected.add(replace(order, sent=notices.order_payload(number)) if notices else order, first=True)
+    for index, ticket in enumerate(_ticket_events(store_id, resource, stations)):
+        collected.add(replace(ticket, sent=notices.tail[index]) if notices else ticket)
+
+
 def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user_id: str, now: datetime,
-                   allow_negative: bool, takes_stock: bool = True) -> dict[str, Any]:
-    """PostgreSQL: everything is worked out first; then one statement writes the sale and takes the hot locks."""
+                   allow_negative: bool, stations: list[str], takes_stock: bool = True
+                   ) -> tuple[dict[str, Any], sale_statement.Notices | None]:
+    """PostgreSQL: everything is worked out first; then one statement writes the sale, takes the hot locks
+    and NOTIFYs the sale's events (-> the resource, the events' payloads it sent)."""
     order = rows.view
     store_id = order.store_id
     resource = serialize_order(order)  # shaped before the locks; only the numbers are filled in after
+    notices = _sale_notices(session, store_id, resource, stations)
     counted, ingredients = sale_quantities(order.items if takes_stock else [])
     content = journal.order_content(order)
     if not has_counter:
@@ -281,10 +324,12 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
     written = sale_statement.write_sale(
         session, order=rows.order, details=rows.details(), content=content, counted=counted,
         ingredients=ingredients, user_id=user_id, now=now, allow_negative=allow_negative,
-        order_prefix=ORDER_NUMBER_PREFIX)
+        order_prefix=ORDER_NUMBER_PREFIX, notices=notices)
     # Each failure below leaves the statement's writes to the unit of work's rollback.
     if written.counted_count < len(counted):
         counted_stock.refuse_counted(session, counted)
+    if counted:
+        counted_stock.levels_changed(session)  # menu answers cached by every process show the new counts
     if written.changed_count < len(ingredients):
         done = {row.item_id for row in written.changed}
         item_id, delta = next((i, d) for i, d in ingredients if i not in done)
@@ -298,7 +343,7 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
     stock.after_one_statement_sale(session, written.changed, store_id=store_id, user_id=user_id,
                                    reference=order.id, now=now)
     resource["receiptNumber"], resource["orderNumber"] = written.receipt_number, written.order_number
-    return resource
+    return resource, notices
 
 
 def _write_sale_one_by_one(session: Session, rows: _SaleRows, *, user_id: str, now: datetime,
