@@ -32,8 +32,9 @@ from orm.models.model_store import Store
 
 ADMIN_ROLE_ID = ROLE_IDS["admin"]
 STAFF_FIELDS = frozenset({"username", "role", "roleId", "isActive", "storeId"})
-# Who may place users in any store (the permission that governs /stores); others only in their own.
-ANY_STORE_PERMISSION = "system.settings"
+# Who may place users in any store: those who may hire staff (users.create, the admin's by default).
+# Others with users.edit (a manager) may place users only in their own store.
+ANY_STORE_PERMISSION = "users.create"
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ def _snapshot(user: User) -> dict[str, Any]:
 def resolve_store(session: Session, store_id: str | None, actor: Principal) -> str | None:
     """The `users.store_id` for a requested store (None = the default store, as stored).
 
-    The store must exist and be active (400); an actor without system.settings may place users
-    only in their own store (403).
+    The store must exist and be active (400); an actor without users.create may place users only
+    in their own store (403).
     """
     target = store_id or DEFAULT_STORE_ID
     store = session.get(Store, target)
