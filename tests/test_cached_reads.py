@@ -219,6 +219,24 @@ async def test_a_per_user_grant_acts_on_the_next_request(one, settings):
 
 
 @caching
+async def test_a_store_change_acts_on_the_next_request(one, two):
+    """A cached login carries the user's store: moving the user drops it, here and in another process."""
+    admin = await admin_of(one)
+    store = await admin.post("/stores", {"name": "Moved here"})
+    assert store.status == 201, store.body
+    victim = await sign_in(one, "cashier")
+    victim_id = (await victim.get("/auth/me")).data["user"]["id"]
+    other = two[1].client()
+    other.token = victim.token
+    for server, c in ((one, victim), (two[1], other)):
+        await warm(server, c)
+        assert (await c.get("/settings")).data["settings"]["storeName"] != "Moved here"
+    assert (await admin.put(f"/users/{victim_id}", {"storeId": store.data["store"]["id"]})).status == 200
+    for c in (victim, other):
+        assert (await c.get("/settings")).data["settings"]["storeName"] == "Moved here"
+
+
+@caching
 async def test_a_read_that_overlaps_an_invalidation_is_not_kept(one, settings, clock):
     """A login read before a revocation committed may be stale: it answers its own request only."""
     ctx = one.ctx
