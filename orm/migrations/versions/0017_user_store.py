@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_users_store_id', table_name='users')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('store_id')
+    # In place (SQLite >= 3.35 drops a plain column): batch mode would copy users, which other tables
+    # reference, and SQLite refuses to drop the old table with foreign keys on.
+    op.drop_column('users', 'store_id')
