@@ -47,6 +47,7 @@ class UsersHandler(UserBase):
         "get": {"summary": "List users", "query": {
             "role": {"type": "string", "description": "role name or id"},
             "active": {"type": "boolean"}, "search": {"type": "string"},
+            "storeId": {"type": "string", "description": "only the users of this store"},
             "page": {"type": "integer"}, "perPage": {"type": "integer"}}},
         "post": {"summary": "Create a user", "body": UserCreate, "creates": True},
     }
@@ -55,7 +56,8 @@ class UsersHandler(UserBase):
         page = page_from_query(self)
         search = (self.get_query_argument("search", "") or "").strip()[:100] or None
         data = await self.run_db(users.list_users, page, role=self.get_query_argument("role", None) or None,
-                                 active=bool_query(self, "active"), search=search)
+                                 active=bool_query(self, "active"), search=search,
+                                 store_id=(self.get_query_argument("storeId", "") or "").strip()[:36] or None)
         self.success(data)
 
     async def post(self) -> None:

@@ -28,7 +28,7 @@ async def test_password_login_shape_and_attempt_logged(c, settings, clock):
     data = resp.data
     assert set(data) == {"user", "token", "refreshToken", "expiresIn", "sessionExpiry"}
     assert set(data["user"]) == {"id", "username", "firstName", "lastName", "email", "role", "roleId",
-                                 "permissions", "isActive", "createdAt", "lastLogin", "hasPin"}
+                                 "permissions", "isActive", "createdAt", "lastLogin", "hasPin", "storeId"}
     # The login ends after SESSION_IDLE_MINUTES without a request (it slides with use) ...
     assert data["expiresIn"] == settings.session_idle_minutes * 60 == 12 * 3600
     assert data["sessionExpiry"] == "2026-11-23T21:00:00.000Z"

@@ -219,6 +219,21 @@ async def test_a_per_user_grant_acts_on_the_next_request(one, settings):
 
 
 @caching
+async def test_a_store_change_acts_on_the_next_request(one):
+    """A cached login carries the user's store: moving the user drops it."""
+    admin = await admin_of(one)
+    store = await admin.post("/stores", {"name": "Moved here"})
+    assert store.status == 201, store.body
+    assert (await admin.post("/inventory", {"name": "Beans here", "unit": "kg"})).status == 201
+    victim = await sign_in(one, "cashier")
+    victim_id = (await victim.get("/auth/me")).data["user"]["id"]
+    await warm(one, victim)
+    assert [i["name"] for i in (await victim.get("/inventory")).data["inventory"]] == ["Beans here"]
+    assert (await admin.put(f"/users/{victim_id}", {"storeId": store.data["store"]["id"]})).status == 200
+    assert (await victim.get("/inventory")).data["inventory"] == []
+
+
+@caching
 async def test_a_read_that_overlaps_an_invalidation_is_not_kept(one, settings, clock):
     """A login read before a revocation committed may be stale: it answers its own request only."""
     ctx = one.ctx

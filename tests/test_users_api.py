@@ -9,7 +9,7 @@ from tests.conftest import run_unit
 from tests.identity_support import count, counts, live_sessions, make_role, make_user, user_id, user_row
 
 USER_KEYS = {"id", "username", "firstName", "lastName", "email", "role", "roleId", "permissions", "isActive",
-             "createdAt", "lastLogin", "hasPin"}
+             "createdAt", "lastLogin", "hasPin", "storeId"}
 NEW_USER = {"username": "barista.jo", "password": "s3cret-enough", "firstName": "Jo", "lastName": "Bean",
             "email": "jo@cafe.example", "role": "cashier"}
 

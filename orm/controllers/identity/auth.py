@@ -29,6 +29,7 @@ from orm.db import Event, events, rows_changed
 from orm.domain import security
 from orm.domain.errors import TokenExpired, Unauthorized
 from orm.domain.principal import Principal
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_identity import (
     AuthSession,
     LoginAttempt,
@@ -50,6 +51,7 @@ _ROLE_PERMS, _OVERRIDES = RolePermission.__table__, UserPermissionOverride.__tab
 _PRINCIPAL = (
     select(
         _USERS.c.id, _USERS.c.username, _USERS.c.first_name, _USERS.c.last_name, _USERS.c.is_active,
+        _USERS.c.store_id,
         _ROLES.c.name.label("role"), _LOGINS.c.revoked_at, _LOGINS.c.expires_at, _LOGINS.c.created_at,
         _LOGINS.c.last_seen_at,
         select(func.aggregate_strings(_ROLE_PERMS.c.permission, ","))
@@ -153,6 +155,7 @@ def serialize_user(user: User, permissions: frozenset[str]) -> dict[str, Any]:
         "createdAt": user.created_at,
         "lastLogin": user.last_login,
         "hasPin": user.pin_hash is not None,
+        "storeId": user.store_id or DEFAULT_STORE_ID,
     }
 
 
@@ -363,7 +366,8 @@ def login_for(session: Session, user_id: str, session_id: str, now: datetime, se
             permissions.discard(override[1:])
     name = f"{row.first_name} {row.last_name}".strip() or row.username
     principal = Principal(user_id=row.id, username=row.username, role=row.role,
-                          permissions=frozenset(permissions), session_id=session_id, display_name=name)
+                          permissions=frozenset(permissions), session_id=session_id, display_name=name,
+                          store_id=row.store_id or DEFAULT_STORE_ID)
     return Login(principal, row.created_at, row.expires_at, last_seen)
 
 

@@ -26,10 +26,15 @@ from orm.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from orm.domain.permissions import ROLE_IDS
 from orm.domain.principal import Principal
 from orm.domain.schemas.identity import PermissionOverrides, RoleAssignment, UserCreate, UserUpdate
+from orm.domain.stores import DEFAULT_STORE_ID
 from orm.models.model_identity import Role, User, UserPermissionOverride
+from orm.models.model_store import Store
 
 ADMIN_ROLE_ID = ROLE_IDS["admin"]
-STAFF_FIELDS = frozenset({"username", "role", "roleId", "isActive"})
+STAFF_FIELDS = frozenset({"username", "role", "roleId", "isActive", "storeId"})
+# Who may place users in any store: those who may hire staff (users.create, the admin's by default).
+# Others with users.edit (a manager) may place users only in their own store.
+ANY_STORE_PERMISSION = "users.create"
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,24 @@ def resolve_role(session: Session, name: str | None, role_id: str | None) -> Rol
 def _snapshot(user: User) -> dict[str, Any]:
     return {"username": user.username, "firstName": user.first_name, "lastName": user.last_name,
             "email": user.email, "role": user.role.name, "isActive": user.is_active,
-            "hasPin": user.pin_hash is not None}
+            "hasPin": user.pin_hash is not None, "storeId": user.store_id or DEFAULT_STORE_ID}
+
+
+def resolve_store(session: Session, store_id: str | None, actor: Principal) -> str | None:
+    """The `users.store_id` for a requested store (None = the default store, as stored).
+
+    The store must exist and be active (400); an actor without users.create may place users only
+    in their own store (403).
+    """
+    target = store_id or DEFAULT_STORE_ID
+    store = session.get(Store, target)
+    if store is None:
+        raise ValidationFailed("No such store", field_errors={"storeId": "no such store"})
+    if not store.is_active:
+        raise ValidationFailed("This store is not active", field_errors={"storeId": "is not active"})
+    if target != actor.store_id and not actor.has(ANY_STORE_PERMISSION):
+        raise PermissionDenied("You can place users only in your own store")
+    return None if target == DEFAULT_STORE_ID else target
 
 
 def _forbid_granting(actor: Principal, permissions: set[str] | frozenset[str]) -> None:
@@ -156,8 +178,10 @@ def user_resource(user: User) -> dict[str, Any]:
 
 
 def list_users(session: Session, page: Page, *, role: str | None = None, active: bool | None = None,
-         search: str | None = None) -> dict[str, Any]:
+         search: str | None = None, store_id: str | None = None) -> dict[str, Any]:
     query = select(User).join(Role, Role.id == User.role_id)
+    if store_id:
+        query = query.where(User.store_id.is_(None) if store_id == DEFAULT_STORE_ID else User.store_id == store_id)
     if role:
         query = query.where(or_(Role.name == role, Role.id == role))
     if active is not None:
@@ -187,17 +211,18 @@ def create(session: Session, body: UserCreate, secrets: HashedSecrets, *, actor:
     _forbid_granting(actor, {rp.permission for rp in role.permissions})
     if body.pin is not None and not actor.has("users.edit"):
         raise PermissionDenied("Setting another user's PIN needs users.edit")
-    return user_resource(add_user(session, body, secrets, role, actor=actor, now=now))
+    store_id = resolve_store(session, body.storeId or actor.store_id, actor)
+    return user_resource(add_user(session, body, secrets, role, actor=actor, now=now, store_id=store_id))
 
 
 def add_user(session: Session, body: UserCreate, secrets: HashedSecrets, role: Role, *,
-             actor: Principal | None, now: datetime) -> User:
+             actor: Principal | None, now: datetime, store_id: str | None = None) -> User:
     """Insert an active user (username and PIN checked free) and record the creation in the audit log."""
     _ensure_username_free(session, body.username, None)
     _ensure_pin_free(session, secrets.pin_lookup, None)
     user = User(username=body.username, first_name=body.firstName, last_name=body.lastName,
                 email=body.email, password_hash=secrets.password_hash, pin_hash=secrets.pin_hash,
-                pin_lookup=secrets.pin_lookup, role_id=role.id, is_active=True, created_at=now,
+                pin_lookup=secrets.pin_lookup, role_id=role.id, store_id=store_id, is_active=True, created_at=now,
                 updated_at=now)
     user.role = role
     session.add(user)
@@ -240,6 +265,8 @@ def update(session: Session, user_id: str, body: UserUpdate, secrets: HashedSecr
         _assign_role(session, user, resolve_role(session, body.role, body.roleId), actor)
     if body.isActive is not None:
         _set_active(session, user, body.isActive, actor, now)
+    if "storeId" in sent:
+        user.store_id = resolve_store(session, body.storeId, actor)
     if "password" in sent:
         user.password_hash = secrets.required_password_hash()
         # A new password ends the other logins (a stolen session dies with the old password).

@@ -80,6 +80,8 @@ class UserCreate(BaseModel):
     role: str | None = Field(default=None, max_length=64, description="role name (or send roleId)")
     roleId: str | None = Field(default=None, max_length=36)
     pin: str | None = Field(default=None, description="4-6 digits, unique among active users")
+    storeId: str | None = Field(default=None, max_length=36,
+                                description="the store the user works in; default: the creator's store")
 
     _check_username = field_validator("username")(_username)
     _check_password = field_validator("password")(_password)
@@ -115,6 +117,8 @@ class UserUpdate(BaseModel):
     role: str | None = Field(default=None, max_length=64)
     roleId: str | None = Field(default=None, max_length=36)
     isActive: bool | None = None
+    storeId: str | None = Field(default=None, max_length=36,
+                                description="move the user to this store (null: the default store)")
 
     @field_validator("password")
     @classmethod
