@@ -59,7 +59,7 @@ class User(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(100), nullable=True)
     pin_lookup: Mapped[str | None] = mapped_column(String(64), nullable=True)
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"), nullable=False, index=True)
-    # The store the user works in; NULL = the default store. No foreign key (migration 0017 adds the
+    # The store the user works in; NULL = the default store. No foreign key (migration 0018 adds the
     # column in place on SQLite): the users controller accepts only an existing, active store.
     store_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

@@ -6,16 +6,16 @@
   controller accepts only an existing, active store.
 - index ix_users_store_id for `GET /users?storeId=`.
 
-Revision ID: 0017_user_store
-Revises: 0016_board
+Revision ID: 0018_user_store
+Revises: 0017_prep_roles
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017_user_store'
-down_revision = '0016_board'
+revision = '0018_user_store'
+down_revision = '0017_prep_roles'
 branch_labels = None
 depends_on = None
 
