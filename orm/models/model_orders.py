@@ -142,7 +142,9 @@ class OrderItem(Base):
         # The preparation queue: lines still to be made or collected, per station.
         Index("ix_order_items_prep_open", "station", "sent_at",
               sqlite_where=text("prep_status IN ('queued', 'in_progress', 'ready')"),
-              postgresql_where=text("prep_status IN ('queued', 'in_progress', 'ready')")),
+              # as PostgreSQL prints it back, so a rebuild from pg_get_indexdef is the very same index
+              postgresql_where=text("((prep_status)::text = 'queued'::text) OR ((prep_status)::text = "
+                                    "'in_progress'::text) OR ((prep_status)::text = 'ready'::text)")),
         Index("ix_order_items_tab_line_id", "tab_line_id"),
         # Service times (reports/service_times.py) read the ticket lines sent within a window.
         Index("ix_order_items_sent_at", "sent_at",
