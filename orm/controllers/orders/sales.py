@@ -280,15 +280,21 @@ def _ticket_events(store_id: str, resource: dict[str, Any], stations: list[str])
     return [Event("ticket", store_id, {"orderId": resource["id"], "station": station}) for station in stations]
 
 
-def _sale_notices(session: Session, store_id: str, resource: dict[str, Any],
-                  stations: list[str]) -> sale_statement.Notices | None:
-    """The sale's events encoded for its write statement to NOTIFY (PostgreSQL event bus), else None."""
+_LEVELS_CHANGED = Event("stock_levels_changed", None)  # counted goods sold: cached menu answers go
+
+
+def _sale_notices(session: Session, store_id: str, resource: dict[str, Any], stations: list[str],
+                  sells_counted: bool) -> sale_statement.Notices | None:
+    """The sale's events encoded for its write statement to NOTIFY (PostgreSQL event bus), else None:
+    the order, its tickets, and (`sells_counted`) stock_levels_changed last."""
     collected = events(session)
     notifier = collected.notifier
     if notifier is None:
         return None
     payload = collected.encode(_order_event(store_id, resource, _NUMBER_MARK))
     tail = [collected.encode(t) for t in _ticket_events(store_id, resource, stations)]
+    if sells_counted:
+        tail.append(collected.encode(_LEVELS_CHANGED))
     mark = json.dumps(_NUMBER_MARK)
     if payload is None or payload.count(mark) != 1 or any(p is None for p in tail):
         return None  # cut down or not encodable: the unit of work sends (or logs) them before COMMIT
@@ -316,8 +322,8 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
     order = rows.view
     store_id = order.store_id
     resource = serialize_order(order)  # shaped before the locks; only the numbers are filled in after
-    notices = _sale_notices(session, store_id, resource, stations)
     counted, ingredients = sale_quantities(order.items if takes_stock else [])
+    notices = _sale_notices(session, store_id, resource, stations, bool(counted))
     content = journal.order_content(order)
     if not has_counter:
         journal.ensure_counter(session, store_id)  # the store's first sale ever
@@ -328,8 +334,8 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
     # Each failure below leaves the statement's writes to the unit of work's rollback.
     if written.counted_count < len(counted):
         counted_stock.refuse_counted(session, counted)
-    if counted:
-        counted_stock.levels_changed(session)  # menu answers cached by every process show the new counts
+    if counted:  # menu answers cached by every process show the new counts (NOTIFYed by the statement)
+        events(session).add(replace(_LEVELS_CHANGED, sent=notices.tail[-1]) if notices else _LEVELS_CHANGED)
     if written.changed_count < len(ingredients):
         done = {row.item_id for row in written.changed}
         item_id, delta = next((i, d) for i, d in ingredients if i not in done)
