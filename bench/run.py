@@ -146,6 +146,10 @@ class Bench:
                                   headers, sc.prelude, 10, sc.expect))
             return out
 
+        if dataset.keep_statistics(self.engine) and not self.results["meta"].get("analyze_before_runs"):
+            self.results["meta"]["analyze_before_runs"] = True
+            self.log("  (autovacuum is off on this PostgreSQL: ANALYZE before each measured run, as autovacuum "
+                     "would keep statistics in production)")
         if a.warmup > 0:
             run_wrk_group(wrk(a.warmup, "-warmup"))
         table = {"orders": "orders", "peer_orders": "peer_orders"}.get(runs[0][0].key)

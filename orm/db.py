@@ -41,6 +41,27 @@ _read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=Fals
 # default is 5; None never prepares): hot paths run the same compiled text every time, so from its
 # second run on PostgreSQL skips parsing and planning (measured: README "Sale path: measured decisions").
 PG_PREPARE_THRESHOLD = 1
+# psycopg 3 turns a query's %(name)s placeholders into $n with a regular expression and keeps the
+# result in an LRU cache (128 entries) - but only for queries up to 4,096 bytes and 50 parameters.
+# The sale's one statement (orders/sale_statement.py) is longer and has ~200 parameters, so it was
+# parsed again on every sale: a tenth of the server's CPU at 32 connections (py-spy, README "Sale path:
+# measured decisions").  Our statements are a fixed set built once, so every one of them may be cached.
+PG_CACHED_STATEMENT_LENGTH = 1 << 16
+PG_CACHED_STATEMENT_PARAMS = 1 << 12
+
+
+def cache_long_statements() -> None:
+    """Raise psycopg's limits on which queries' placeholder conversions it caches (see above).  They are
+    module constants of psycopg._queries, read at each conversion; a psycopg without them is left alone
+    (tests/test_sale_round_trips.py then fails: the sale's statements must come from the cache)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        return
+    for name, value in (("MAX_CACHED_STATEMENT_LENGTH", PG_CACHED_STATEMENT_LENGTH),
+                        ("MAX_CACHED_STATEMENT_PARAMS", PG_CACHED_STATEMENT_PARAMS)):
+        if isinstance(getattr(_queries, name, None), int) and getattr(_queries, name) < value:
+            setattr(_queries, name, value)
 
 
 class RetryUnit(Exception):
@@ -101,6 +122,7 @@ def make_engine(
                                     "prepare_threshold": PG_PREPARE_THRESHOLD}
     if read_only:
         connect_args["options"] = "-c default_transaction_read_only=on"
+    cache_long_statements()
     return create_engine(url, echo=echo, connect_args=connect_args, **pool_args)
 
 

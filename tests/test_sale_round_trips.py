@@ -133,3 +133,89 @@ def test_the_content_cut_for_sql_gives_the_canonical_text_back() -> None:
         number = order_number(receipt)
         spliced = before + json.dumps(number) + middle + str(receipt) + after
         assert spliced == canonical_json({**content, "receiptNumber": receipt, "orderNumber": number})
+
+
+def _probe_plan(session, names: dict[str, str]) -> dict:
+    from orm.controllers.orders.idempotency import NAME_TAKEN
+
+    compiled = NAME_TAKEN.compile(session.get_bind())
+    sql = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(compiled)
+    params = compiled.construct_params({"store_id": STORE, **names})
+    return session.connection().exec_driver_sql(sql, params).scalar()[0]
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@postgresql_only
+async def test_the_idempotency_probe_is_an_index_look_up_however_many_orders(server, as_role, cafe,
+                                                                            settings) -> None:
+    """Every sale first asks whether its names are taken: each name against each name column, an
+    equality on a unique index's whole key (store_id, name), so on current statistics a look-up reads a
+    few pages however many orders the store has (no OR of the two columns, no bitmap scan)."""
+    c = as_role("cashier")
+    resp = await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD},
+                        headers={"Idempotency-Key": "the-first"})
+    assert resp.status == 201, resp.body
+    columns = run_unit(settings, lambda s: list(s.execute(text(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' "
+        "AND column_name NOT IN ('id', 'receipt_number', 'order_number', 'idempotency_key', 'client_order_id') "
+        "ORDER BY ordinal_position")).scalars()))
+    copied = ", ".join(columns)
+    # 3,000 more orders of the store (copies of the first with their own ids, numbers and names).
+    run_unit(settings, lambda s: s.execute(text(
+        f"INSERT INTO orders (id, receipt_number, order_number, idempotency_key, client_order_id, {copied}) "
+        f"SELECT 'copy-' || n, 100 + n, 'A-' || (100 + n), 'key-' || n, 'client-' || n, {copied} "
+        "FROM orders, generate_series(1, 3000) AS n WHERE orders.idempotency_key = 'the-first'")))
+    run_unit(settings, lambda s: s.execute(text("ANALYZE orders")))  # what autovacuum does in production
+    for names, found in (({"key": "new-key", "client": "new-key"}, False),
+                         ({"key": "key-2999", "client": "key-2999"}, True),
+                         ({"key": "other", "client": "client-17"}, True)):
+        plan = run_unit(settings, _probe_plan, names)
+        scans = [n for n in _nodes(plan["Plan"]) if n.get("Relation Name") == "orders"]
+        assert len(scans) == 4, scans
+        for scan, column in zip(scans, ("idempotency_key", "idempotency_key", "client_order_id", "client_order_id"),
+                                strict=True):
+            assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), scan
+            assert "store_id" in scan["Index Cond"] and column in scan["Index Cond"], scan
+            assert not scan.get("Filter"), scan
+        # A look-up reads a handful of pages, not the store's 3,000 orders.
+        assert plan["Plan"]["Shared Hit Blocks"] + plan["Plan"].get("Shared Read Blocks", 0) < 40, plan
+        assert any(n["Actual Rows"] == 1 for n in scans) == found, scans
+    # A retry with a taken name still answers the earlier order.
+    again = await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD},
+                         headers={"Idempotency-Key": "the-first"})
+    assert again.status == 201 and again.data["order"]["id"] == resp.data["order"]["id"], again.body
+
+
+@postgresql_only
+async def test_every_statement_of_a_sale_is_converted_once_per_process(server, as_role, cafe) -> None:
+    """psycopg caches a query's placeholder conversion only under its size limits, which the sale's one
+    statement exceeds; orm.db raises them, so from the second sale on nothing is parsed again."""
+    from psycopg import _queries
+
+    c = as_role("cashier")
+    body = {"items": [line(cafe.items["latte"], 2, modifierIds=[cafe.mods["Oat milk"]]),
+                      line(cafe.items["croissant"])], **CARD}
+    for n in range(2):
+        assert (await c.post("/orders", body, headers={"Idempotency-Key": f"warm-{n}"})).status == 201
+    seen: list[tuple[int, int]] = []
+
+    def statement(conn, cursor, sql, params, *args) -> None:
+        seen.append((len(sql.encode()), len(params or ())))
+
+    event.listen(server.ctx.engine, "before_cursor_execute", statement)
+    before = _queries._query2pg.cache_info()
+    try:
+        for n in range(3):
+            assert (await c.post("/orders", body, headers={"Idempotency-Key": f"cached-{n}"})).status == 201
+    finally:
+        event.remove(server.ctx.engine, "before_cursor_execute", statement)
+    after = _queries._query2pg.cache_info()
+    assert max(size for size, _ in seen) > 4096 and max(n for _, n in seen) > 50, seen  # psycopg's own limits
+    assert all(size <= _queries.MAX_CACHED_STATEMENT_LENGTH and n <= _queries.MAX_CACHED_STATEMENT_PARAMS
+               for size, n in seen), seen
+    assert after.misses == before.misses and after.hits >= before.hits + len(seen), (before, after, seen)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, or_, select
+from sqlalchemy import bindparam, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,15 +21,22 @@ from orm.domain.errors import Conflict
 from orm.models.model_orders import Order
 
 _ORDERS = Order.__table__
-_NAMES: list[BindParameter[Any]] = [bindparam("key"), bindparam("client")]
-# Is any of the names taken (one indexed probe; params: store_id, key, client)?
-NAME_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.store_id == bindparam("store_id"),
-                                        or_(_ORDERS.c.idempotency_key.in_(_NAMES),
-                                            _ORDERS.c.client_order_id.in_(_NAMES))).limit(1)
-_EARLIER = select(_ORDERS.c.id, _ORDERS.c.request_hash).where(
-    _ORDERS.c.store_id == bindparam("store_id"),
-    or_(_ORDERS.c.idempotency_key.in_(_NAMES), _ORDERS.c.client_order_id.in_(_NAMES))
-).order_by(_ORDERS.c.created_at, _ORDERS.c.id)
+_STORE = _ORDERS.c.store_id == bindparam("store_id")
+# Each name against each name column, an equality apiece: (store_id, name) is a unique index's whole
+# key, so with statistics as autovacuum keeps them each probe is one index look-up reading a few pages.
+# (Measured on a table grown from empty with no ANALYZE since: the OR of the two columns this replaced
+# walked every order of the store, 6 ms at 8,000 orders; statistics that stale can mislead any form of
+# the probe, which is why the benchmark ANALYZEs when the server's autovacuum is off.)
+_PROBES: list[tuple[Any, Any]] = [(column, bindparam(name))
+                                  for column in (_ORDERS.c.idempotency_key, _ORDERS.c.client_order_id)
+                                  for name in ("key", "client")]
+# Is any of the names taken (params: store_id, key, client)?
+NAME_TAKEN = select(func.coalesce(*(select(_ORDERS.c.id).where(_STORE, column == name).limit(1).scalar_subquery()
+                                    for column, name in _PROBES)))
+_EARLIER_ROWS = union(*(select(_ORDERS.c.id, _ORDERS.c.request_hash, _ORDERS.c.created_at).where(_STORE, column == name)
+                        for column, name in _PROBES)).subquery()
+_EARLIER = select(_EARLIER_ROWS.c.id, _EARLIER_ROWS.c.request_hash).order_by(_EARLIER_ROWS.c.created_at,
+                                                                             _EARLIER_ROWS.c.id)
 _CONSTRAINT_MARKS = ("uq_orders_store_idempotency", "orders.idempotency_key",
                      "uq_orders_store_client_order", "orders.client_order_id")
 
