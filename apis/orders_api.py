@@ -64,7 +64,7 @@ class OrdersHandler(OrderHandlerBase):
         order, created = await self.run_db(
             sales.create, self.ctx.settings, body, actor=self.principal,
             now=self.ctx.clock(), idempotency_key=key, store_settings=store_settings,
-            catalogue_cache=self.catalogue_cache)
+            catalogue_cache=self.catalogue_cache, whole_unit=sales.WholeUnit())
         if created:
             metrics.orders_created(self.ctx, order["storeId"], order["total"] - order["tipAmount"])
         self.created({"order": order}, location=f"/orders/{order['id']}")

@@ -161,6 +161,7 @@ EventType = Literal["order", "refund", "void", "alert", "session_revoked", "prin
                     "stock_levels_changed", "ticket"]
 _EVENTS_KEY = "cafepos.events"
 _NOTIFIER_KEY = "cafepos.notifier"
+_COMMITTED_KEY = "cafepos.committed"
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,7 @@ def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args
     attempts = _Attempts()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         committing = False
+        session: Session | None = None
         try:
             with factory() as session:
                 if notifier is not None:
@@ -334,9 +336,17 @@ def _run_with_retries(factory: sessionmaker[Session], fn: Callable[..., T], args
                 # Committed: only now are this attempt's events facts.
                 return result, list(events(session))
         except (RetryUnit, DBAPIError) as exc:
+            if session is not None and session.info.get(_COMMITTED_KEY):
+                raise
             pause = attempts.pause_before_next(exc, attempt, committing)
         time.sleep(pause)
     raise AssertionError("unreachable")
+
+
+def committed(session: Session) -> None:
+    """The unit's work was committed early (orders/sale_statement.py sends COMMIT with the sale's write):
+    from here on nothing may run the unit again, whatever fails after."""
+    session.info[_COMMITTED_KEY] = True
 
 
 def rows_changed(session: Session, statement: Executable) -> int:

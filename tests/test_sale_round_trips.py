@@ -219,3 +219,41 @@ async def test_every_statement_of_a_sale_is_converted_once_per_process(server, a
     assert all(size <= _queries.MAX_CACHED_STATEMENT_LENGTH and n <= _queries.MAX_CACHED_STATEMENT_PARAMS
                for size, n in seen), seen
     assert after.misses == before.misses and after.hits >= before.hits + len(seen), (before, after, seen)
+
+
+@postgresql_only
+async def test_the_hot_rows_are_free_the_moment_the_write_statement_ends(server, as_role, cafe, settings) -> None:
+    """POST /orders sends COMMIT with its write statement (one round trip): by the time this process has
+    the statement's answer, the store's counter row and the ingredients are no longer locked - no other
+    sale waits on this process's GIL, thread pool or network between the statement and the COMMIT."""
+    c = as_role("cashier")
+    assert (await c.post("/orders", {"items": [line(cafe.items["latte"])], **CARD})).status == 201
+    other = create_engine(normalise_url(settings.database_url), poolclass=None)
+    seen: list[str] = []
+
+    def after(conn, cursor, sql, params, *args) -> None:
+        if "INSERT INTO orders" not in sql:
+            return
+        with other.connect() as probe:
+            try:
+                probe.execute(text("SET lock_timeout = '1ms'"))
+                probe.execute(text("SELECT 1 FROM store_counters WHERE store_id = :s FOR UPDATE NOWAIT"), {"s": STORE})
+                probe.execute(text("SELECT 1 FROM inventory_items WHERE store_id = :s FOR UPDATE NOWAIT"), {"s": STORE})
+                seen.append("free")
+            except Exception as exc:  # the assertion below names it
+                seen.append(f"locked: {type(exc).__name__}")
+            finally:
+                probe.rollback()
+
+    event.listen(server.ctx.engine, "after_cursor_execute", after)
+    try:
+        body = {"items": [line(cafe.items["latte"], 2, modifierIds=[cafe.mods["Oat milk"]]),
+                          line(cafe.items["croissant"])], **CARD}
+        resp = await c.post("/orders", body, headers={"Idempotency-Key": "free-rows"})
+        assert resp.status == 201, resp.body
+    finally:
+        event.remove(server.ctx.engine, "after_cursor_execute", after)
+        other.dispose()
+    assert seen == ["free"], seen
+    verify = await as_role("admin").get("/journal/verify")
+    assert verify.status == 200 and verify.data["valid"], verify.body

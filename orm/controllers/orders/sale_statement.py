@@ -30,6 +30,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, bindparam, column, text
@@ -49,6 +50,9 @@ DETAIL_TABLES = (("i_", OrderItem.__table__), ("m_", OrderItemModifier.__table__
 # Placeholders of the two numbers only the counter row knows, in the content built in Python.
 _RECEIPT_MARK, _NUMBER_MARK = "~receipt~", "~number~"
 _NUMBERED = ("receipt_number", "order_number")
+# What the statement says when, asked for all or nothing, it could not write the whole sale: its last
+# expression casts this text (with a number, so PostgreSQL cannot fold it at planning) to an integer.
+REFUSED = "sale refused whole"
 
 
 def _build() -> TextualSelect:
@@ -139,7 +143,11 @@ new_entry AS (
                    || CAST(:n_tail AS text[])) AS n(p)
     WHERE CAST(:n_before AS text) IS NOT NULL AND EXISTS (SELECT 1 FROM new_order)
 )
-SELECT (SELECT count(*) FROM counted) AS counted_count, (SELECT count(*) FROM changed) AS changed_count,
+SELECT CAST(CASE WHEN CAST(:whole_or_nothing AS boolean)
+                  AND NOT ((SELECT count(*) FROM counted) = :k_count AND (SELECT count(*) FROM changed) = :s_count
+                           AND EXISTS (SELECT 1 FROM new_order))
+                 THEN '{REFUSED} ' || (SELECT count(*) FROM counted)::text ELSE '0' END AS integer) AS refused,
+       (SELECT count(*) FROM counted) AS counted_count, (SELECT count(*) FROM changed) AS changed_count,
        (SELECT count(*) FROM notified) AS notified_count,
        h.receipt_number, h.order_number, EXISTS (SELECT 1 FROM new_order) AS inserted,
        changed.id AS item_id, changed.delta, changed.current_stock, changed.min_stock_level, changed.name,
@@ -147,8 +155,10 @@ SELECT (SELECT count(*) FROM counted) AS counted_count, (SELECT count(*) FROM ch
 FROM (SELECT 1) AS one LEFT JOIN h ON true LEFT JOIN changed ON true
 """
     params += [bindparam("now", type_=UTCDateTime()), bindparam("stamp", type_=BigInteger())]
+    params.append(bindparam("whole_or_nothing", type_=Boolean()))
     return text(sql).bindparams(*params).columns(
-        column("counted_count", Integer()), column("changed_count", Integer()), column("notified_count", Integer()),
+        column("refused", Integer()), column("counted_count", Integer()), column("changed_count", Integer()),
+        column("notified_count", Integer()),
         column("receipt_number", Integer()), column("order_number", String()), column("inserted", Boolean()),
         column("item_id", String()), column("delta", Quantity()), column("current_stock", Quantity()),
         column("min_stock_level", Quantity()), column("name", String()), column("unit", String()),
@@ -198,13 +208,82 @@ class Written:
     changed: list[Any]  # the changed ingredients (stock.after_one_statement_sale), by id
 
 
+class SaleRefused(Exception):
+    """The all-or-nothing statement (write_sale with commit=True) could not write the whole sale - a
+    counted item or an ingredient ran short, or a twin with its idempotency name committed first - and
+    wrote nothing; its transaction is aborted.  Run the unit again without commit= to learn why."""
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """The statement as psycopg takes it: its text, each parameter's bind processor, each result
+    column's name and result processor (what SQLAlchemy's execution would apply)."""
+
+    sql: str
+    binds: dict[str, Any]
+    columns: list[tuple[str, Any]]
+
+
+_RAW: dict[str, _Raw] = {}
+
+
+def _raw(dialect: Any) -> _Raw:
+    raw = _RAW.get(dialect.name)
+    if raw is None:
+        compiled = _SALE.compile(dialect=dialect)
+        binds = {name: bp.type.dialect_impl(dialect).bind_processor(dialect) for name, bp in compiled.binds.items()}
+        columns = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None))
+                   for c in _SALE.selected_columns]
+        raw = _RAW[dialect.name] = _Raw(compiled.string, binds, columns)
+    return raw
+
+
+def _write_and_commit(session: Session, params: dict[str, Any]) -> list[Any]:
+    """Run the statement and COMMIT in one round trip (a psycopg pipeline): the server commits the moment
+    the statement ends, so the hot rows it locked never wait for this process - for its GIL, its thread
+    pool or the network - between the statement and the COMMIT.  Raises SaleRefused (nothing written)."""
+    connection = session.connection()
+    raw = _raw(connection.dialect)
+    values = {name: (process(params[name]) if process else params[name]) for name, process in raw.binds.items()}
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    dispatch = connection.dispatch
+    if dispatch.before_cursor_execute:  # instrumentation sees it as it sees every statement
+        dispatch.before_cursor_execute(connection, cursor, raw.sql, values, None, False)
+    try:
+        with driver.pipeline():
+            cursor.execute(raw.sql, values)
+            driver.commit()
+        fetched = cursor.fetchall()
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == "22P02" and REFUSED in str(exc):
+            raise SaleRefused(str(exc)) from None
+        raise
+    finally:
+        cursor.close()
+    if dispatch.after_cursor_execute:
+        dispatch.after_cursor_execute(connection, cursor, raw.sql, values, None, False)
+    names = [name for name, _ in raw.columns]
+    processors = [process for _, process in raw.columns]
+    return [_Row(**{name: (process(value) if process else value)
+                    for name, process, value in zip(names, processors, row, strict=True)}) for row in fetched]
+
+
+class _Row(SimpleNamespace):
+    """One result row of the pipelined statement (attribute access, like a SQLAlchemy Row)."""
+
+
 def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[dict[str, Any]], ...],
                content: dict[str, Any], counted: dict[str, int], ingredients: list[tuple[str, Decimal]],
                user_id: str, now: datetime, allow_negative: bool, order_prefix: str,
-               notices: Notices | None = None) -> Written:
+               notices: Notices | None = None, commit: bool = False) -> Written:
     """Run the sale's one statement. `counted`: {menu item id: units}; `ingredients`: (id, signed delta)
     rounded to thousandths, each id once; `content`: journal.order_content of the sale; `notices`: the
-    events it NOTIFYs once it has written the order (none: the unit of work sends them, or nobody)."""
+    events it NOTIFYs once it has written the order (none: the unit of work sends them, or nobody).
+
+    `commit`: the sale is all its unit of work writes: the statement writes all of it or nothing
+    (SaleRefused) and COMMIT goes with it (_write_and_commit); what follows runs after the commit."""
     store_id = order["store_id"]
     params: dict[str, Any] = {"o_" + key: value for key, value in order.items() if key not in _NUMBERED}
     for (prefix, table), values in zip(DETAIL_TABLES, details, strict=True):
@@ -221,8 +300,9 @@ def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[d
         order_prefix=order_prefix, j_id=new_id(), j_before_number=before_number,
         j_before_receipt=before_receipt, j_after=after,
         n_channel=notices.channel if notices else None, n_before=notices.before if notices else None,
-        n_after=notices.after if notices else None, n_tail=notices.tail if notices else [])
-    rows = session.execute(_SALE, params).all()
+        n_after=notices.after if notices else None, n_tail=notices.tail if notices else [],
+        whole_or_nothing=commit)
+    rows: list[Any] = _write_and_commit(session, params) if commit else list(session.execute(_SALE, params).all())
     first = rows[0]
     changed = sorted((r for r in rows if r.item_id is not None), key=lambda r: r.item_id)
     return Written(int(first.counted_count), int(first.changed_count), first.receipt_number, first.order_number,

@@ -48,7 +48,7 @@ from orm.controllers.orders.idempotency import NAME_TAKEN, Identity, earlier_ord
 from orm.controllers.orders.order_history import load_order, serialize_order
 from orm.controllers.orders.stock_deduction import sale_quantities, take_stock
 from orm.controllers.stores import store_settings as stores_store_settings
-from orm.db import Event, RetryUnit, events
+from orm.db import Event, RetryUnit, committed, events
 from orm.domain.checkout import OrderPlan, plan_order
 from orm.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from orm.domain.principal import Principal
@@ -212,15 +212,28 @@ def _first_read(session: Session, store_id: str, user_id: str, names: Identity |
     return session.execute(_FIRST_READ, params).one(), None
 
 
+@dataclass
+class WholeUnit:
+    """Given to `create` when the sale is all its unit of work writes (POST /orders): on PostgreSQL its
+    write statement then goes out with the COMMIT (sale_statement.write_sale commit=True), so the hot rows
+    are locked for that statement alone.  Kept across the unit's attempts: an attempt whose statement was
+    refused turns it `off`, and the next attempt writes the step-by-step way, which says why (SOLD_OUT,
+    not enough stock) or finds the twin that committed first."""
+
+    off: bool = False
+
+
 def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Principal, now: datetime,
            idempotency_key: str | None = None, store_settings: dict[str, Any] | None = None,
-           catalogue_cache: CatalogueCache | None = None, tab: TabSale | None = None) -> tuple[dict[str, Any], bool]:
+           catalogue_cache: CatalogueCache | None = None, tab: TabSale | None = None,
+           whole_unit: WholeUnit | None = None) -> tuple[dict[str, Any], bool]:
     """Price, pay and record a sale -> (Order resource, created?); created is False for a replay.
 
     `catalogue_cache`: the process's menu catalogue (see menu_items.catalogue_for_order).
     On PostgreSQL a new sale is BEGIN, one read, one write (sale_statement.py) and COMMIT.
     `tab`: a payment of a tab (tabs.py): its plan is made from the tab's lines at their prices, its
     stock was taken when the tab's lines were sent, and its lines make no new tickets.
+    `whole_unit`: nothing else in this unit of work writes (see WholeUnit).
     """
     store_id = actor.store_id
     names = Identity.of(idempotency_key, body.clientOrderId)
@@ -255,7 +268,8 @@ def create(session: Session, settings: Settings, body: OrderCreate, *, actor: Pr
     if session.get_bind().dialect.name == "postgresql":
         resource, notices = _write_sale_pg(session, rows, has_counter=first.counter is not None,
                                            user_id=actor.user_id, now=now, allow_negative=allow_negative,
-                                           stations=stations, takes_stock=tab is None)
+                                           stations=stations, takes_stock=tab is None,
+                                           whole_unit=whole_unit if tab is None else None)
     else:
         if not _insert_sale(session, rows):
             replay = _replay(session, store_id, names, fingerprint) if names else None
@@ -315,10 +329,12 @@ def _raise_sale_events(session: Session, store_id: str, resource: dict[str, Any]
 
 
 def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user_id: str, now: datetime,
-                   allow_negative: bool, stations: list[str], takes_stock: bool = True
-                   ) -> tuple[dict[str, Any], sale_statement.Notices | None]:
+                   allow_negative: bool, stations: list[str], takes_stock: bool = True,
+                   whole_unit: WholeUnit | None = None) -> tuple[dict[str, Any], sale_statement.Notices | None]:
     """PostgreSQL: everything is worked out first; then one statement writes the sale, takes the hot locks
-    and NOTIFYs the sale's events (-> the resource, the events' payloads it sent)."""
+    and NOTIFYs the sale's events (-> the resource, the events' payloads it sent).  With `whole_unit`
+    (and events it can NOTIFY itself) COMMIT goes with that statement; the unit is then committed, and
+    only the alerts of stock levels it crossed (rare) are written after it, in a transaction of their own."""
     order = rows.view
     store_id = order.store_id
     resource = serialize_order(order)  # shaped before the locks; only the numbers are filled in after
@@ -327,10 +343,19 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
     content = journal.order_content(order)
     if not has_counter:
         journal.ensure_counter(session, store_id)  # the store's first sale ever
-    written = sale_statement.write_sale(
-        session, order=rows.order, details=rows.details(), content=content, counted=counted,
-        ingredients=ingredients, user_id=user_id, now=now, allow_negative=allow_negative,
-        order_prefix=ORDER_NUMBER_PREFIX, notices=notices)
+    commit = (whole_unit is not None and not whole_unit.off
+              and (notices is not None or events(session).notifier is None))
+    try:
+        written = sale_statement.write_sale(
+            session, order=rows.order, details=rows.details(), content=content, counted=counted,
+            ingredients=ingredients, user_id=user_id, now=now, allow_negative=allow_negative,
+            order_prefix=ORDER_NUMBER_PREFIX, notices=notices, commit=commit)
+    except sale_statement.SaleRefused as exc:
+        assert whole_unit is not None
+        whole_unit.off = True
+        raise RetryUnit(f"the sale's all-or-nothing statement was refused ({exc}); written step by step") from None
+    if commit:
+        committed(session)  # whatever fails from here on, the sale stands: the unit must not run again
     # Each failure below leaves the statement's writes to the unit of work's rollback.
     if written.counted_count < len(counted):
         counted_stock.refuse_counted(session, counted)
