@@ -55,7 +55,7 @@ class TicketsHandler(PrepHandler):
         statuses = prep.parse_statuses(self.get_query_argument("status", None))
         tickets = await self.run_db(prep.open_tickets, self.principal.store_id, station, statuses,
                                     now=self.ctx.clock())
-        self.success({"tickets": tickets})
+        self.success({"tickets": tickets}, plain=True)  # open_tickets: plain values, times as ISO strings
 
 
 class TicketMoveHandler(PrepHandler):

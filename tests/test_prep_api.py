@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from orm.domain import jsonenc
 from orm.models.model_orders import OrderItem
 from tests.conftest import run_unit
 from tests.prep_support import build_prep_menu, line, sell
@@ -55,6 +56,26 @@ async def test_a_counter_sale_queues_its_stationed_lines_only(staff, clock, sett
                                "prepStatus": "queued"}
     only_kitchen = (await cashier.get("/prep/tickets?station=kitchen")).data["tickets"]
     assert [t["items"][0]["productName"] for t in only_kitchen] == ["Toastie"]
+
+
+async def test_the_listing_is_the_text_the_general_encoder_writes(staff, clock):
+    # GET /prep/tickets is written by jsonenc.dumps_plain: the same bytes jsonenc.dumps writes for
+    # the same value, awkward strings included, createdAt as every other time of the API.
+    admin, cashier = staff["admin"], staff["cashier"]
+    menu = await build_prep_menu(admin)
+    orders = [await sell(cashier, line(menu["latte"], modifierIds=list(menu["mods"].values()),
+                                       notes='très chaud, "no foam" \\ 😀\tplease'),
+                         line(menu["espresso"]), customerName="Zoë O'Brien </script>"),
+              await sell(cashier, line(menu["espresso"], 3))]
+    clock.advance(seconds=5)
+    r = await cashier.get("/prep/tickets?station=bar")
+    assert r.status == 200, r.body
+    assert r.body.decode() == jsonenc.dumps(jsonenc.loads(r.body))
+    tickets = r.data["tickets"]
+    assert [t["orderId"] for t in tickets] == [o["id"] for o in orders]
+    assert [t["createdAt"] for t in tickets] == [o["createdAt"] for o in orders]
+    assert tickets[0]["customerName"] == "Zoë O'Brien </script>"
+    assert tickets[0]["items"][0]["notes"] == 'très chaud, "no foam" \\ 😀\tplease'
 
 
 async def test_tickets_are_oldest_first_and_filtered_by_status(staff, clock):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -43,6 +44,22 @@ _ENCODER = simplejson.JSONEncoder(use_decimal=True, default=_default, ensure_asc
 
 def dumps(obj: Any) -> str:
     text: str = _ENCODER.encode(obj)
+    return text
+
+
+# simplejson's C encoder calls back into Python for every string when ensure_ascii is off (its C
+# string escaper is the ASCII one), and for every datetime through `default`: on a large answer
+# that is most of the encoding.  The standard library's C encoder escapes strings in C and writes
+# str, int, bool, None, lists and dicts exactly as `dumps` does with these options (tests/test_jsonenc.py
+# compares them); it has no `default`, so a Decimal, datetime or anything else raises TypeError.
+_PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def dumps_plain(obj: Any) -> str:
+    """`dumps` for values made only of str, int, bool, None, lists and dicts (times already ISO
+    strings, no money): the same text, written by the standard library's C encoder; TypeError on
+    anything else."""
+    text: str = _PLAIN_ENCODER.encode(obj)
     return text
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from orm.db import Event, events
 from orm.domain.errors import Conflict, NotFound, ValidationFailed
+from orm.domain.jsonenc import iso_utc
 from orm.models.model_orders import Order, OrderItem, OrderItemModifier
 
 OPEN_STATUSES = ("queued", "in_progress", "ready")
@@ -81,8 +82,9 @@ def _modifiers(session: Session, lines: Any) -> dict[str, list[dict[str, str]]]:
     else:
         query = query.join(OrderItem, OrderItem.id == OrderItemModifier.order_item_id).where(lines)
     out: dict[str, list[dict[str, str]]] = {}
+    # .all(): one fetch of every row (iterating the result fetches them one at a time)
     for line_id, name in session.connection().execute(query.order_by(OrderItemModifier.order_item_id,
-                                                        OrderItemModifier.name)).tuples():
+                                                                     OrderItemModifier.name)).all():
         out.setdefault(line_id, []).append({"name": name})
     return out
 
@@ -143,7 +145,13 @@ def open_tickets(session: Session, store_id: str, station: str | None, statuses:
     if not mine:
         return []
     modifiers = _modifiers(session, and_(*where)) if len(mine) > 50 else None
-    return _tickets(session, mine, now, modifiers)
+    found = _tickets(session, mine, now, modifiers)
+    # The listing goes out as JSON as it is (GET /prep/tickets, the sockets' first message): its
+    # times become ISO strings here, once, so it holds plain values only (jsonenc.dumps_plain).
+    for one in found:
+        if one["createdAt"] is not None:
+            one["createdAt"] = iso_utc(one["createdAt"])
+    return found
 
 
 def ticket(session: Session, store_id: str, order_id: str, station: str, *, now: datetime) -> dict[str, Any] | None:

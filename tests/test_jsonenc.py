@@ -1,0 +1,38 @@
+"""orm/domain/jsonenc.dumps_plain writes the very text dumps writes, for the values it takes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from orm.domain import jsonenc
+
+AWKWARD = ['', 'plain', 'quote " and backslash \\ and slash /', 'tab\tnew\nline\rcr\x08bs\x0cff',
+           '\x00\x01\x1f\x7f', 'Café crème brûlée', 'ß ø Ω 漢字', '😀 emoji', '\u2028\u2029 line separators',
+           '</script>', "'single'", '\ud800 lone surrogate']
+
+
+def test_every_code_point_is_escaped_alike() -> None:
+    # Both encoders escape a string one character at a time, so one string of every code point
+    # (in slices) covers every string.
+    for start in range(0, 0x110000, 0x10000):
+        text = "".join(chr(c) for c in range(start, start + 0x10000))
+        assert jsonenc.dumps_plain(text) == jsonenc.dumps(text)
+        assert jsonenc.dumps_plain({text: [text]}) == jsonenc.dumps({text: [text]})
+
+
+def test_plain_values_are_written_alike() -> None:
+    value = {"success": True, "data": {"tickets": [
+        {"orderId": "o1", "orderNumber": None, "waitingSeconds": 0, "big": 10 ** 30, "negative": -7,
+         "flag": False, "items": [], "empty": {}, "names": AWKWARD, AWKWARD[2]: AWKWARD[5],
+         "nested": [[1, [2, [3, {"a": None}]]]]}]}, "errors": [], "timestamp": "2026-12-07T11:00:00.000Z"}
+    assert jsonenc.dumps_plain(value) == jsonenc.dumps(value)
+    assert jsonenc.loads(jsonenc.dumps_plain(value)) == value
+
+
+@pytest.mark.parametrize("value", [Decimal("3.50"), datetime(2026, 12, 7, tzinfo=UTC), {1, 2}, b"bytes"])
+def test_anything_else_is_refused(value: object) -> None:
+    with pytest.raises(TypeError):
+        jsonenc.dumps_plain({"x": [value]})
