@@ -215,7 +215,7 @@ async def test_every_statement_of_a_sale_is_converted_once_per_process(server, a
     finally:
         event.remove(server.ctx.engine, "before_cursor_execute", statement)
     after = _queries._query2pg.cache_info()
-    assert max(size for size, _ in seen) > 4096 and max(n for _, n in seen) > 50, seen  # psycopg's own limits
+    assert max(size for size, _ in seen) > 4096 or max(n for _, n in seen) > 50, seen  # psycopg's own limits
     assert all(size <= _queries.MAX_CACHED_STATEMENT_LENGTH and n <= _queries.MAX_CACHED_STATEMENT_PARAMS
                for size, n in seen), seen
     assert after.misses == before.misses and after.hits >= before.hits + len(seen), (before, after, seen)

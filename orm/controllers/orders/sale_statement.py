@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, bindparam, column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.selectable import TextualSelect
 
 from orm.column_types import Quantity, UTCDateTime, new_id
@@ -61,16 +62,19 @@ def _build() -> TextualSelect:
     def sql_type(type_: Any) -> str:
         return str(type_.compile(dialect=dialect))
 
-    order_values = ", ".join(
-        f"h.{c.key}" if c.key in _NUMBERED else f"CAST(:o_{c.key} AS {sql_type(c.type)})" for c in _ORDERS.columns)
-    params = [bindparam("o_" + c.key, type_=c.type) for c in _ORDERS.columns if c.key not in _NUMBERED]
+    # The rows travel as JSON, one parameter per table (json_populate_record[set] on the table's own row
+    # type): a handful of parameters the C JSON encoder writes, not one array per column for the driver
+    # to dump element by element (rows_json).
+    order_values = ", ".join(f"h.{c.name}" if c.key in _NUMBERED else f"r.{c.name}" for c in _ORDERS.columns)
+    params: list[Any] = [bindparam("o_row", type_=String()), bindparam("o_id", type_=String())]
     details = []
     for prefix, table in DETAIL_TABLES:
-        arrays = ", ".join(f"CAST(:{prefix}{c.key} AS {sql_type(c.type)}[])" for c in table.columns)
+        names = ", ".join(c.name for c in table.columns)
         details.append(
-            f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
-            f"SELECT * FROM unnest({arrays}) WHERE EXISTS (SELECT 1 FROM new_order))")
-        params += [bindparam(prefix + c.key, type_=postgresql.ARRAY(c.type, dimensions=1)) for c in table.columns]
+            f"new_{table.name} AS (INSERT INTO {table.name} ({names}) "
+            f"SELECT {names} FROM json_populate_recordset(NULL::{table.name}, CAST(:{prefix}rows AS json)) "
+            f"WHERE EXISTS (SELECT 1 FROM new_order))")
+        params.append(bindparam(f"{prefix}rows", type_=String()))
     sql = f"""
 WITH counted_v AS (
     SELECT * FROM unnest(CAST(:k_ids AS varchar[]), CAST(:k_units AS integer[])) AS v(id, units)
@@ -126,7 +130,7 @@ WITH counted_v AS (
     FROM entry
 ), new_order AS (
     INSERT INTO orders ({', '.join(c.name for c in _ORDERS.columns)})
-    SELECT {order_values} FROM h
+    SELECT {order_values} FROM h, json_populate_record(NULL::orders, CAST(:o_row AS json)) AS r
     ON CONFLICT DO NOTHING RETURNING id
 ), {', '.join(details)},
 new_entry AS (
@@ -208,6 +212,40 @@ class Written:
     changed: list[Any]  # the changed ingredients (stock.after_one_statement_sale), by id
 
 
+def _json_columns(table: Any) -> list[tuple[str, str, Any]]:
+    """(key, column name, how its value goes into JSON) for `table`: money and rates as the minor units
+    their column stores (the column type's own bind conversion), times as ISO text, JSON as it is."""
+    dialect = postgresql.dialect()
+    out = []
+    for c in table.columns:
+        process = c.type.dialect_impl(dialect).bind_processor(dialect)
+        if isinstance(c.type, sqltypes.JSON):
+            process = None
+        elif isinstance(c.type, UTCDateTime):
+            process = _iso_time
+        out.append((c.key, c.name, process))
+    return out
+
+
+def _iso_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # as UTCDateTime refuses it
+        raise ValueError("naive datetime given; store times in UTC")
+    return value.astimezone(UTC).isoformat()
+
+
+_JSON_COLUMNS = {table.name: _json_columns(table) for table in (_ORDERS, *(t for _, t in DETAIL_TABLES))}
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def rows_json(table: Any, rows: list[dict[str, Any]]) -> str:
+    """`rows` (keyed by column key) as the JSON json_populate_recordset reads into `table`'s row type."""
+    columns = _JSON_COLUMNS[table.name]
+    return _JSON.encode([{name: (process(row[key]) if process else row[key]) for key, name, process in columns}
+                         for row in rows])
+
+
 class SaleRefused(Exception):
     """The all-or-nothing statement (write_sale with commit=True) could not write the whole sale - a
     counted item or an ingredient ran short, or a twin with its idempotency name committed first - and
@@ -285,9 +323,9 @@ def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[d
     `commit`: the sale is all its unit of work writes: the statement writes all of it or nothing
     (SaleRefused) and COMMIT goes with it (_write_and_commit); what follows runs after the commit."""
     store_id = order["store_id"]
-    params: dict[str, Any] = {"o_" + key: value for key, value in order.items() if key not in _NUMBERED}
+    params: dict[str, Any] = {"o_row": rows_json(_ORDERS, [order])[1:-1], "o_id": order["id"]}
     for (prefix, table), values in zip(DETAIL_TABLES, details, strict=True):
-        params.update({prefix + c.key: [row[c.key] for row in values] for c in table.columns})
+        params[f"{prefix}rows"] = rows_json(table, values)
     counted_ids = sorted(counted)
     ingredient_ids = sorted(item_id for item_id, _ in ingredients)
     deltas = dict(ingredients)
