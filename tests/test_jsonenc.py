@@ -36,3 +36,18 @@ def test_plain_values_are_written_alike() -> None:
 def test_anything_else_is_refused(value: object) -> None:
     with pytest.raises(TypeError):
         jsonenc.dumps_plain({"x": [value]})
+
+
+def test_simplejson_is_given_an_escaper_that_writes_what_its_own_writes() -> None:
+    import simplejson
+
+    escape = jsonenc.C_STRING_ESCAPE
+    assert escape is not None and simplejson.encoder.encode_basestring is escape
+    for start in range(0, 0x110000, 0x10000):
+        text = "".join(chr(c) for c in range(start, start + 0x10000))
+        assert escape(text) == jsonenc.SIMPLEJSON_STRING_ESCAPE(text)
+    for text in AWKWARD:
+        assert escape(text) == jsonenc.SIMPLEJSON_STRING_ESCAPE(text)
+    order = {"total": Decimal("18.30"), "createdAt": datetime(2026, 12, 7, 9, 30, tzinfo=UTC), "names": AWKWARD}
+    assert jsonenc.dumps(order).startswith('{"total":18.30,"createdAt":"2026-12-07T09:30:00.000Z","names":["",')
+    assert jsonenc.loads(jsonenc.dumps(order)) == {**order, "createdAt": "2026-12-07T09:30:00.000Z"}

@@ -37,6 +37,16 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+# simplejson's C encoder escapes a string in C only when ensure_ascii is on; with it off (ours: UTF-8
+# out) it calls its pure-Python `encode_basestring` for every string - half the time of encoding an
+# order.  The standard library's C function escapes exactly alike (tests/test_jsonenc.py checks every
+# code point against simplejson's own), so simplejson is given that one: simplejson reads the name from
+# its module each time it encodes, and only this module uses simplejson for output.
+SIMPLEJSON_STRING_ESCAPE = simplejson.encoder.encode_basestring
+C_STRING_ESCAPE = getattr(json.encoder, "c_encode_basestring", None)  # None: CPython built without _json
+if C_STRING_ESCAPE is not None:
+    simplejson.encoder.encode_basestring = C_STRING_ESCAPE
+
 # use_decimal writes Decimal('3.50') as the number 3.50, never through a float.  One encoder for
 # every call: simplejson.dumps builds a new one per call whenever an option is not its default.
 _ENCODER = simplejson.JSONEncoder(use_decimal=True, default=_default, ensure_ascii=False, separators=(",", ":"))
