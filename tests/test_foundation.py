@@ -11,14 +11,21 @@ from urllib.parse import urlsplit
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 from pydantic import BaseModel, Field
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.netutil import bind_sockets
 
 from apis.base import BaseHandler
 from main import make_app, serve
 from orm.db import make_engine
-from orm.migrate import SchemaOutOfDate, current_revision, ensure_schema, head_revision, upgrade_to_head
+from orm.migrate import (
+    SchemaOutOfDate,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    upgrade_to_head,
+    warn_without_autovacuum,
+)
 from settings import SettingsError, load_settings, with_generated_secrets
 from tests.support import RunningServer, suite_now
 
@@ -266,6 +273,24 @@ def test_migrations_upgrade_from_empty(empty_database):
     assert "stores" in tables
     engine.dispose()
     assert ensure_schema(url, auto_migrate=False) == head_revision()
+
+
+def test_start_up_warns_when_postgresql_keeps_no_statistics(empty_database, caplog):
+    """A PostgreSQL with autovacuum off keeps each table's statistics from when it was small; start-up
+    says so (SQLite: nothing to say)."""
+    engine = make_engine(empty_database, pooled=False)
+    try:
+        with caplog.at_level("WARNING", logger="cafepos.db"):
+            warned = warn_without_autovacuum(engine)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                off = conn.execute(text("SHOW autovacuum")).scalar() != "on"
+        else:
+            off = False
+    finally:
+        engine.dispose()
+    assert warned == off
+    assert ("autovacuum off" in caplog.text) == off
 
 
 async def test_sigterm_finishes_in_flight_request(settings):
