@@ -257,3 +257,38 @@ async def test_the_hot_rows_are_free_the_moment_the_write_statement_ends(server,
     assert seen == ["free"], seen
     verify = await as_role("admin").get("/journal/verify")
     assert verify.status == 200 and verify.data["valid"], verify.body
+
+
+@postgresql_only
+async def test_a_connection_lost_with_the_commit_is_not_run_again_and_the_retry_settles_it(
+        server, as_role, cafe, settings) -> None:
+    """The sale's COMMIT goes out with its write, so a connection lost there leaves the outcome unknown:
+    the server must not run the sale again on its own (without an Idempotency-Key that could sell it
+    twice); it answers 500, and the terminal's retry with the same key sells it exactly once."""
+    c = as_role("cashier")
+    assert (await c.post("/orders", {"items": [line(cafe.items["espresso"])], **CARD})).status == 201
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    killed: list[int] = []
+
+    def before(conn, cursor, sql, *args) -> None:
+        if "INSERT INTO orders" in sql and not killed:
+            pid = conn.connection.driver_connection.info.backend_pid
+            with admin.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed.append(pid)
+
+    event.listen(server.ctx.engine, "before_cursor_execute", before)
+    body = {"items": [line(cafe.items["latte"])], **CARD}
+    try:
+        lost = await c.post("/orders", body, headers={"Idempotency-Key": "lost-with-commit"})
+    finally:
+        event.remove(server.ctx.engine, "before_cursor_execute", before)
+        admin.dispose()
+    assert killed and lost.status == 500, lost.body
+    assert lost.json["errorCode"] == "INTERNAL_ERROR" and "Traceback" not in lost.body.decode()
+    again = await c.post("/orders", body, headers={"Idempotency-Key": "lost-with-commit"})
+    assert again.status == 201, again.body
+    orders = (await as_role("manager").get("/orders")).data["orders"]
+    assert sorted(o["receiptNumber"] for o in orders) == [1, 2]  # sold once, no gap
+    verify = await as_role("admin").get("/journal/verify")
+    assert verify.status == 200 and verify.data["valid"], verify.body

@@ -33,14 +33,17 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, bindparam, column, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.selectable import TextualSelect
 
 from orm.column_types import Quantity, UTCDateTime, new_id
 from orm.controllers.inventory.stock import apply_stamp
+from orm.db import committed
 from orm.domain.canonical import canonical_json
 from orm.domain.money import to_minor
 from orm.models.model_orders import Order, OrderItem, OrderItemModifier, OrderTaxLine, Payment
@@ -294,12 +297,21 @@ def _write_and_commit(session: Session, params: dict[str, Any]) -> list[Any]:
             cursor.execute(raw.sql, values)
             driver.commit()
         fetched = cursor.fetchall()
-    except Exception as exc:
-        if getattr(exc, "sqlstate", None) == "22P02" and REFUSED in str(exc):
+    except psycopg.Error as exc:
+        if exc.sqlstate == "22P02" and REFUSED in str(exc):
             raise SaleRefused(str(exc)) from None
-        raise
+        if driver.broken or driver.closed:
+            # The COMMIT went out with the statement: whether it was carried out is unknown, so the unit
+            # must not run again (the client's retry with its Idempotency-Key finds out); the pool drops
+            # the connection.
+            committed(session)
+            connection.invalidate(exc)
+        # As SQLAlchemy raises a driver's error (deadlock, serialization: the unit runs again).
+        raise DBAPIError.instance(raw.sql, values, exc, psycopg.Error,
+                                  connection_invalidated=driver.broken or driver.closed) from exc
     finally:
-        cursor.close()
+        if not cursor.closed:
+            cursor.close()
     if dispatch.after_cursor_execute:
         dispatch.after_cursor_execute(connection, cursor, raw.sql, values, None, False)
     names = [name for name, _ in raw.columns]
