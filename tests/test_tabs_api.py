@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from orm.controllers.inventory import alerts as inventory_alerts
+from orm.domain import jsonenc
 from orm.models.model_inventory import StockAlert, StockMovement
 from tests.conftest import run_unit
 from tests.orders_support import CARD, line, pastries_left, row_counts, stock_levels
@@ -379,3 +380,87 @@ async def test_tabs_opened_at_once_get_distinct_numbers(as_role) -> None:
     assert all(r.status == 201 for r in results), [r.body for r in results]
     numbers = sorted(r.data["tab"]["orderNumber"] for r in results)
     assert numbers == sorted(f"T-{n}" for n in range(1, 9))
+
+
+async def test_list_items_are_the_single_tab_answers_byte_for_byte(staff, cafe, clock) -> None:
+    """GET /tabs reads many tabs at once; each of its items is exactly what GET /tabs/{id} writes for
+    that tab (same fields, order, values and money formatting), whatever the tab holds."""
+    c, m = staff["cashier"], staff["manager"]
+    latte, juice, chai, croissant = (cafe.items[k] for k in ("latte", "juice", "chai", "croissant"))
+    oat, shot, sweet = cafe.mods["Oat milk"], cafe.mods["Extra shot"], cafe.mods["Sweet"]
+
+    # A: sent and unsent lines, two modifiers on one line, a note, a station-less line.
+    a = await open_tab(c, "Table 1", customerName="Anna")
+    await add(c, a["id"], line(latte, 2, modifierIds=[oat, shot], notes="extra hot"), line(juice))
+    await add(c, a["id"], line(croissant), line(chai, modifierIds=[sweet]), send=False)
+    clock.advance(minutes=7)
+    # B: partly paid by items (one of two lattes).
+    b = await open_tab(c, "Table 2")
+    b = await add(c, b["id"], line(latte, 2, modifierIds=[oat]), line(juice))
+    r = await pay(c, b["id"], {"items": [{"orderItemId": b["items"][0]["id"], "quantity": 1}]})
+    assert r.status == 201, r.body
+    clock.advance(minutes=3)
+    # C: split 3 ways, one share paid.
+    t = await open_tab(c, "Table 3", orderType="take_away")
+    t = await add(c, t["id"], line(latte, modifierIds=[oat]), line(juice), line(chai, modifierIds=[sweet]))
+    r = await pay(c, t["id"], {"split": {"ways": 3}})
+    assert r.status == 201, r.body
+    # D: nothing on it yet.  E: a sent line removed (cancelled: not listed), one left.
+    clock.advance(minutes=1)
+    d = await open_tab(c, "Bar stool")
+    clock.advance(minutes=1)
+    e = await open_tab(c, "Table 5")
+    e = await add(c, e["id"], line(juice), line(latte))
+    assert (await m.delete(f"/tabs/{e['id']}/items/{e['items'][0]['id']}")).status == 200
+    # F: paid off, so closed (listed under status=closed only).
+    f = await open_tab(c, "Table 6")
+    await add(c, f["id"], line(juice))
+    assert (await pay(c, f["id"], {})).status == 201
+    clock.advance(minutes=30)
+
+    async def single(tab_id: str) -> str:
+        r = await c.get(f"/tabs/{tab_id}")
+        assert r.status == 200, r.body
+        return jsonenc.dumps(r.data["tab"])
+
+    listed = await c.get("/tabs?status=open&perPage=10")
+    assert listed.status == 200, listed.body
+    order = [a["id"], b["id"], t["id"], d["id"], e["id"]]
+    assert [tab["id"] for tab in listed.data["tabs"]] == order
+    expected = [await single(tab_id) for tab_id in order]
+    # The list's bytes hold the single answers' bytes, one after the other (a parsed and re-encoded
+    # answer is its own bytes again: Decimals keep their places, keys their order).
+    assert ('"tabs":[' + ",".join(expected) + "]").encode() in listed.body
+    assert [jsonenc.dumps(tab) for tab in listed.data["tabs"]] == expected
+    assert (listed.data["total"], listed.data["page"], listed.data["perPage"], listed.data["pages"]) == (5, 1, 10, 1)
+
+    by_id = {tab["id"]: tab for tab in listed.data["tabs"]}
+    # Worked by hand (exclusive tax; latte 4.50 + oat 0.50 + shot 0.80 at 8 %, juice 3.90 at 8.1 %,
+    # croissant 3.20 at 2.6 %, chai 3.33 at 8 %):
+    one = by_id[a["id"]]
+    assert [it["productName"] for it in one["items"]] == ["Latte", "Orange juice", "Croissant", "Chai"]
+    assert [it["sent"] for it in one["items"]] == [True, True, False, False]
+    assert [mod["name"] for mod in one["items"][0]["modifiers"]] == ["Oat milk", "Extra shot"]
+    # 11.60 + 3.33 at 8 % -> 1.19; 3.90 at 8.1 % -> 0.32; 3.20 at 2.6 % -> 0.08
+    assert (one["subtotal"], one["taxAmount"], one["total"], one["ageMinutes"]) == (
+        D("22.03"), D("1.59"), D("23.62"), 42)
+    two = by_id[b["id"]]  # one latte paid: 5.00 + 0.40 tax
+    assert [it["paidQuantity"] for it in two["items"]] == [1, 0]
+    assert (two["total"], two["paidAmount"], two["remaining"], two["split"]) == (D("9.62"), D("5.40"),
+                                                                                  D("9.62"), None)
+    assert [p["total"] for p in two["payments"]] == [D("5.40")]
+    # Take-away: latte and chai at 2.6 % (8.33 -> 0.22), juice 3.90 at 8.1 % (0.32): 12.77 in three
+    # shares of 4.25, 4.25, 4.27.
+    three = by_id[t["id"]]
+    assert (three["total"], three["paidAmount"], three["remaining"]) == (D("12.77"), D("4.25"), D("8.52"))
+    assert three["split"] == {"ways": 3, "paid": 1, "nextShare": D("4.25")}
+    assert (by_id[d["id"]]["items"], by_id[d["id"]]["total"]) == ([], D("0.00"))
+    assert [it["productName"] for it in by_id[e["id"]]["items"]] == ["Latte"]
+
+    # Paging: the second page of two is tabs 3 and 4, the same bytes again.
+    paged = await c.get("/tabs?status=open&page=2&perPage=2")
+    assert [jsonenc.dumps(tab) for tab in paged.data["tabs"]] == expected[2:4]
+    assert (paged.data["total"], paged.data["page"], paged.data["perPage"], paged.data["pages"]) == (5, 2, 2, 3)
+    assert (await c.get("/tabs?status=open&page=9")).data["tabs"] == []
+    closed = await c.get("/tabs?status=closed")
+    assert [jsonenc.dumps(tab) for tab in closed.data["tabs"]] == [await single(f["id"])]

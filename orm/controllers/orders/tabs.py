@@ -21,6 +21,7 @@ the same units get one 201 and one 409.  The tab closes when nothing is left.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -36,7 +37,7 @@ from orm.controllers.orders import sales, tab_alerts
 from orm.controllers.orders.idempotency import Identity, earlier_order
 from orm.controllers.orders.order_history import load_order, serialize_order
 from orm.controllers.orders.stock_deduction import put_back_stock, take_stock
-from orm.controllers.paging import Page, count_and_fetch, listing
+from orm.controllers.paging import Page, listing
 from orm.controllers.stores import store_settings as stores_store_settings
 from orm.db import Event, events, rows_changed
 from orm.domain.checkout import PlannedModifier, plan_order
@@ -95,40 +96,79 @@ def _children(session: Session, tab_id: str) -> list[Order]:
                                 .order_by(Order.created_at, Order.receipt_number)))
 
 
+# The columns the Tab resource is made of, in the order _resource unpacks them: read from ORM objects
+# (_serialize: one tab being changed or shown) or selected as plain rows (list_tabs: many at once).
+_HEAD = (Order.id, Order.order_number, Order.tab_name, Order.store_id, Order.order_type, Order.status,
+         Order.tax_mode, Order.customer_name, Order.split_ways, Order.split_paid, Order.created_at,
+         Order.created_by, Order.created_by_name, Order.closed_at)
+_LINE = (OrderItem.id, OrderItem.menu_item_id, OrderItem.product_name, OrderItem.size, OrderItem.category,
+         OrderItem.quantity, OrderItem.unit_price, OrderItem.line_total, OrderItem.tax_rate, OrderItem.notes,
+         OrderItem.station, OrderItem.prep_status, OrderItem.sent_at, OrderItem.paid_quantity, OrderItem.added_by)
+_PAYMENT = (Order.id, Order.receipt_number, Order.order_number, Order.total, Order.tip_amount, Order.status,
+            Order.created_at)
+# selectinload's batch size: an IN list never grows past SQLite's or PostgreSQL's parameter limits.
+_IN_CHUNK = 500
+
+Modifiers = list[dict[str, Any]]
+
+
+def _values(obj: Any, columns: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(getattr(obj, column.key) for column in columns)
+
+
 def _serialize(tab: Order, children: list[Order], now: datetime) -> dict[str, Any]:
-    """The Tab resource: the Order shape plus name, running totals, the split and the payments."""
-    priced = price_open_lines(_open_lines(tab), _tax_mode(tab))
+    """The Tab resource of a loaded tab (its items and their modifiers) and its child orders."""
+    lines = [(_values(it, _LINE), [{"id": m.modifier_id, "name": m.name, "priceDelta": m.price_delta}
+                                   for m in it.modifiers])
+             for it in _live(tab)]
+    return _resource(_values(tab, _HEAD), lines, [_values(c, _PAYMENT) for c in children], now)
+
+
+def _resource(head: Sequence[Any], lines: Sequence[tuple[Sequence[Any], Modifiers]],
+              children: Sequence[Sequence[Any]], now: datetime) -> dict[str, Any]:
+    """The Tab resource: the Order shape plus name, running totals, the split and the payments.
+
+    `head` holds the _HEAD columns of the tab, `lines` the _LINE columns of each live line (in line
+    order) with its modifiers, `children` the _PAYMENT columns of each child order (oldest first)."""
+    (tab_id, order_number, name, store_id, order_type, status, tax_mode, customer_name, split_ways, split_paid,
+     created_at, created_by, created_by_name, closed_at) = head
+    items = []
+    open_lines = []
+    for (line_id, menu_item_id, product_name, size, category, quantity, unit_price, line_total, tax_rate, notes,
+         station, prep_status, sent_at, paid_quantity, added_by), modifiers in lines:
+        items.append(
+            {"id": line_id, "menuItemId": menu_item_id, "productName": product_name, "size": size or None,
+             "category": category, "quantity": quantity, "unitPrice": unit_price, "modifiers": modifiers,
+             "lineTotal": line_total, "taxRate": tax_rate, "notes": notes, "station": station,
+             "prepStatus": prep_status, "sent": sent_at is not None, "sentAt": sent_at,
+             "paidQuantity": paid_quantity, "addedBy": added_by})
+        open_lines.append(OpenLine(key=line_id, unit_price=unit_price, units=quantity - paid_quantity,
+                                   tax_rate=tax_rate))
+    # The running totals: what is left, priced once by the domain's rule (tab_split / pricing).
+    priced = price_open_lines(open_lines, "inclusive" if tax_mode == "inclusive" else "exclusive")
     total = priced.total if priced else ZERO
     remaining = total
     split = None
-    if tab.split_ways:
-        shares = split_equal(to_cents(total), tab.split_ways)
-        paid_shares = sum(shares[:tab.split_paid])
+    if split_ways:
+        shares = split_equal(to_cents(total), split_ways)
+        paid_shares = sum(shares[:split_paid])
         remaining = total - Decimal(paid_shares) / 100
-        nxt = Decimal(shares[tab.split_paid]) / 100 if tab.split_paid < tab.split_ways else None
-        split = {"ways": tab.split_ways, "paid": tab.split_paid, "nextShare": nxt}
-    paid_amount = sum((c.total - c.tip_amount for c in children if c.status != "voided"), ZERO)
+        nxt = Decimal(shares[split_paid]) / 100 if split_paid < split_ways else None
+        split = {"ways": split_ways, "paid": split_paid, "nextShare": nxt}
+    paid_amount = sum((c_total - c_tip for _id, _no, _num, c_total, c_tip, c_status, _at in children
+                       if c_status != "voided"), ZERO)
     return {
-        "id": tab.id,
-        "orderNumber": tab.order_number,
+        "id": tab_id,
+        "orderNumber": order_number,
         "receiptNumber": None,
         "tabId": None,
-        "name": tab.tab_name,
-        "storeId": tab.store_id,
-        "orderType": tab.order_type,
-        "status": tab.status,
-        "taxMode": tab.tax_mode,
-        "customerName": tab.customer_name,
-        "items": [
-            {"id": it.id, "menuItemId": it.menu_item_id, "productName": it.product_name, "size": it.size or None,
-             "category": it.category, "quantity": it.quantity, "unitPrice": it.unit_price,
-             "modifiers": [{"id": m.modifier_id, "name": m.name, "priceDelta": m.price_delta}
-                           for m in it.modifiers],
-             "lineTotal": it.line_total, "taxRate": it.tax_rate, "notes": it.notes, "station": it.station,
-             "prepStatus": it.prep_status, "sent": it.sent_at is not None, "sentAt": it.sent_at,
-             "paidQuantity": it.paid_quantity, "addedBy": it.added_by}
-            for it in _live(tab)
-        ],
+        "name": name,
+        "storeId": store_id,
+        "orderType": order_type,
+        "status": status,
+        "taxMode": tax_mode,
+        "customerName": customer_name,
+        "items": items,
         "subtotal": priced.subtotal if priced else ZERO,
         "taxAmount": priced.tax_amount if priced else ZERO,
         "taxBreakdown": [g.to_dict() for g in priced.tax_breakdown] if priced else [],
@@ -136,14 +176,14 @@ def _serialize(tab: Order, children: list[Order], now: datetime) -> dict[str, An
         "paidAmount": paid_amount,
         "remaining": remaining,
         "split": split,
-        "payments": [{"orderId": c.id, "receiptNumber": c.receipt_number, "orderNumber": c.order_number,
-                      "total": c.total, "tipAmount": c.tip_amount, "status": c.status, "createdAt": c.created_at}
-                     for c in children],
-        "createdAt": tab.created_at,
-        "createdBy": tab.created_by,
-        "createdByName": tab.created_by_name,
-        "closedAt": tab.closed_at,
-        "ageMinutes": max(0, int((now - tab.created_at).total_seconds() // 60)),
+        "payments": [{"orderId": c_id, "receiptNumber": c_receipt, "orderNumber": c_number, "total": c_total,
+                      "tipAmount": c_tip, "status": c_status, "createdAt": c_at}
+                     for c_id, c_receipt, c_number, c_total, c_tip, c_status, c_at in children],
+        "createdAt": created_at,
+        "createdBy": created_by,
+        "createdByName": created_by_name,
+        "closedAt": closed_at,
+        "ageMinutes": max(0, int((now - created_at).total_seconds() // 60)),
     }
 
 
@@ -152,17 +192,46 @@ def get(session: Session, store_id: str, tab_id: str, *, now: datetime) -> dict[
     return _serialize(tab, _children(session, tab.id), now)
 
 
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i:i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
+
+
 def list_tabs(session: Session, page: Page, *, store_id: str, status: str, now: datetime) -> dict[str, Any]:
-    query = (select(Order).where(Order.store_id == store_id, Order.tab_name.is_not(None), Order.status == status)
-             .options(selectinload(Order.items).selectinload(OrderItem.modifiers))
-             .order_by(Order.created_at, Order.id))
-    total, tabs = count_and_fetch(session, query, page)
-    kids: dict[str, list[Order]] = defaultdict(list)
-    if tabs:
-        for child in session.scalars(select(Order).where(Order.tab_id.in_([t.id for t in tabs]))
-                                     .order_by(Order.created_at, Order.receipt_number)):
-            kids[str(child.tab_id)].append(child)
-    return listing("tabs", [_serialize(t, kids[t.id], now) for t in tabs], total, page)
+    """A page of the store's tabs in `status`, oldest first, each the resource GET /tabs/{id} answers.
+
+    Plain column rows, no ORM objects, in five statements whatever the page holds: the count, the
+    tabs, their live lines, those lines' modifiers, and the child orders (payments)."""
+    conn = session.connection()
+    where = (Order.store_id == store_id, Order.tab_name.is_not(None), Order.status == status)
+    total = conn.execute(select(func.count()).select_from(Order).where(*where)).scalar() or 0
+    query = select(*_HEAD).where(*where).order_by(Order.created_at, Order.id)
+    if not page.everything:
+        query = query.limit(page.per_page).offset(page.offset)
+    # .all(): one fetch of every row (iterating a result fetches them one at a time)
+    heads = conn.execute(query).all()
+    if not heads:
+        return listing("tabs", [], total, page)
+    tab_ids = [head[0] for head in heads]
+    lines: dict[str, list[tuple[Sequence[Any], Modifiers]]] = {tab_id: [] for tab_id in tab_ids}
+    modifiers: dict[str, Modifiers] = {}
+    for tab_id, *line in conn.execute(
+            select(OrderItem.order_id, *_LINE)
+            .where(OrderItem.order_id.in_(tab_ids), OrderItem.cancelled_at.is_(None))
+            .order_by(OrderItem.order_id, OrderItem.line_no)).all():
+        lines[tab_id].append((line, modifiers.setdefault(line[0], [])))
+    # The same statement as selectinload's for Order.items' modifiers (no ORDER BY: a line's modifiers
+    # come in the order the database keeps them, as for GET /tabs/{id}).
+    for chunk in _chunks(list(modifiers)):
+        for line_id, modifier_id, modifier_name, price_delta in conn.execute(
+                select(OrderItemModifier.order_item_id, OrderItemModifier.modifier_id, OrderItemModifier.name,
+                       OrderItemModifier.price_delta).where(OrderItemModifier.order_item_id.in_(chunk))).all():
+            modifiers[line_id].append({"id": modifier_id, "name": modifier_name, "priceDelta": price_delta})
+    children: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    for tab_id, *child in conn.execute(select(Order.tab_id, *_PAYMENT).where(Order.tab_id.in_(tab_ids))
+                                       .order_by(Order.created_at, Order.receipt_number)).all():
+        children[tab_id].append(child)
+    return listing("tabs", [_resource(head, lines[head[0]], children[head[0]], now) for head in heads],
+                   total, page)
 
 
 # ---- opening, adding, sending, removing -------------------------------------------------------
