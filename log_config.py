@@ -73,13 +73,16 @@ def route_template(pattern: str) -> str:
     return path[:-2] if path.endswith("/?") else path
 
 
-# Every text one of _PATTERNS can match contains one of these words: one scan decides that most
-# lines (every access line without a secret in its path) need none of the four substitutions.
-_MAYBE_SECRET = re.compile(r"(?i)bearer|eyJ|pass|pin|token|secret|authorization|api_?key|\[parameters: ")
+# Every text one of _PATTERNS can match contains one of these words (in any case): substring tests on
+# the lower-cased text decide that most lines (every access line without a secret in its path) need none
+# of the four substitutions - a fifth of the time of one case-insensitive regular expression scan.
+_MAYBE_SECRET = ("bearer", "eyj", "pass", "pin", "token", "secret", "authorization", "apikey", "api_key",
+                 "[parameters: ")
 
 
 def redact(text: str) -> str:
-    if _MAYBE_SECRET.search(text) is None:
+    lowered = text.lower()
+    if not any(word in lowered for word in _MAYBE_SECRET):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
@@ -135,3 +138,6 @@ def setup_logging(log_format: str = "text", level: str = "INFO", stream: TextIO 
     root.setLevel(level.upper())
     # Tornado's own access log (which prints the full URI) is replaced by ours (apis.base.log_request).
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    # No format of ours shows a record's thread or multiprocessing name: not looked up for every line.
+    logging.logThreads = False
+    logging.logMultiprocessing = False

@@ -338,6 +338,8 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         "address": handler.request.remote_ip,
     }
     level = logging.INFO if status < 500 else logging.ERROR
+    if status == 200 and getattr(handler, "log_success_at_debug", False):
+        level = logging.DEBUG  # a probe answered "healthy" every few seconds is not news
     access_log.log(
         level,
         "%s %s %s %.1fms rid=%s user=%s",

@@ -48,6 +48,9 @@ class HealthHandler(BaseHandler):
     """Liveness and readiness: database, scheduler and uploads checks."""
 
     allow_unauthenticated = True
+    # Docker's HEALTHCHECK, load balancers and uptime monitors ask every few seconds: a healthy answer
+    # is logged at DEBUG (LOG_LEVEL=DEBUG shows it), anything else as every other request is.
+    log_success_at_debug = True
     api_doc = {"get": {"summary": "Health of the server and its dependencies", "tags": ["system"]}}
 
     async def get(self) -> None:
@@ -67,7 +70,7 @@ class HealthHandler(BaseHandler):
             "checks": checks,
         }
         if healthy:
-            self.success(data)
+            self.success(data, plain=True)  # str, int, float, bool: the standard library's C encoder
         else:
             env = self.envelope(data)
             env.update(success=False, errors=["The database is unreachable"],

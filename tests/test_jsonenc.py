@@ -32,6 +32,13 @@ def test_plain_values_are_written_alike() -> None:
     assert jsonenc.loads(jsonenc.dumps_plain(value)) == value
 
 
+def test_floats_are_written_alike() -> None:
+    # GET /health: its latency and uptime are floats (repr, in both encoders).
+    for number in (0.37, 12345.6, 1e-07, 1.5e300, -0.0, 2.0, 0.1 + 0.2):
+        value = {"latencyMs": number, "nested": [number]}
+        assert jsonenc.dumps_plain(value) == jsonenc.dumps(value)
+
+
 @pytest.mark.parametrize("value", [Decimal("3.50"), datetime(2026, 12, 7, tzinfo=UTC), {1, 2}, b"bytes"])
 def test_anything_else_is_refused(value: object) -> None:
     with pytest.raises(TypeError):

@@ -101,3 +101,18 @@ def test_redact_blanks_known_secret_shapes():
     # Ordinary messages are left alone.
     for text in ("Invalid username, password or PIN", "GET /settings 200 3.1ms rid=abc user=anna"):
         assert redact(text) == text
+
+
+async def test_a_healthy_health_check_is_logged_at_debug_only(server, client):
+    """Docker's HEALTHCHECK and load balancers ask every few seconds: at the default INFO level a healthy
+    answer writes no line, any other request does; LOG_LEVEL=DEBUG shows the checks too."""
+    with captured_logs("json") as buffer:
+        assert (await client.get("/health")).status == 200
+        assert (await client.get("/no/such/path")).status == 404
+    routes = [json.loads(line).get("path") for line in buffer.getvalue().splitlines() if line.strip()]
+    assert "/no/such/path" in routes and "/health" not in routes
+    with captured_logs("json") as buffer:
+        logging.getLogger().setLevel("DEBUG")
+        assert (await client.get("/health")).status == 200
+    health = [json.loads(line) for line in buffer.getvalue().splitlines() if '"/health"' in line]
+    assert [(e["level"], e["status"]) for e in health] == [("DEBUG", 200)]

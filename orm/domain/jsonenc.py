@@ -66,7 +66,7 @@ _PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), all
 
 
 def dumps_plain(obj: Any) -> str:
-    """`dumps` for values made only of str, int, bool, None, lists and dicts (times already ISO
+    """`dumps` for values made only of str, int, float, bool, None, lists and dicts (times already ISO
     strings, no money): the same text, written by the standard library's C encoder; TypeError on
     anything else."""
     text: str = _PLAIN_ENCODER.encode(obj)
