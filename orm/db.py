@@ -43,9 +43,9 @@ _read_only: ContextVar[bool] = ContextVar("cafepos_read_only_unit", default=Fals
 PG_PREPARE_THRESHOLD = 1
 # psycopg 3 turns a query's %(name)s placeholders into $n with a regular expression and keeps the
 # result in an LRU cache (128 entries) - but only for queries up to 4,096 bytes and 50 parameters.
-# The sale's one statement (orders/sale_statement.py) is longer and has ~200 parameters, so it was
-# parsed again on every sale: a tenth of the server's CPU at 32 connections (py-spy, README "Sale path:
-# measured decisions").  Our statements are a fixed set built once, so every one of them may be cached.
+# The sale's one statement (orders/sale_statement.py) is longer, so it was parsed again on every sale:
+# a tenth of the server's CPU at 32 connections (py-spy, README "Sale path: measured decisions").
+# Our statements are a fixed set built once, so every one of them may be cached.
 PG_CACHED_STATEMENT_LENGTH = 1 << 16
 PG_CACHED_STATEMENT_PARAMS = 1 << 12
 

@@ -20,8 +20,12 @@ of work. Each step is gated on the one before (a sold-out item locks no ingredie
 ingredient does not touch the counter), and the statement says how far it got: the caller raises
 (409 SOLD_OUT, ...) and the unit of work rolls everything back.
 
-The statement's text does not depend on the number of lines (arrays + unnest), so it is compiled
-once and, with psycopg's prepare_threshold, prepared once per connection.
+When the sale is all its unit of work writes (POST /orders: write_sale commit=True) the statement is
+asked for all or nothing - a refusal fails it, so nothing it wrote stands - and COMMIT goes out with it
+in one round trip (a psycopg pipeline), so the hot rows are never locked while this process works.
+
+The statement's text does not depend on the number of lines (the rows travel as JSON, one parameter
+per table), so it is compiled once and, with psycopg's prepare_threshold, prepared once per connection.
 """
 
 from __future__ import annotations
@@ -60,11 +64,6 @@ REFUSED = "sale refused whole"
 
 
 def _build() -> TextualSelect:
-    dialect = postgresql.dialect()
-
-    def sql_type(type_: Any) -> str:
-        return str(type_.compile(dialect=dialect))
-
     # The rows travel as JSON, one parameter per table (json_populate_record[set] on the table's own row
     # type): a handful of parameters the C JSON encoder writes, not one array per column for the driver
     # to dump element by element (rows_json).
@@ -242,11 +241,30 @@ _JSON_COLUMNS = {table.name: _json_columns(table) for table in (_ORDERS, *(t for
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def _json_row(columns: list[tuple[str, str, Any]], row: dict[str, Any]) -> dict[str, Any]:
+    return {name: (process(row[key]) if process else row[key]) for key, name, process in columns}
+
+
 def rows_json(table: Any, rows: list[dict[str, Any]]) -> str:
     """`rows` (keyed by column key) as the JSON json_populate_recordset reads into `table`'s row type."""
     columns = _JSON_COLUMNS[table.name]
-    return _JSON.encode([{name: (process(row[key]) if process else row[key]) for key, name, process in columns}
-                         for row in rows])
+    return _JSON.encode([_json_row(columns, row) for row in rows])
+
+
+def row_json(table: Any, row: dict[str, Any]) -> str:
+    """One row as the JSON object json_populate_record reads into `table`'s row type."""
+    return _JSON.encode(_json_row(_JSON_COLUMNS[table.name], row))
+
+
+def pipeline_supported() -> bool:
+    """psycopg's pipeline mode needs libpq 14 or newer (the binary package bundles one)."""
+    global _PIPELINE
+    if _PIPELINE is None:
+        _PIPELINE = bool(psycopg.Pipeline.is_supported())
+    return _PIPELINE
+
+
+_PIPELINE: bool | None = None
 
 
 class SaleRefused(Exception):
@@ -335,7 +353,7 @@ def write_sale(session: Session, *, order: dict[str, Any], details: tuple[list[d
     `commit`: the sale is all its unit of work writes: the statement writes all of it or nothing
     (SaleRefused) and COMMIT goes with it (_write_and_commit); what follows runs after the commit."""
     store_id = order["store_id"]
-    params: dict[str, Any] = {"o_row": rows_json(_ORDERS, [order])[1:-1], "o_id": order["id"]}
+    params: dict[str, Any] = {"o_row": row_json(_ORDERS, order), "o_id": order["id"]}
     for (prefix, table), values in zip(DETAIL_TABLES, details, strict=True):
         params[f"{prefix}rows"] = rows_json(table, values)
     counted_ids = sorted(counted)

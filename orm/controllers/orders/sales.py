@@ -343,7 +343,7 @@ def _write_sale_pg(session: Session, rows: _SaleRows, *, has_counter: bool, user
     content = journal.order_content(order)
     if not has_counter:
         journal.ensure_counter(session, store_id)  # the store's first sale ever
-    commit = (whole_unit is not None and not whole_unit.off
+    commit = (whole_unit is not None and not whole_unit.off and sale_statement.pipeline_supported()
               and (notices is not None or events(session).notifier is None))
     try:
         written = sale_statement.write_sale(
