@@ -284,8 +284,8 @@ class BaseHandler(AuthMixin, tornado.web.RequestHandler):
 
     def success(self, data: Any = None, *, status: int = 200, message: str | None = None,
                 plain: bool = False) -> None:
-        """The envelope with `data`.  plain=True: `data` holds only str, int, bool, None, lists and
-        dicts (no Decimal, times already ISO strings), so the faster jsonenc.dumps_plain writes it."""
+        """The envelope with `data`.  plain=True: `data` holds only str, int, float, bool, None, lists
+        and dicts (no Decimal, times already ISO strings), so the faster jsonenc.dumps_plain writes it."""
         self.send_json(self.envelope(data, message), status, plain=plain)
 
     def created(self, data: Any, *, location: str | None = None, message: str | None = None) -> None:

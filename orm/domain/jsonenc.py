@@ -58,10 +58,10 @@ def dumps(obj: Any) -> str:
 
 
 # simplejson's C encoder calls back into Python for every string when ensure_ascii is off (its C
-# string escaper is the ASCII one), and for every datetime through `default`: on a large answer
-# that is most of the encoding.  The standard library's C encoder escapes strings in C and writes
-# str, int, bool, None, lists and dicts exactly as `dumps` does with these options (tests/test_jsonenc.py
-# compares them); it has no `default`, so a Decimal, datetime or anything else raises TypeError.
+# string escaper is the ASCII one - now given the standard library's, see above), and for every datetime
+# through `default`.  The standard library's C encoder writes str, int, float, bool, None, lists and
+# dicts exactly as `dumps` does with these options (tests/test_jsonenc.py compares them); it has no
+# `default`, so a Decimal, datetime or anything else raises TypeError.
 _PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
