@@ -34,8 +34,9 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -49,6 +50,7 @@ from bench.procs import Server, cpu_seconds, free_port  # noqa: E402
 from orm.db import normalise_url  # noqa: E402
 from orm.domain import jsonenc  # noqa: E402
 
+T = TypeVar("T")
 SOCKET_SALES = 32
 WARM_UP = 5
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cafepos_bench_prep"
@@ -123,18 +125,17 @@ def seed_tickets(client: Client, tickets: int) -> dict[str, Any]:
     return espresso
 
 
-def time_http(client: Client, url: str, server_pid: int, tickets: int, requests: int) -> dict[str, float]:
-    for _ in range(WARM_UP):
-        got = client.call("GET", PATH)
-    assert len(got["tickets"]) == tickets, len(got["tickets"])
+def time_gets(client: Client, url: str, server_pid: int, path: str, requests: int,
+              extra_headers: dict[str, str] | None = None) -> dict[str, float]:
+    """`requests` GETs of `path` over the client's one connection, each timed from the request sent to
+    the body's last byte read (not decoded), with the CPU per request of the server and of PostgreSQL."""
     backends = postgres_backends(url)
-    accept = {"Accept-Encoding": "gzip"}
-    headers = client.headers(accept)
+    headers = client.headers(extra_headers)
     http_ms: list[float] = []
     app_cpu0, db_cpu0 = cpu_seconds(server_pid) or 0.0, cpu_of(backends)
     for _ in range(requests):
-        t0 = time.perf_counter()  # request sent to the body's last byte read (not decoded)
-        client.conn.request("GET", PATH, headers=headers)
+        t0 = time.perf_counter()
+        client.conn.request("GET", path, headers=headers)
         resp = client.conn.getresponse()
         resp.read()
         http_ms.append((time.perf_counter() - t0) * 1000)
@@ -143,6 +144,41 @@ def time_http(client: Client, url: str, server_pid: int, tickets: int, requests:
     return {"p50": statistics.median(http_ms), "p90": percentile(http_ms, 90), "max": max(http_ms),
             "min": min(http_ms), "app_cpu": app_cpu * 1000 / requests, "db_cpu": db_cpu * 1000 / requests,
             "backends": len(backends)}
+
+
+def lone_server(url: str, logfile: Path) -> Server:
+    """`python main.py` on `url`, one process on a free port, its log in `logfile` (not started)."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(DATABASE_URL=url, PORT=str(port), ADDRESS="127.0.0.1", WORKERS="1", AUTO_MIGRATE="true",
+               SEED_DEMO_DATA="false", PYTHONUNBUFFERED="1")
+    return Server("cafepos", [sys.executable, str(ROOT / "main.py")], env, port, logfile, cwd=ROOT)
+
+
+def common_arguments(parser: argparse.ArgumentParser, default_url: str) -> None:
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", default_url))
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--logdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "cafepos_bench_logs",
+                        help="where the server's log goes")
+
+
+def on_fresh_database(args: argparse.Namespace, fn: Callable[[], T]) -> T:
+    """(Re)create the database, seed the staff, run `fn`, drop the database (unless --keep)."""
+    recreate_database(args.database_url)
+    try:
+        seed_staff(args.database_url)
+        return fn()
+    finally:
+        if not args.keep:
+            drop_database(args.database_url)
+
+
+def time_http(client: Client, url: str, server_pid: int, tickets: int, requests: int) -> dict[str, float]:
+    for _ in range(WARM_UP):
+        got = client.call("GET", PATH)
+    assert len(got["tickets"]) == tickets, len(got["tickets"])
+    return time_gets(client, url, server_pid, PATH, requests, {"Accept-Encoding": "gzip"})
 
 
 async def time_parts(url: str, tickets: int, requests: int) -> dict[str, float]:
@@ -237,12 +273,8 @@ async def socket_lag(port: int, token: str, espresso: dict[str, Any]) -> dict[st
 
 
 def run(url: str, tickets: int, requests: int, logdir: Path) -> dict[str, float]:
-    port = free_port()
-    env = dict(os.environ)
-    env.update(DATABASE_URL=url, PORT=str(port), ADDRESS="127.0.0.1", WORKERS="1", AUTO_MIGRATE="true",
-               SEED_DEMO_DATA="false", PYTHONUNBUFFERED="1")
-    server = Server("cafepos", [sys.executable, str(ROOT / "main.py")], env, port, logdir / "prep-tickets-server.log",
-                    cwd=ROOT)
+    server = lone_server(url, logdir / "prep-tickets-server.log")
+    port = server.port
     server.start()
     try:
         assert server.proc is not None
@@ -263,20 +295,10 @@ def run(url: str, tickets: int, requests: int, logdir: Path) -> dict[str, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    common_arguments(parser, DEFAULT_URL)
     parser.add_argument("--tickets", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--logdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "cafepos_bench_logs",
-                        help="where the server's log goes")
     args = parser.parse_args()
-    recreate_database(args.database_url)
-    try:
-        seed_staff(args.database_url)
-        result = run(args.database_url, args.tickets, args.requests, args.logdir)
-    finally:
-        if not args.keep:
-            drop_database(args.database_url)
+    result = on_fresh_database(args, lambda: run(args.database_url, args.tickets, args.requests, args.logdir))
     load = os.getloadavg()
     print(f"GET /prep/tickets?station=bar, {args.tickets} open tickets, {args.requests} requests over one "
           f"keep-alive connection to `python main.py`: p50 {result['p50']:.1f} ms, p90 {result['p90']:.1f} ms, "

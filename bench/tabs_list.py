@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,9 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dataset import drop_database, recreate_database, seed_staff  # noqa: E402
-from bench.prep_tickets import Client, cpu_of, percentile, postgres_backends  # noqa: E402
-from bench.procs import Server, cpu_seconds, free_port  # noqa: E402
+from bench.prep_tickets import Client, common_arguments, lone_server, on_fresh_database, time_gets  # noqa: E402
 from orm.domain import jsonenc  # noqa: E402
 
 WARM_UP = 5
@@ -97,21 +94,7 @@ def time_http(client: Client, url: str, server_pid: int, tabs: int, requests: in
     for _ in range(WARM_UP):
         got = client.call("GET", path)
     assert len(got["tabs"]) == tabs and got["total"] == tabs, (len(got["tabs"]), got["total"])
-    backends = postgres_backends(url)
-    headers = client.headers()
-    http_ms: list[float] = []
-    app_cpu0, db_cpu0 = cpu_seconds(server_pid) or 0.0, cpu_of(backends)
-    for _ in range(requests):
-        t0 = time.perf_counter()  # request sent to the body's last byte read (not decoded)
-        client.conn.request("GET", path, headers=headers)
-        resp = client.conn.getresponse()
-        resp.read()
-        http_ms.append((time.perf_counter() - t0) * 1000)
-        assert resp.status == 200, resp.status
-    app_cpu, db_cpu = (cpu_seconds(server_pid) or 0.0) - app_cpu0, cpu_of(backends) - db_cpu0
-    return {"p50": statistics.median(http_ms), "p90": percentile(http_ms, 90), "max": max(http_ms),
-            "min": min(http_ms), "app_cpu": app_cpu * 1000 / requests, "db_cpu": db_cpu * 1000 / requests,
-            "backends": len(backends)}
+    return time_gets(client, url, server_pid, path, requests)
 
 
 def profile_parts(url: str, tabs: int, requests: int) -> None:
@@ -153,12 +136,8 @@ def profile_parts(url: str, tabs: int, requests: int) -> None:
 
 
 def run(url: str, tabs: int, requests: int, logdir: Path) -> dict[str, float]:
-    port = free_port()
-    env = dict(os.environ)
-    env.update(DATABASE_URL=url, PORT=str(port), ADDRESS="127.0.0.1", WORKERS="1", AUTO_MIGRATE="true",
-               SEED_DEMO_DATA="false", PYTHONUNBUFFERED="1")
-    server = Server("cafepos", [sys.executable, str(ROOT / "main.py")], env, port, logdir / "tabs-list-server.log",
-                    cwd=ROOT)
+    server = lone_server(url, logdir / "tabs-list-server.log")
+    port = server.port
     server.start()
     try:
         assert server.proc is not None
@@ -177,20 +156,10 @@ def run(url: str, tabs: int, requests: int, logdir: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    common_arguments(parser, DEFAULT_URL)
     parser.add_argument("--tabs", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--logdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "cafepos_bench_logs",
-                        help="where the server's log goes")
     args = parser.parse_args()
-    recreate_database(args.database_url)
-    try:
-        seed_staff(args.database_url)
-        result = run(args.database_url, args.tabs, args.requests, args.logdir)
-    finally:
-        if not args.keep:
-            drop_database(args.database_url)
+    result = on_fresh_database(args, lambda: run(args.database_url, args.tabs, args.requests, args.logdir))
     load = os.getloadavg()
     print(f"GET {list_path(args.tabs)}, {args.tabs} open tabs x {LINES_PER_TAB} lines, {args.requests} requests "
           f"over one keep-alive connection to `python main.py`: p50 {result['p50']:.1f} ms, p90 "
