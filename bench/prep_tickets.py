@@ -34,7 +34,9 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,6 +157,29 @@ def lone_server(url: str, logfile: Path) -> Server:
     return Server("cafepos", [sys.executable, str(ROOT / "main.py")], env, port, logfile, cwd=ROOT)
 
 
+@dataclass(frozen=True)
+class Served:
+    pid: int
+    port: int
+
+
+@contextmanager
+def serving(url: str, logfile: Path) -> Iterator[tuple[Served, Client]]:
+    """`python main.py` on `url` (lone_server), started, and one keep-alive client of it; the client is
+    closed and the server stopped on the way out."""
+    server = lone_server(url, logfile)
+    server.start()
+    try:
+        assert server.proc is not None
+        client = Client(server.port)
+        try:
+            yield Served(server.proc.pid, server.port), client
+        finally:
+            client.close()
+    finally:
+        server.stop()
+
+
 def common_arguments(parser: argparse.ArgumentParser, default_url: str) -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", default_url))
     parser.add_argument("--requests", type=int, default=50)
@@ -273,24 +298,13 @@ async def socket_lag(port: int, token: str, espresso: dict[str, Any]) -> dict[st
 
 
 def run(url: str, tickets: int, requests: int, logdir: Path) -> dict[str, float]:
-    server = lone_server(url, logdir / "prep-tickets-server.log")
-    port = server.port
-    server.start()
-    try:
-        assert server.proc is not None
-        client = Client(port)
-        try:
-            espresso = seed_tickets(client, tickets)
-            result = time_http(client, url, server.proc.pid, tickets, requests)
-            token = client.token
-        finally:
-            client.close()
-        assert token is not None
+    with serving(url, logdir / "prep-tickets-server.log") as (server, client):
+        espresso = seed_tickets(client, tickets)
+        result = time_http(client, url, server.pid, tickets, requests)
+        assert client.token is not None
         result |= asyncio.run(time_parts(url, tickets, requests))
-        result |= asyncio.run(socket_lag(port, token, espresso))
+        result |= asyncio.run(socket_lag(server.port, client.token, espresso))
         return result
-    finally:
-        server.stop()
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.prep_tickets import Client, common_arguments, lone_server, on_fresh_database, time_gets  # noqa: E402
+from bench.prep_tickets import Client, common_arguments, on_fresh_database, serving, time_gets  # noqa: E402
 from orm.domain import jsonenc  # noqa: E402
 
 WARM_UP = 5
@@ -136,19 +136,9 @@ def profile_parts(url: str, tabs: int, requests: int) -> None:
 
 
 def run(url: str, tabs: int, requests: int, logdir: Path) -> dict[str, float]:
-    server = lone_server(url, logdir / "tabs-list-server.log")
-    port = server.port
-    server.start()
-    try:
-        assert server.proc is not None
-        client = Client(port)
-        try:
-            seed_tabs(client, tabs)
-            result = time_http(client, url, server.proc.pid, tabs, requests)
-        finally:
-            client.close()
-    finally:
-        server.stop()
+    with serving(url, logdir / "tabs-list-server.log") as (server, client):
+        seed_tabs(client, tabs)
+        result = time_http(client, url, server.pid, tabs, requests)
     if os.environ.get("BENCH_PROFILE"):
         profile_parts(url, tabs, requests)
     return result
